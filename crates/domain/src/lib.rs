@@ -1,0 +1,19 @@
+//! The regeneration-job domain: what a job is, which statuses exist, the one
+//! transition this product performs, and the shapes shared by the REST API and
+//! the UI. Pure Rust with no I/O, so it compiles for the browser too.
+
+mod audit;
+mod job;
+mod json;
+mod time;
+
+pub use audit::{AuditEvent, AuditEventType, AuditEventView};
+pub use job::{
+    JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError,
+    ALL_STATUSES,
+};
+pub use json::{JsonText, JsonTextError};
+pub use time::Timestamp;
+
+/// Longest accepted `targetType`, `targetId` or `createdBy`, in bytes.
+pub const MAX_LABEL_LEN: usize = 200;

@@ -1,0 +1,366 @@
+use regen_domain::{
+    AuditEvent, AuditEventType, JobId, JobStatus, JobSummary, JsonText, NewJob, RegenerationJob,
+    Timestamp,
+};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use sqlx::{Acquire, Row};
+use uuid::Uuid;
+
+use crate::error::StorageError;
+use crate::{now, Store};
+
+const JOB_COLUMNS: &str = "id, status, target_type, target_id, instruction_json, output_ref, \
+                           error_json, created_at, created_by";
+const SUMMARY_COLUMNS: &str = "id, status, target_type, target_id, created_at, created_by";
+const AUDIT_COLUMNS: &str = "id, event_type, job_id, actor, occurred_at, request_id, details";
+
+/// Which jobs a listing shows. Empty `statuses` means every status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    pub statuses: Vec<JobStatus>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+}
+
+/// A place in the (created_at DESC, id DESC) order: the listing continues
+/// strictly after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeysetPosition {
+    pub created_at: Timestamp,
+    pub id: JobId,
+}
+
+impl From<&JobSummary> for KeysetPosition {
+    fn from(job: &JobSummary) -> Self {
+        Self {
+            created_at: job.created_at,
+            id: job.id,
+        }
+    }
+}
+
+/// The audit row of a committed transition that could not be written. The
+/// transition stands; the caller must make sure the event is not lost.
+#[derive(Debug)]
+pub struct AuditWriteFailure {
+    pub event: AuditEvent,
+    pub error: StorageError,
+}
+
+#[derive(Debug)]
+pub enum TriggerOutcome {
+    Triggered {
+        job: RegenerationJob,
+        audit: Result<AuditEvent, AuditWriteFailure>,
+    },
+    NotFound,
+    Conflict {
+        current: JobStatus,
+    },
+}
+
+impl Store {
+    /// Inserts a job and its REGEN_JOB_CREATED audit row in one transaction.
+    pub async fn insert_job(&self, new: NewJob) -> Result<RegenerationJob, StorageError> {
+        let job = RegenerationJob {
+            id: JobId::from_uuid(Uuid::now_v7()),
+            status: new.status,
+            target_type: new.target_type,
+            target_id: new.target_id,
+            instruction_json: new.instruction_json,
+            output_ref: new.output_ref.filter(|j| !j.is_null()),
+            error_json: new.error_json.filter(|j| !j.is_null()),
+            created_at: now(),
+            created_by: new.created_by,
+        };
+        let created = AuditEvent {
+            id: Uuid::now_v7(),
+            event_type: AuditEventType::Created,
+            job_id: job.id,
+            actor: job.created_by.clone(),
+            occurred_at: job.created_at,
+            request_id: None,
+            details: None,
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO regeneration_jobs ({JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(job.id.to_string())
+        .bind(job.status.as_str())
+        .bind(&job.target_type)
+        .bind(&job.target_id)
+        .bind(job.instruction_json.as_str())
+        .bind(job.output_ref.as_ref().map(JsonText::as_str))
+        .bind(job.error_json.as_ref().map(JsonText::as_str))
+        .bind(job.created_at.to_string())
+        .bind(&job.created_by)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, &created).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    pub async fn get_job(&self, id: JobId) -> Result<Option<RegenerationJob>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM regeneration_jobs WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Up to `limit` jobs after `after`, newest first. Each filter and the
+    /// keyset condition are served by an index, so a page costs the same at
+    /// any depth: no OFFSET and no COUNT.
+    pub async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        after: Option<KeysetPosition>,
+        limit: u32,
+    ) -> Result<Vec<JobSummary>, StorageError> {
+        let mut conditions = Vec::new();
+        let mut params: Vec<String> = Vec::new();
+        let next_param = |value: String, params: &mut Vec<String>| {
+            params.push(value);
+            format!("${}", params.len())
+        };
+        if !filter.statuses.is_empty() {
+            let placeholders: Vec<String> = filter
+                .statuses
+                .iter()
+                .map(|s| next_param(s.as_str().to_owned(), &mut params))
+                .collect();
+            conditions.push(format!("status IN ({})", placeholders.join(", ")));
+        }
+        if let Some(target_type) = &filter.target_type {
+            let p = next_param(target_type.clone(), &mut params);
+            conditions.push(format!("target_type = {p}"));
+        }
+        if let Some(target_id) = &filter.target_id {
+            let p = next_param(target_id.clone(), &mut params);
+            conditions.push(format!("target_id = {p}"));
+        }
+        if let Some(after) = after {
+            let at = next_param(after.created_at.to_string(), &mut params);
+            let id = next_param(after.id.to_string(), &mut params);
+            conditions.push(format!("(created_at, id) < ({at}, {id})"));
+        }
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM regeneration_jobs {where_clause} \
+             ORDER BY created_at DESC, id DESC LIMIT {limit}"
+        );
+        let mut query = sqlx::query(&sql);
+        for param in params {
+            query = query.bind(param);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// PENDING → RUNNING as one conditional update, plus the
+    /// REGEN_JOB_TRIGGERED audit row, in one transaction. The audit insert
+    /// runs in a savepoint: if it fails, the transition still commits and
+    /// the failure is handed back with the event so it can be kept elsewhere.
+    pub async fn trigger_job(
+        &self,
+        id: JobId,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<TriggerOutcome, StorageError> {
+        let from = JobStatus::Pending;
+        let to = from
+            .trigger()
+            .expect("the domain allows triggering a pending job");
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(&format!(
+            "UPDATE regeneration_jobs SET status = $1 WHERE id = $2 AND status = $3 \
+             RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(to.as_str())
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = updated else {
+            let current: Option<(String,)> =
+                sqlx::query_as("SELECT status FROM regeneration_jobs WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            tx.rollback().await?;
+            return match current {
+                None => Ok(TriggerOutcome::NotFound),
+                Some((status,)) => Ok(TriggerOutcome::Conflict {
+                    current: status.parse().map_err(StorageError::corrupt)?,
+                }),
+            };
+        };
+        let job = job_from_row(&row)?;
+        let event = AuditEvent {
+            id: Uuid::now_v7(),
+            event_type: AuditEventType::Triggered,
+            job_id: job.id,
+            actor: actor.to_owned(),
+            occurred_at: now(),
+            request_id: request_id.map(str::to_owned),
+            details: None,
+        };
+        let audit = {
+            let mut savepoint = tx.begin().await?;
+            match insert_audit(&mut savepoint, &event).await {
+                Ok(()) => {
+                    savepoint.commit().await?;
+                    Ok(event)
+                }
+                Err(error) => {
+                    savepoint.rollback().await?;
+                    Err(AuditWriteFailure { event, error })
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(TriggerOutcome::Triggered { job, audit })
+    }
+
+    /// The job's audit trail, oldest first.
+    pub async fn audit_events(&self, job: JobId) -> Result<Vec<AuditEvent>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE job_id = $1 ORDER BY occurred_at, id"
+        ))
+        .bind(job.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Inserts an audit event unless one with its id exists. Returns whether
+    /// it was inserted. Used to replay the fallback journal idempotently.
+    pub async fn insert_audit_event_if_missing(
+        &self,
+        event: &AuditEvent,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM audit_events WHERE id = $1")
+            .bind(event.id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Jobs whose status is not backed by the audit event that must have
+    /// produced it: RUNNING without REGEN_JOB_TRIGGERED, or any job without
+    /// REGEN_JOB_CREATED.
+    pub async fn jobs_missing_audit(&self) -> Result<Vec<(JobId, JobStatus)>, StorageError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT j.id, j.status FROM regeneration_jobs j \
+             WHERE (j.status = $1 AND NOT EXISTS (SELECT 1 FROM audit_events a \
+                     WHERE a.job_id = j.id AND a.event_type = $2)) \
+                OR NOT EXISTS (SELECT 1 FROM audit_events a \
+                     WHERE a.job_id = j.id AND a.event_type = $3) \
+             ORDER BY j.created_at, j.id",
+        )
+        .bind(JobStatus::Running.as_str())
+        .bind(AuditEventType::Triggered.as_str())
+        .bind(AuditEventType::Created.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, status)| {
+                Ok((
+                    id.parse().map_err(StorageError::corrupt)?,
+                    status.parse().map_err(StorageError::corrupt)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+async fn insert_audit(conn: &mut AnyConnection, event: &AuditEvent) -> Result<(), StorageError> {
+    sqlx::query(&format!(
+        "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .bind(event.id.to_string())
+    .bind(event.event_type.as_str())
+    .bind(event.job_id.to_string())
+    .bind(&event.actor)
+    .bind(event.occurred_at.to_string())
+    .bind(event.request_id.as_deref())
+    .bind(event.details.as_ref().map(JsonText::as_str))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn text(row: &AnyRow, column: &str) -> Result<String, StorageError> {
+    row.try_get(column).map_err(StorageError::Other)
+}
+
+fn optional_text(row: &AnyRow, column: &str) -> Result<Option<String>, StorageError> {
+    row.try_get(column).map_err(StorageError::Other)
+}
+
+fn parse<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<T, StorageError>
+where
+    T::Err: std::fmt::Display,
+{
+    let value = text(row, column)?;
+    value
+        .parse()
+        .map_err(|e| StorageError::corrupt(format!("{column}: {e}")))
+}
+
+fn json(value: String) -> Result<JsonText, StorageError> {
+    JsonText::parse(value).map_err(StorageError::corrupt)
+}
+
+fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError> {
+    Ok(RegenerationJob {
+        id: parse(row, "id")?,
+        status: parse(row, "status")?,
+        target_type: text(row, "target_type")?,
+        target_id: text(row, "target_id")?,
+        instruction_json: json(text(row, "instruction_json")?)?,
+        output_ref: optional_text(row, "output_ref")?.map(json).transpose()?,
+        error_json: optional_text(row, "error_json")?.map(json).transpose()?,
+        created_at: parse(row, "created_at")?,
+        created_by: text(row, "created_by")?,
+    })
+}
+
+fn summary_from_row(row: &AnyRow) -> Result<JobSummary, StorageError> {
+    Ok(JobSummary {
+        id: parse(row, "id")?,
+        status: parse(row, "status")?,
+        target_type: text(row, "target_type")?,
+        target_id: text(row, "target_id")?,
+        created_at: parse(row, "created_at")?,
+        created_by: text(row, "created_by")?,
+    })
+}
+
+fn audit_from_row(row: &AnyRow) -> Result<AuditEvent, StorageError> {
+    Ok(AuditEvent {
+        id: parse(row, "id")?,
+        event_type: parse(row, "event_type")?,
+        job_id: parse(row, "job_id")?,
+        actor: text(row, "actor")?,
+        occurred_at: parse(row, "occurred_at")?,
+        request_id: optional_text(row, "request_id")?,
+        details: optional_text(row, "details")?.map(json).transpose()?,
+    })
+}

@@ -1,0 +1,25 @@
+//! Every SQL statement of regen-admin lives in this crate.
+//!
+//! One implementation serves both backends through `sqlx::Any`: the SQL is
+//! written once in the dialect SQLite and PostgreSQL share (`$n` parameters,
+//! `RETURNING`, row-value comparisons), times and ids are stored as fixed-width
+//! text on both, and each backend has its own migrations with the guard
+//! triggers that keep jobs insert-only whatever code touches the database.
+//! The contract tests in `tests/` run the same story against both.
+
+mod accounts;
+mod connect;
+mod error;
+mod jobs;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use accounts::{NewSession, Role, SessionRecord, UserRecord};
+pub use connect::{Backend, PoolStats, Store, StoreOptions};
+pub use error::StorageError;
+pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, TriggerOutcome};
+
+/// The clock every stored time comes from, truncated to milliseconds.
+pub fn now() -> regen_domain::Timestamp {
+    regen_domain::Timestamp::from_datetime(chrono::Utc::now())
+}

@@ -1,0 +1,122 @@
+//! Throw-away databases for tests: a fresh SQLite file or a fresh PostgreSQL
+//! database per test, never a mock.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::{Connection, Executor};
+
+use crate::{Backend, Store, StoreOptions};
+
+/// Where the PostgreSQL test suite connects to create its databases.
+pub fn postgres_admin_url() -> String {
+    std::env::var("REGEN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database that lives as long as this value (SQLite) or until a later
+/// test run sweeps it (PostgreSQL).
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("regen.db").display());
+                TestDatabase {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let url = create_postgres_database().await;
+                TestDatabase {
+                    url,
+                    backend,
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&self.url, &StoreOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.url));
+        store.migrate().await.expect("migrations apply");
+        store
+    }
+}
+
+/// Creates `regen_test_<seconds>_<random>` and drops databases of this kind
+/// older than an hour, left behind by earlier runs. Never skips: a missing
+/// PostgreSQL fails the test with a message saying how to get one.
+async fn create_postgres_database() -> String {
+    sqlx::any::install_default_drivers();
+    let admin_url = postgres_admin_url();
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is required for this test suite and is not reachable at {admin_url}: {e}. \
+             Start it (see README) or set REGEN_TEST_POSTGRES_URL."
+        )
+    });
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let stale: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'regen_test_%'")
+            .fetch_all(&mut admin)
+            .await
+            .expect("list databases");
+    for (name,) in stale {
+        let created: Option<u64> = name.split('_').nth(2).and_then(|s| s.parse().ok());
+        if created.is_some_and(|c| c + 3600 < seconds) {
+            let _ = admin
+                .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                .await;
+        }
+    }
+    let name = format!("regen_test_{seconds}_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+        .await
+        .expect("create test database");
+    match admin_url.rfind('/') {
+        Some(slash) => format!("{}/{name}", &admin_url[..slash]),
+        None => panic!("REGEN_TEST_POSTGRES_URL must end with a database name"),
+    }
+}
+
+/// Makes the audit table refuse every insert, the way a broken audit store
+/// would, so tests can prove that audit failures never block a transition.
+pub async fn break_audit_inserts(store: &Store) {
+    let sql = match store.backend() {
+        Backend::Sqlite => {
+            "CREATE TRIGGER test_break_audit BEFORE INSERT ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'audit store is broken'); END;"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION test_break_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'audit store is broken'; END; $$; \
+             CREATE TRIGGER test_break_audit BEFORE INSERT ON audit_events \
+             FOR EACH ROW EXECUTE FUNCTION test_break_audit();"
+        }
+    };
+    store.pool().execute(sqlx::raw_sql(sql)).await.unwrap();
+}
+
+/// Undoes [`break_audit_inserts`].
+pub async fn repair_audit_inserts(store: &Store) {
+    let sql = match store.backend() {
+        Backend::Sqlite => "DROP TRIGGER test_break_audit",
+        Backend::Postgres => "DROP TRIGGER test_break_audit ON audit_events",
+    };
+    store.pool().execute(sql).await.unwrap();
+}

@@ -1,0 +1,504 @@
+//! The storage contract, written once and run against SQLite and PostgreSQL,
+//! plus the database-level invariants proven with raw SQL.
+
+use regen_domain::{AuditEventType, JobStatus, JsonText, NewJob, ALL_STATUSES};
+use regen_storage::testing::{break_audit_inserts, repair_audit_inserts, TestDatabase};
+use regen_storage::{Backend, JobFilter, KeysetPosition, Role, Store, StorageError, TriggerOutcome};
+use sqlx::Executor;
+
+/// Runs each listed test body once per backend, as `sqlite::name` and
+/// `postgres::name`.
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(regen_storage::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(regen_storage::Backend::Postgres).await })*
+        }
+    };
+}
+
+contract_tests!(
+    an_inserted_job_reads_back_byte_for_byte,
+    inserting_a_job_records_its_creation_audit_event,
+    listing_is_newest_first_with_ties_broken_by_id,
+    keyset_pages_visit_every_job_once_in_order,
+    listing_filters_by_status_target_type_and_target_id,
+    listing_never_includes_payloads,
+    triggering_a_pending_job_makes_it_running_with_one_audit_row,
+    triggering_twice_is_a_conflict,
+    triggering_a_job_in_any_other_status_is_a_conflict,
+    triggering_an_unknown_job_is_not_found,
+    an_audit_failure_does_not_roll_back_the_transition,
+    concurrent_triggers_of_one_job_succeed_exactly_once,
+    raw_delete_of_a_job_is_refused,
+    raw_update_of_any_column_but_status_is_refused,
+    raw_status_changes_other_than_pending_to_running_are_refused,
+    raw_pending_to_running_is_the_one_allowed_update,
+    raw_replace_of_a_job_is_refused,
+    raw_update_or_delete_of_audit_rows_is_refused,
+    raw_truncate_is_refused,
+    replaying_an_audit_event_is_idempotent,
+    jobs_missing_audit_are_reported,
+    users_tokens_and_sessions_round_trip,
+    migrations_are_current_after_migrate,
+);
+
+fn new_job(status: JobStatus, target_type: &str, target_id: &str) -> NewJob {
+    NewJob {
+        status,
+        target_type: target_type.into(),
+        target_id: target_id.into(),
+        instruction_json: JsonText::parse(r#"{"prompt":"rewrite","n":1}"#).unwrap(),
+        output_ref: None,
+        error_json: None,
+        created_by: "insight-service".into(),
+    }
+}
+
+async fn store(backend: Backend) -> (TestDatabase, Store) {
+    let db = TestDatabase::new(backend).await;
+    let store = db.store().await;
+    (db, store)
+}
+
+async fn pending_job(store: &Store) -> regen_domain::RegenerationJob {
+    store
+        .insert_job(new_job(JobStatus::Pending, "insight", "i-1"))
+        .await
+        .unwrap()
+}
+
+/// Runs raw SQL and returns the error it must produce.
+async fn refused(store: &Store, sql: &str) -> StorageError {
+    match store.pool().execute(sql).await {
+        Ok(done) => panic!("{sql} was allowed ({} rows)", done.rows_affected()),
+        Err(e) => StorageError::from(e),
+    }
+}
+
+fn assert_guard(error: StorageError) {
+    assert!(
+        matches!(error, StorageError::Guard(ref m) if m.contains("regen_guard:")),
+        "expected a guard refusal, got {error:?}"
+    );
+}
+
+async fn an_inserted_job_reads_back_byte_for_byte(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let text = "{ \"z\" : 1, \"big\": 123456789012345678901234567890.5, \"e\": \"\\u00e9\\n\" }";
+    let mut job = new_job(JobStatus::Failed, "insight", "i-9");
+    job.instruction_json = JsonText::parse(text).unwrap();
+    job.output_ref = Some(JsonText::parse("{\"uri\":\"s3://out/1\"}").unwrap());
+    job.error_json = Some(JsonText::parse("{\"code\":\"E1\",\"nested\":{\"a\":[1,2]}}").unwrap());
+
+    let inserted = store.insert_job(job).await.unwrap();
+    let read = store.get_job(inserted.id).await.unwrap().unwrap();
+
+    assert_eq!(read, inserted);
+    assert_eq!(read.instruction_json.as_str(), text);
+    assert_eq!(read.status, JobStatus::Failed);
+}
+
+async fn inserting_a_job_records_its_creation_audit_event(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+
+    let events = store.audit_events(job.id).await.unwrap();
+
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, AuditEventType::Created);
+    assert_eq!(events[0].actor, "insight-service");
+    assert_eq!(events[0].job_id, job.id);
+}
+
+async fn listing_is_newest_first_with_ties_broken_by_id(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    // The same created_at for every row, inserted raw to force the tie.
+    for n in 0..5 {
+        let id = uuid::Uuid::now_v7();
+        let sql = format!(
+            "INSERT INTO regeneration_jobs (id, status, target_type, target_id, instruction_json, created_at, created_by) \
+             VALUES ('{id}', 'PENDING', 't', 'x{n}', '{{}}', '2026-01-01T00:00:00.000Z', 'seed')"
+        );
+        store.pool().execute(sql.as_str()).await.unwrap();
+    }
+
+    let page = store.list_jobs(&JobFilter::default(), None, 10).await.unwrap();
+
+    let ids: Vec<String> = page.iter().map(|j| j.id.to_string()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ids, sorted);
+    assert_eq!(ids.len(), 5);
+}
+
+async fn keyset_pages_visit_every_job_once_in_order(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let mut inserted = Vec::new();
+    for n in 0..23 {
+        let job = new_job(JobStatus::Pending, "t", &format!("{n}"));
+        inserted.push(store.insert_job(job).await.unwrap().id);
+    }
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_jobs(&JobFilter::default(), after, 5).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(KeysetPosition::from);
+        seen.extend(page.iter().map(|j| j.id));
+        // Jobs inserted while walking are newer than every page boundary.
+        store
+            .insert_job(new_job(JobStatus::Pending, "t", "late"))
+            .await
+            .unwrap();
+    }
+
+    inserted.reverse();
+    assert_eq!(seen, inserted);
+}
+
+async fn listing_filters_by_status_target_type_and_target_id(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for status in ALL_STATUSES {
+        store.insert_job(new_job(status, "insight", "a")).await.unwrap();
+        store.insert_job(new_job(status, "article", "b")).await.unwrap();
+    }
+
+    let filter = JobFilter {
+        statuses: vec![JobStatus::Pending, JobStatus::Failed],
+        target_type: Some("insight".into()),
+        target_id: None,
+    };
+    let page = store.list_jobs(&filter, None, 50).await.unwrap();
+    assert_eq!(page.len(), 2);
+    assert!(page.iter().all(|j| j.target_type == "insight"
+        && matches!(j.status, JobStatus::Pending | JobStatus::Failed)));
+
+    let by_target = JobFilter {
+        target_id: Some("b".into()),
+        ..JobFilter::default()
+    };
+    assert_eq!(store.list_jobs(&by_target, None, 50).await.unwrap().len(), 4);
+}
+
+async fn listing_never_includes_payloads(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    pending_job(&store).await;
+
+    let page = store.list_jobs(&JobFilter::default(), None, 50).await.unwrap();
+
+    let json = serde_json::to_string(&page).unwrap();
+    assert!(!json.contains("instruction"), "{json}");
+    assert!(!json.contains("rewrite"), "{json}");
+}
+
+async fn triggering_a_pending_job_makes_it_running_with_one_audit_row(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+
+    let outcome = store.trigger_job(job.id, "admin-id", Some("req-1")).await.unwrap();
+
+    let TriggerOutcome::Triggered { job: triggered, audit } = outcome else {
+        panic!("expected a trigger, got {outcome:?}")
+    };
+    assert_eq!(triggered.status, JobStatus::Running);
+    let event = audit.expect("audit written");
+    assert_eq!(event.event_type, AuditEventType::Triggered);
+    let events = store.audit_events(job.id).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].actor, "admin-id");
+    assert_eq!(events[1].request_id.as_deref(), Some("req-1"));
+    let stored = store.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, JobStatus::Running);
+}
+
+async fn triggering_twice_is_a_conflict(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    store.trigger_job(job.id, "a", None).await.unwrap();
+
+    let second = store.trigger_job(job.id, "a", None).await.unwrap();
+
+    assert!(matches!(
+        second,
+        TriggerOutcome::Conflict {
+            current: JobStatus::Running
+        }
+    ));
+    assert_eq!(store.audit_events(job.id).await.unwrap().len(), 2);
+}
+
+async fn triggering_a_job_in_any_other_status_is_a_conflict(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for status in [JobStatus::Running, JobStatus::Completed, JobStatus::Failed] {
+        let job = store.insert_job(new_job(status, "t", "x")).await.unwrap();
+
+        let outcome = store.trigger_job(job.id, "a", None).await.unwrap();
+
+        assert!(matches!(outcome, TriggerOutcome::Conflict { current } if current == status));
+        assert_eq!(store.get_job(job.id).await.unwrap().unwrap().status, status);
+        assert_eq!(store.audit_events(job.id).await.unwrap().len(), 1);
+    }
+}
+
+async fn triggering_an_unknown_job_is_not_found(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let id = regen_domain::JobId::from_uuid(uuid::Uuid::now_v7());
+
+    let outcome = store.trigger_job(id, "a", None).await.unwrap();
+
+    assert!(matches!(outcome, TriggerOutcome::NotFound));
+}
+
+async fn an_audit_failure_does_not_roll_back_the_transition(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    break_audit_inserts(&store).await;
+
+    let outcome = store.trigger_job(job.id, "admin-id", Some("req-7")).await.unwrap();
+
+    let TriggerOutcome::Triggered {
+        audit: Err(failure),
+        ..
+    } = outcome
+    else {
+        panic!("expected a committed trigger with a failed audit, got {outcome:?}")
+    };
+    assert_eq!(failure.event.job_id, job.id);
+    assert_eq!(failure.event.actor, "admin-id");
+    let stored = store.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, JobStatus::Running);
+    assert_eq!(store.audit_events(job.id).await.unwrap().len(), 1);
+}
+
+async fn concurrent_triggers_of_one_job_succeed_exactly_once(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for _round in 0..5 {
+        let job = pending_job(&store).await;
+        let tasks: Vec<_> = (0..16)
+            .map(|n| {
+                let store = store.clone();
+                let actor = format!("admin-{n}");
+                tokio::spawn(async move { store.trigger_job(job.id, &actor, None).await })
+            })
+            .collect();
+        let mut triggered = 0;
+        let mut conflicts = 0;
+        for task in tasks {
+            match task.await.unwrap().unwrap() {
+                TriggerOutcome::Triggered { .. } => triggered += 1,
+                TriggerOutcome::Conflict {
+                    current: JobStatus::Running,
+                } => conflicts += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((triggered, conflicts), (1, 15));
+        let events = store.audit_events(job.id).await.unwrap();
+        let triggers = events
+            .iter()
+            .filter(|e| e.event_type == AuditEventType::Triggered)
+            .count();
+        assert_eq!(triggers, 1);
+    }
+}
+
+async fn raw_delete_of_a_job_is_refused(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+
+    let one = format!("DELETE FROM regeneration_jobs WHERE id = '{}'", job.id);
+    assert_guard(refused(&store, &one).await);
+    assert_guard(refused(&store, "DELETE FROM regeneration_jobs").await);
+    assert!(store.get_job(job.id).await.unwrap().is_some());
+}
+
+async fn raw_update_of_any_column_but_status_is_refused(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    for assignment in [
+        "target_type = 'other'",
+        "target_id = 'other'",
+        "instruction_json = '{\"x\":2}'",
+        "output_ref = '\"s3://x\"'",
+        "error_json = '{\"e\":1}'",
+        "created_at = '2020-01-01T00:00:00.000Z'",
+        "created_by = 'mallory'",
+        "id = '00000000-0000-7000-8000-000000000000'",
+        // Even alongside the one legal status change.
+        "status = 'RUNNING', target_id = 'other'",
+    ] {
+        let sql = format!(
+            "UPDATE regeneration_jobs SET {assignment} WHERE id = '{}'",
+            job.id
+        );
+        assert_guard(refused(&store, &sql).await);
+    }
+    assert_eq!(store.get_job(job.id).await.unwrap().unwrap(), job);
+}
+
+async fn raw_status_changes_other_than_pending_to_running_are_refused(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for from in ALL_STATUSES {
+        for to in ALL_STATUSES {
+            if from == JobStatus::Pending && to == JobStatus::Running {
+                continue;
+            }
+            let job = store.insert_job(new_job(from, "t", "x")).await.unwrap();
+            let sql = format!(
+                "UPDATE regeneration_jobs SET status = '{to}' WHERE id = '{}'",
+                job.id
+            );
+            assert_guard(refused(&store, &sql).await);
+            assert_eq!(store.get_job(job.id).await.unwrap().unwrap().status, from);
+        }
+    }
+}
+
+async fn raw_pending_to_running_is_the_one_allowed_update(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+
+    let sql = format!(
+        "UPDATE regeneration_jobs SET status = 'RUNNING' WHERE id = '{}'",
+        job.id
+    );
+    let done = store.pool().execute(sql.as_str()).await.unwrap();
+
+    assert_eq!(done.rows_affected(), 1);
+}
+
+async fn raw_replace_of_a_job_is_refused(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    let values = format!(
+        "('{}', 'PENDING', 't', 'x', '{{}}', '2026-01-01T00:00:00.000Z', 'mallory')",
+        job.id
+    );
+    let columns = "(id, status, target_type, target_id, instruction_json, created_at, created_by)";
+    let upsert = format!(
+        "INSERT INTO regeneration_jobs {columns} VALUES {values} \
+         ON CONFLICT (id) DO UPDATE SET created_by = 'mallory'"
+    );
+    let statements = match backend {
+        Backend::Sqlite => vec![
+            format!("INSERT OR REPLACE INTO regeneration_jobs {columns} VALUES {values}"),
+            format!("REPLACE INTO regeneration_jobs {columns} VALUES {values}"),
+            upsert,
+        ],
+        Backend::Postgres => vec![upsert],
+    };
+    for sql in statements {
+        assert_guard(refused(&store, &sql).await);
+    }
+    assert_eq!(store.get_job(job.id).await.unwrap().unwrap(), job);
+}
+
+async fn raw_update_or_delete_of_audit_rows_is_refused(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    let before = store.audit_events(job.id).await.unwrap();
+
+    assert_guard(refused(&store, "UPDATE audit_events SET actor = 'mallory'").await);
+    assert_guard(refused(&store, "DELETE FROM audit_events").await);
+    if backend == Backend::Sqlite {
+        let sql = format!(
+            "INSERT OR REPLACE INTO audit_events (id, event_type, job_id, actor, occurred_at) \
+             VALUES ('{}', 'REGEN_JOB_CREATED', '{}', 'mallory', '2026-01-01T00:00:00.000Z')",
+            before[0].id, job.id
+        );
+        assert_guard(refused(&store, &sql).await);
+    }
+    assert_eq!(store.audit_events(job.id).await.unwrap(), before);
+}
+
+async fn raw_truncate_is_refused(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    if backend == Backend::Postgres {
+        assert_guard(refused(&store, "TRUNCATE regeneration_jobs CASCADE").await);
+        assert_guard(refused(&store, "TRUNCATE audit_events").await);
+    } else {
+        // SQLite has no TRUNCATE; its truncate optimisation of an
+        // unconditional DELETE is disabled by the delete trigger.
+        assert_guard(refused(&store, "DELETE FROM regeneration_jobs").await);
+    }
+    assert!(store.get_job(job.id).await.unwrap().is_some());
+}
+
+async fn replaying_an_audit_event_is_idempotent(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    break_audit_inserts(&store).await;
+    let outcome = store.trigger_job(job.id, "admin-id", None).await.unwrap();
+    let TriggerOutcome::Triggered {
+        audit: Err(failure),
+        ..
+    } = outcome
+    else {
+        panic!("expected an audit failure, got {outcome:?}")
+    };
+    repair_audit_inserts(&store).await;
+
+    assert!(store.insert_audit_event_if_missing(&failure.event).await.unwrap());
+    assert!(!store.insert_audit_event_if_missing(&failure.event).await.unwrap());
+    assert_eq!(store.audit_events(job.id).await.unwrap().len(), 2);
+}
+
+async fn jobs_missing_audit_are_reported(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let healthy = pending_job(&store).await;
+    store.trigger_job(healthy.id, "a", None).await.unwrap();
+    let broken = pending_job(&store).await;
+    break_audit_inserts(&store).await;
+    store.trigger_job(broken.id, "a", None).await.unwrap();
+
+    let missing = store.jobs_missing_audit().await.unwrap();
+
+    assert_eq!(missing, vec![(broken.id, JobStatus::Running)]);
+}
+
+async fn users_tokens_and_sessions_round_trip(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
+    assert!(matches!(
+        store.create_user("ada", Role::Member, "h").await,
+        Err(StorageError::Duplicate(_))
+    ));
+    assert_eq!(store.find_user_by_name("ada").await.unwrap(), Some(user.clone()));
+
+    store.create_api_token(&user.id, "tokenhash").await.unwrap();
+    assert_eq!(store.use_api_token("tokenhash").await.unwrap(), Some(user.clone()));
+    assert_eq!(store.use_api_token("other").await.unwrap(), None);
+
+    let long_ago = regen_domain::Timestamp::from_millis(0).unwrap();
+    let in_a_minute = regen_storage::now().millis() + 60_000;
+    let session = regen_storage::NewSession {
+        id_hash: "s1".into(),
+        user_id: user.id.clone(),
+        expires_at: regen_domain::Timestamp::from_millis(in_a_minute).unwrap(),
+    };
+    store.create_session(&session).await.unwrap();
+    let found = store.touch_session("s1", long_ago).await.unwrap().unwrap();
+    assert_eq!(found.user, user);
+    // Idle for longer than allowed: refused.
+    let now = regen_storage::now();
+    assert!(store.touch_session("s1", now).await.unwrap().is_none());
+    store.delete_session("s1").await.unwrap();
+    assert!(store.touch_session("s1", long_ago).await.unwrap().is_none());
+}
+
+async fn migrations_are_current_after_migrate(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    assert!(store.is_ready().await.unwrap());
+    // Running them again changes nothing.
+    store.migrate().await.unwrap();
+    assert!(store.is_ready().await.unwrap());
+}
