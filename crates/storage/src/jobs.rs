@@ -23,12 +23,20 @@ pub struct JobFilter {
     pub target_id: Option<String>,
 }
 
-/// A place in the (created_at DESC, id DESC) order: the listing continues
-/// strictly after it.
+/// A place in the (created_at DESC, id DESC) order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeysetPosition {
     pub created_at: Timestamp,
     pub id: JobId,
+}
+
+/// Which side of a [`KeysetPosition`] a page lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageDirection {
+    /// Strictly after the position in listing order: older jobs.
+    Older,
+    /// Strictly before it: newer jobs, still returned newest first.
+    Newer,
 }
 
 impl From<&JobSummary> for KeysetPosition {
@@ -119,7 +127,7 @@ impl Store {
     pub async fn list_jobs(
         &self,
         filter: &JobFilter,
-        after: Option<KeysetPosition>,
+        from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
     ) -> Result<Vec<JobSummary>, StorageError> {
         let mut conditions = Vec::new();
@@ -144,10 +152,18 @@ impl Store {
             let p = next_param(target_id.clone(), &mut params);
             conditions.push(format!("target_id = {p}"));
         }
-        if let Some(after) = after {
-            let at = next_param(after.created_at.to_string(), &mut params);
-            let id = next_param(after.id.to_string(), &mut params);
-            conditions.push(format!("(created_at, id) < ({at}, {id})"));
+        let mut order = "DESC";
+        if let Some((direction, position)) = from {
+            let at = next_param(position.created_at.to_string(), &mut params);
+            let id = next_param(position.id.to_string(), &mut params);
+            let comparison = match direction {
+                PageDirection::Older => "<",
+                PageDirection::Newer => {
+                    order = "ASC";
+                    ">"
+                }
+            };
+            conditions.push(format!("(created_at, id) {comparison} ({at}, {id})"));
         }
         let where_clause = if conditions.is_empty() {
             String::new()
@@ -156,14 +172,21 @@ impl Store {
         };
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM regeneration_jobs {where_clause} \
-             ORDER BY created_at DESC, id DESC LIMIT {limit}"
+             ORDER BY created_at {order}, id {order} LIMIT {limit}"
         );
         let mut query = sqlx::query(&sql);
         for param in params {
             query = query.bind(param);
         }
         let rows = query.fetch_all(&self.pool).await?;
-        rows.iter().map(summary_from_row).collect()
+        let mut jobs = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if order == "ASC" {
+            jobs.reverse();
+        }
+        Ok(jobs)
     }
 
     /// PENDING → RUNNING as one conditional update, plus the

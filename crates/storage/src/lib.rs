@@ -17,7 +17,7 @@ pub mod testing;
 pub use accounts::{NewSession, Role, SessionRecord, UserRecord};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
-pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, TriggerOutcome};
+pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, TriggerOutcome};
 
 /// The clock every stored time comes from, truncated to milliseconds.
 pub fn now() -> regen_domain::Timestamp {

@@ -3,7 +3,7 @@
 
 use regen_domain::{AuditEventType, JobStatus, JsonText, NewJob, ALL_STATUSES};
 use regen_storage::testing::{break_audit_inserts, repair_audit_inserts, TestDatabase};
-use regen_storage::{Backend, JobFilter, KeysetPosition, Role, Store, StorageError, TriggerOutcome};
+use regen_storage::{Backend, JobFilter, KeysetPosition, PageDirection, Role, Store, StorageError, TriggerOutcome};
 use sqlx::Executor;
 
 /// Runs each listed test body once per backend, as `sqlite::name` and
@@ -26,6 +26,7 @@ contract_tests!(
     inserting_a_job_records_its_creation_audit_event,
     listing_is_newest_first_with_ties_broken_by_id,
     keyset_pages_visit_every_job_once_in_order,
+    newer_pages_walk_back_towards_the_newest_job,
     listing_filters_by_status_target_type_and_target_id,
     listing_never_includes_payloads,
     triggering_a_pending_job_makes_it_running_with_one_audit_row,
@@ -151,7 +152,9 @@ async fn keyset_pages_visit_every_job_once_in_order(backend: Backend) {
         if page.is_empty() {
             break;
         }
-        after = page.last().map(KeysetPosition::from);
+        after = page
+            .last()
+            .map(|j| (PageDirection::Older, KeysetPosition::from(j)));
         seen.extend(page.iter().map(|j| j.id));
         // Jobs inserted while walking are newer than every page boundary.
         store
@@ -162,6 +165,23 @@ async fn keyset_pages_visit_every_job_once_in_order(backend: Backend) {
 
     inserted.reverse();
     assert_eq!(seen, inserted);
+}
+
+async fn newer_pages_walk_back_towards_the_newest_job(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for n in 0..7 {
+        let job = new_job(JobStatus::Pending, "t", &format!("{n}"));
+        store.insert_job(job).await.unwrap();
+    }
+    let all = store.list_jobs(&JobFilter::default(), None, 50).await.unwrap();
+    let oldest = KeysetPosition::from(all.last().unwrap());
+
+    let newer = store
+        .list_jobs(&JobFilter::default(), Some((PageDirection::Newer, oldest)), 3)
+        .await
+        .unwrap();
+
+    assert_eq!(newer, all[3..6].to_vec());
 }
 
 async fn listing_filters_by_status_target_type_and_target_id(backend: Backend) {

@@ -1,0 +1,69 @@
+use regen_domain::Timestamp;
+use regen_storage::{KeysetPosition, PageDirection};
+
+/// An opaque page cursor: the direction and the keyset position of the row
+/// the page starts after. Clients must treat it as an opaque string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub direction: PageDirection,
+    pub position: KeysetPosition,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let direction = match self.direction {
+            PageDirection::Older => 'o',
+            PageDirection::Newer => 'n',
+        };
+        format!(
+            "{direction}{:x}.{}",
+            self.position.created_at.millis(),
+            self.position.id.as_uuid().simple()
+        )
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let direction = match text.chars().next()? {
+            'o' => PageDirection::Older,
+            'n' => PageDirection::Newer,
+            _ => return None,
+        };
+        let (millis, id) = text[1..].split_once('.')?;
+        let millis = i64::from_str_radix(millis, 16).ok()?;
+        if id.len() != 32 {
+            return None;
+        }
+        let id = uuid::Uuid::try_parse(id).ok()?;
+        Some(Cursor {
+            direction,
+            position: KeysetPosition {
+                created_at: Timestamp::from_millis(millis)?,
+                id: regen_domain::JobId::from_uuid(id),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let cursor = Cursor {
+            direction: PageDirection::Newer,
+            position: KeysetPosition {
+                created_at: Timestamp::from_millis(1_764_093_047_123).unwrap(),
+                id: "0192f0c1-7a3b-7c4d-8e5f-0123456789ab".parse().unwrap(),
+            },
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+    }
+
+    #[test]
+    fn garbage_is_not_a_cursor() {
+        for text in ["", "x", "o", "o12", "oz.0192f0c17a3b7c4d8e5f0123456789ab", "o1.abc"] {
+            assert_eq!(Cursor::decode(text), None, "{text}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+use regen_domain::JobStatus;
+use regen_storage::StorageError;
+
+/// What went wrong, in terms a caller can act on. Internal causes are kept
+/// for the log and never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("admin role required")]
+    Forbidden,
+    #[error("regeneration job not found")]
+    NotFound,
+    #[error("the job is {current}, only PENDING jobs can be triggered")]
+    Conflict { current: JobStatus },
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("too many attempts, try again later")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StorageError),
+    #[error("internal error")]
+    Internal(#[source] StorageError),
+}
+
+impl From<StorageError> for ServiceError {
+    fn from(error: StorageError) -> Self {
+        if error.is_unavailable() {
+            ServiceError::Unavailable(error)
+        } else {
+            ServiceError::Internal(error)
+        }
+    }
+}

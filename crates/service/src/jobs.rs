@@ -1,0 +1,353 @@
+use regen_domain::{AuditEventView, JobDetail, JobId, JobStatus, JobSummary, MAX_LABEL_LEN};
+use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerOutcome};
+
+use crate::{require_admin, AdminService, Caller, Cursor, ServiceError};
+
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// A listing request as it arrives from a query string, before validation.
+/// Both the REST API and the list page use these parameter names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+    pub statuses: Vec<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+}
+
+impl ListQuery {
+    /// Parses `application/x-www-form-urlencoded` pairs; `status` repeats.
+    /// Unknown parameters are refused so that typos do not silently widen a
+    /// listing.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ListQuery, ServiceError> {
+        let mut query = ListQuery::default();
+        for (key, value) in pairs {
+            let slot = match key {
+                "status" => {
+                    if !value.is_empty() {
+                        query.statuses.push(value.to_owned());
+                    }
+                    continue;
+                }
+                "limit" => &mut query.limit,
+                "cursor" => &mut query.cursor,
+                "targetType" => &mut query.target_type,
+                "targetId" => &mut query.target_id,
+                other => {
+                    return Err(ServiceError::InvalidInput(format!(
+                        "unknown query parameter {other:?}"
+                    )))
+                }
+            };
+            if slot.is_some() {
+                return Err(ServiceError::InvalidInput(format!(
+                    "query parameter {key:?} given twice"
+                )));
+            }
+            // An empty form field means "no filter".
+            if !value.is_empty() {
+                *slot = Some(value.to_owned());
+            }
+        }
+        Ok(query)
+    }
+
+    /// The query string for this listing at another cursor, with the same
+    /// filters and limit.
+    pub fn to_query_string(&self, cursor: Option<&str>) -> String {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        for status in &self.statuses {
+            pairs.push(("status", status));
+        }
+        if let Some(v) = &self.target_type {
+            pairs.push(("targetType", v));
+        }
+        if let Some(v) = &self.target_id {
+            pairs.push(("targetId", v));
+        }
+        if let Some(v) = &self.limit {
+            pairs.push(("limit", v));
+        }
+        if let Some(v) = cursor {
+            pairs.push(("cursor", v));
+        }
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// One page of a listing with the cursors of its neighbours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPage {
+    pub jobs: Vec<JobSummary>,
+    /// Older jobs follow.
+    pub next_cursor: Option<String>,
+    /// Newer jobs precede (only when this page was reached through a cursor).
+    pub prev_cursor: Option<String>,
+}
+
+/// A successful trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triggered {
+    pub job: JobSummary,
+    /// False when the audit row could not be written to the database; the
+    /// event then went to the fallback journal.
+    pub audit_recorded: bool,
+}
+
+struct ValidListing {
+    filter: JobFilter,
+    cursor: Option<Cursor>,
+    limit: u32,
+}
+
+fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> {
+    let invalid = |m: String| ServiceError::InvalidInput(m);
+    let limit = match &query.limit {
+        None => DEFAULT_PAGE_SIZE,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            _ => {
+                return Err(invalid(format!(
+                    "limit must be an integer from 1 to {MAX_PAGE_SIZE}"
+                )))
+            }
+        },
+    };
+    let cursor = match &query.cursor {
+        None => None,
+        Some(text) => Some(
+            Cursor::decode(text).ok_or_else(|| invalid("cursor is not a valid cursor".into()))?,
+        ),
+    };
+    let mut statuses = Vec::new();
+    for text in &query.statuses {
+        let status: JobStatus = text.parse().map_err(|e| invalid(format!("status: {e}")))?;
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    for (name, value) in [
+        ("targetType", &query.target_type),
+        ("targetId", &query.target_id),
+    ] {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_LABEL_LEN) {
+            return Err(invalid(format!(
+                "{name} must be at most {MAX_LABEL_LEN} bytes"
+            )));
+        }
+    }
+    Ok(ValidListing {
+        filter: JobFilter {
+            statuses,
+            target_type: query.target_type.clone(),
+            target_id: query.target_id.clone(),
+        },
+        cursor,
+        limit,
+    })
+}
+
+impl AdminService {
+    /// A page of jobs, newest first, without payloads.
+    pub async fn list_jobs(
+        &self,
+        caller: Option<&Caller>,
+        query: &ListQuery,
+    ) -> Result<JobPage, ServiceError> {
+        require_admin(caller)?;
+        let listing = validate(query)?;
+        let from = listing.cursor.map(|c| (c.direction, c.position));
+        // One extra row tells whether another page exists in that direction.
+        let mut jobs = self
+            .store()
+            .list_jobs(&listing.filter, from, listing.limit + 1)
+            .await?;
+        let more = jobs.len() > listing.limit as usize;
+        let direction = from.map(|(d, _)| d).unwrap_or(PageDirection::Older);
+        if more {
+            match direction {
+                PageDirection::Older => jobs.truncate(listing.limit as usize),
+                PageDirection::Newer => {
+                    jobs.remove(0);
+                }
+            }
+        }
+        let cursor_at = |job: Option<&JobSummary>, direction| {
+            job.map(|job| {
+                Cursor {
+                    direction,
+                    position: KeysetPosition::from(job),
+                }
+                .encode()
+            })
+        };
+        let (has_older, has_newer) = match direction {
+            PageDirection::Older => (more, from.is_some()),
+            PageDirection::Newer => (true, more),
+        };
+        Ok(JobPage {
+            next_cursor: if has_older {
+                cursor_at(jobs.last(), PageDirection::Older)
+            } else {
+                None
+            },
+            prev_cursor: if has_newer {
+                cursor_at(jobs.first(), PageDirection::Newer)
+            } else {
+                None
+            },
+            jobs,
+        })
+    }
+
+    /// One job with its audit trail. A malformed id is simply not found.
+    pub async fn get_job(
+        &self,
+        caller: Option<&Caller>,
+        id: &str,
+    ) -> Result<JobDetail, ServiceError> {
+        require_admin(caller)?;
+        let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
+        let job = self.store().get_job(id).await?.ok_or(ServiceError::NotFound)?;
+        let events = self.store().audit_events(id).await?;
+        Ok(JobDetail::new(
+            job,
+            events.into_iter().map(AuditEventView::from).collect(),
+        ))
+    }
+
+    /// Moves a PENDING job to RUNNING and records who did it. Changes nothing
+    /// else and starts nothing: running the job is the executor's business.
+    pub async fn trigger_job(
+        &self,
+        caller: Option<&Caller>,
+        id: &str,
+        request_id: Option<&str>,
+    ) -> Result<Triggered, ServiceError> {
+        let result = self.trigger_authorised(caller, id, request_id).await;
+        self.metrics().count_trigger(&result);
+        result
+    }
+
+    async fn trigger_authorised(
+        &self,
+        caller: Option<&Caller>,
+        id: &str,
+        request_id: Option<&str>,
+    ) -> Result<Triggered, ServiceError> {
+        let caller = require_admin(caller)?;
+        let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
+        match self.store().trigger_job(id, &caller.user_id, request_id).await? {
+            TriggerOutcome::NotFound => Err(ServiceError::NotFound),
+            TriggerOutcome::Conflict { current } => Err(ServiceError::Conflict { current }),
+            TriggerOutcome::Triggered { job, audit } => {
+                let audit_recorded = match audit {
+                    Ok(_) => true,
+                    Err(failure) => {
+                        self.keep_failed_audit_event(failure);
+                        false
+                    }
+                };
+                Ok(Triggered {
+                    job: JobSummary::from(&job),
+                    audit_recorded,
+                })
+            }
+        }
+    }
+
+    /// The transition committed but its audit row did not: log it, count it
+    /// and append it to the durable journal for `regen-admin audit replay`.
+    fn keep_failed_audit_event(&self, failure: regen_storage::AuditWriteFailure) {
+        let event = &failure.event;
+        self.metrics().count_audit_write_failure();
+        tracing::error!(
+            job_id = %event.job_id,
+            actor = %event.actor,
+            request_id = event.request_id.as_deref().unwrap_or(""),
+            event_id = %event.id,
+            event_type = %event.event_type,
+            error = %failure.error,
+            "audit insert failed; the transition is committed and the event goes to the fallback journal"
+        );
+        if let Err(error) = self.journal().append(event) {
+            self.metrics().count_audit_journal_failure();
+            tracing::error!(
+                job_id = %event.job_id,
+                actor = %event.actor,
+                event = %serde_json::to_string(event).unwrap_or_default(),
+                error = %error,
+                "audit fallback journal write failed; this log line is the only record of the event"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_parse_with_repeated_status() {
+        let q = ListQuery::from_pairs([
+            ("status", "PENDING"),
+            ("status", "FAILED"),
+            ("targetType", "insight"),
+            ("targetId", ""),
+        ])
+        .unwrap();
+        assert_eq!(q.statuses, vec!["PENDING", "FAILED"]);
+        assert_eq!(q.target_type.as_deref(), Some("insight"));
+        assert_eq!(q.target_id, None);
+    }
+
+    #[test]
+    fn unknown_or_repeated_parameters_are_refused() {
+        assert!(ListQuery::from_pairs([("sort", "x")]).is_err());
+        assert!(ListQuery::from_pairs([("limit", "1"), ("limit", "2")]).is_err());
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        for (k, v) in [
+            ("limit", "0"),
+            ("limit", "501"),
+            ("limit", "ten"),
+            ("status", "DONE"),
+            ("cursor", "nope"),
+        ] {
+            let q = ListQuery::from_pairs([(k, v)]).unwrap();
+            assert!(validate(&q).is_err(), "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn query_strings_keep_filters_and_encode_values() {
+        let q = ListQuery::from_pairs([("status", "PENDING"), ("targetId", "a b&c")]).unwrap();
+        assert_eq!(
+            q.to_query_string(Some("o1.x")),
+            "status=PENDING&targetId=a%20b%26c&cursor=o1.x"
+        );
+    }
+}
