@@ -5,11 +5,12 @@
 mod audit;
 mod job;
 mod json;
+pub mod json_tree;
 mod time;
 
 pub use audit::{AuditEvent, AuditEventType, AuditEventView};
 pub use job::{
-    JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError,
+    JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError, UnknownStatus,
     ALL_STATUSES,
 };
 pub use json::{JsonText, JsonTextError};

@@ -56,6 +56,14 @@ impl ListQuery {
         Ok(query)
     }
 
+    /// Parses a raw (percent-encoded) query string, e.g. `status=PENDING&limit=10`.
+    pub fn from_query_string(query: &str) -> Result<ListQuery, ServiceError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Self::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
     /// The query string for this listing at another cursor, with the same
     /// filters and limit.
     pub fn to_query_string(&self, cursor: Option<&str>) -> String {
@@ -320,6 +328,13 @@ mod tests {
         assert_eq!(q.statuses, vec!["PENDING", "FAILED"]);
         assert_eq!(q.target_type.as_deref(), Some("insight"));
         assert_eq!(q.target_id, None);
+    }
+
+    #[test]
+    fn raw_query_strings_are_decoded() {
+        let q = ListQuery::from_query_string("status=PENDING&targetId=a+b%26c").unwrap();
+        assert_eq!(q.target_id.as_deref(), Some("a b&c"));
+        assert_eq!(q.statuses, vec!["PENDING"]);
     }
 
     #[test]

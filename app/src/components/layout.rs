@@ -1,0 +1,52 @@
+use leptos::prelude::*;
+
+/// Who is signed in and which environment this is, as the shell shows them.
+#[derive(Debug, Clone, Default)]
+struct ShellInfo {
+    username: Option<String>,
+    env_label: Option<String>,
+    env_color: String,
+}
+
+#[cfg(feature = "ssr")]
+fn shell_info() -> ShellInfo {
+    let config = crate::ssr::ui_config();
+    ShellInfo {
+        username: crate::ssr::request_info().caller.map(|c| c.username),
+        env_label: config.env_label,
+        env_color: config.env_color,
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn shell_info() -> ShellInfo {
+    ShellInfo::default()
+}
+
+/// The frame of every admin page: environment banner, product name, the
+/// signed-in admin and logout, then the page in `<main>`.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let info = shell_info();
+    let banner = info.env_label.map(|label| {
+        let style = format!("--env-color: {}", info.env_color);
+        view! { <div class="env-banner" role="note" style=style>{label}</div> }
+    });
+    let user = info.username.map(|name| {
+        view! {
+            <span class="signed-in">"Signed in as " <strong>{name}</strong></span>
+            <form method="post" action="/logout" class="logout">
+                <button type="submit" class="link-button">"Log out"</button>
+            </form>
+        }
+    });
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        {banner}
+        <header class="top">
+            <a class="brand" href="/admin/regeneration-jobs">"regen-admin"</a>
+            <nav aria-label="Account" class="account">{user}</nav>
+        </header>
+        <main id="main">{children()}</main>
+    }
+}

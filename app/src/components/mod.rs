@@ -1,0 +1,5 @@
+pub mod badge;
+pub mod json_viewer;
+pub mod layout;
+pub mod time;
+pub mod trigger;

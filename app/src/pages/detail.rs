@@ -1,0 +1,135 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use regen_domain::{JobDetail, Timestamp};
+
+use super::{ErrorPanel, PageError};
+use crate::components::badge::StatusBadge;
+use crate::components::json_viewer::JsonViewer;
+use crate::components::time::Time;
+use crate::components::trigger::TriggerControl;
+
+#[cfg(feature = "ssr")]
+async fn load(id: String) -> Result<(JobDetail, Timestamp), PageError> {
+    let info = crate::ssr::request_info();
+    crate::ssr::service()
+        .get_job(info.caller.as_ref(), &id)
+        .await
+        .map(|job| (job, regen_service::now()))
+        .map_err(|e| PageError::from_service(e, &info.request_id))
+}
+
+#[cfg(not(feature = "ssr"))]
+async fn load(_id: String) -> Result<(JobDetail, Timestamp), PageError> {
+    Err(PageError::Internal)
+}
+
+/// What the last trigger attempt from this browser did, carried in the
+/// redirect back to this page (`?outcome=`).
+fn outcome_notice(query: &str) -> Option<(&'static str, &'static str)> {
+    let outcome = query.split('&').find_map(|pair| pair.strip_prefix("outcome="))?;
+    match outcome {
+        "triggered" => Some(("notice success", "Job triggered: it is now RUNNING.")),
+        "conflict" => Some((
+            "notice warning",
+            "This job was no longer PENDING, so nothing was triggered. Someone else was faster; the page shows its current status.",
+        )),
+        "unavailable" => Some(("notice error", "The database was unavailable; nothing was triggered. Try again.")),
+        _ => None,
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn current_query() -> String {
+    crate::ssr::query_string()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn current_query() -> String {
+    String::new()
+}
+
+/// `/admin/regeneration-jobs/{id}`: metadata, the three JSON documents in
+/// read-only viewers, the trigger control (PENDING only) and the audit trail.
+#[component]
+pub fn JobDetailPage() -> impl IntoView {
+    let id = use_params_map().with_untracked(|p| p.get("id").unwrap_or_default());
+    let query = current_query();
+    view! {
+        <Suspense fallback=|| ()>
+            {
+                let id = id.clone();
+                let query = query.clone();
+                Suspend::new(async move {
+                    match load(id).await {
+                        Ok((job, now)) => view! { <JobView job now query/> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })
+            }
+        </Suspense>
+    }
+}
+
+#[component]
+fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
+    let id = job.id.to_string();
+    let notice = outcome_notice(&query).map(|(class, text)| {
+        view! { <p class=class role="status">{text}</p> }
+    });
+    let trigger = job.status.is_triggerable().then(|| {
+        view! {
+            <TriggerControl
+                job_id=id.clone()
+                target=format!("{} {}", job.target_type, job.target_id)
+            />
+        }
+    });
+    let output = job.output_ref.clone().map(|doc| {
+        view! { <JsonViewer title="outputRef" field="outputRef" job_id=id.clone() doc/> }
+    });
+    let error = job.error_json.clone().map(|doc| {
+        view! { <JsonViewer title="errorJson" field="errorJson" job_id=id.clone() doc/> }
+    });
+    let events = job
+        .audit_events
+        .iter()
+        .cloned()
+        .map(|event| {
+            view! {
+                <li class="event">
+                    <span class="event-type">{event.event_type.as_str()}</span>
+                    <span class="event-actor">"by " <code>{event.actor}</code></span>
+                    <Time at=event.occurred_at now/>
+                    <span class="event-request">
+                        {event.request_id.map(|r| view! { "request " <code>{r}</code> })}
+                    </span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="breadcrumb" aria-label="Breadcrumb">
+            <a href="/admin/regeneration-jobs">"Regeneration jobs"</a>
+            " / "
+            <span aria-current="page">{id.clone()}</span>
+        </nav>
+        <h1>"Job " <code class="job-id-full">{id.clone()}</code> " " <StatusBadge status=job.status/></h1>
+        {notice}
+        <dl class="meta">
+            <dt>"Status"</dt><dd><StatusBadge status=job.status/></dd>
+            <dt>"Target type"</dt><dd>{job.target_type.clone()}</dd>
+            <dt>"Target id"</dt><dd>{job.target_id.clone()}</dd>
+            <dt>"Created"</dt><dd><Time at=job.created_at now/></dd>
+            <dt>"Created by"</dt><dd>{job.created_by.clone()}</dd>
+        </dl>
+        {trigger}
+        <JsonViewer title="instructionJson" field="instructionJson" job_id=id.clone() doc=job.instruction_json.clone()/>
+        {output}
+        {error}
+        <section class="audit" aria-labelledby="audit-heading">
+            <h2 id="audit-heading">"Audit trail"</h2>
+            <ol class="timeline">{events}</ol>
+            <p class="now">"Current status: " <StatusBadge status=job.status/></p>
+        </section>
+    }
+}

@@ -1,0 +1,48 @@
+//! The contract between the axum server and the pages: what the server's
+//! middleware puts into each request, and how pages read it.
+
+use leptos::prelude::*;
+use regen_service::{AdminService, Caller};
+
+/// Set by the server's authentication middleware on every request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    pub caller: Option<Caller>,
+    pub request_id: String,
+}
+
+/// Settings the UI shows, from the server's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct UiConfig {
+    /// Text of the environment banner (e.g. "production"); none hides it.
+    pub env_label: Option<String>,
+    /// CSS colour of the banner.
+    pub env_color: String,
+}
+
+pub fn request_info() -> RequestInfo {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<RequestInfo>().cloned())
+        .unwrap_or_default()
+}
+
+pub fn service() -> AdminService {
+    expect_context::<AdminService>()
+}
+
+pub fn ui_config() -> UiConfig {
+    use_context::<UiConfig>().unwrap_or_default()
+}
+
+/// The raw query string of the current request.
+pub fn query_string() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.uri.query().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+pub fn set_status(status: http::StatusCode) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}

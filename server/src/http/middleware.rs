@@ -1,0 +1,283 @@
+//! Request-wide layers, outermost first: request id and authentication,
+//! then the default-deny access guard, then CSRF. Security headers, the
+//! access log and HTTP metrics are applied on the way out.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use app::ssr::RequestInfo;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore;
+use regen_service::{Caller, Role};
+
+use super::problem::Problem;
+use super::AppState;
+
+pub const SESSION_COOKIE: &str = "regen_session";
+
+/// How the request authenticated, which decides whether CSRF checks apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    None,
+    SessionCookie,
+    BearerToken,
+}
+
+/// The nonce every inline script of this response must carry.
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
+/// The route template that served a response, for logs and metrics.
+#[derive(Debug, Clone)]
+pub struct RouteLabel(pub String);
+
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    // Keep a caller's id when it is sane, so logs join up across services.
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+pub fn client_address(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Assigns the request id, authenticates (a bearer header wins over any
+/// cookie), and on the way out adds security headers, logs one line and
+/// records metrics.
+pub async fn request_context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request_id(request.headers());
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+
+    let (caller, credential) = match authenticate(&state, request.headers()).await {
+        Ok(found) => found,
+        Err(error) => {
+            let response = Problem::from_service(error, &request_id).into_response();
+            return finish(&state, response, &request_id, &method, &path, None, started, None);
+        }
+    };
+    let mut nonce = [0u8; 18];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let nonce = STANDARD_NO_PAD.encode(nonce);
+    request.extensions_mut().insert(RequestInfo {
+        caller: caller.clone(),
+        request_id: request_id.clone(),
+    });
+    request.extensions_mut().insert(credential);
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
+
+    let response = next.run(request).await;
+    finish(&state, response, &request_id, &method, &path, caller.as_ref(), started, Some(&nonce))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    state: &AppState,
+    mut response: Response,
+    request_id: &str,
+    method: &Method,
+    path: &str,
+    caller: Option<&Caller>,
+    started: Instant,
+    nonce: Option<&str>,
+) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert("x-request-id", value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        let nonce = nonce.unwrap_or("none");
+        let policy = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'"
+        );
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    if caller.is_some() || is_html {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| if path.starts_with("/pkg/") { "/pkg/{file}".into() } else { "unmatched".into() });
+    let status = response.status();
+    let elapsed = started.elapsed();
+    state.http_metrics.observe(&route, method.as_str(), status.as_u16(), elapsed);
+    tracing::info!(
+        request_id,
+        method = %method,
+        route = %route,
+        status = status.as_u16(),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        user_id = caller.map(|c| c.user_id.as_str()).unwrap_or(""),
+        "request"
+    );
+    response
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Option<Caller>, Credential), regen_service::ServiceError> {
+    if let Some(token) = bearer_token(headers) {
+        let caller = state.service.authenticate_token(&token).await?;
+        return Ok((caller, Credential::BearerToken));
+    }
+    if let Some(secret) = session_cookie(headers) {
+        let caller = state.service.authenticate_session(&secret).await?;
+        return Ok((caller, Credential::SessionCookie));
+    }
+    Ok((None, Credential::None))
+}
+
+/// Records the matched route template on the response (a route layer sees
+/// it; the outer layers do not).
+pub async fn label_route(request: Request, next: Next) -> Response {
+    let label = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(label) = label {
+        response.extensions_mut().insert(RouteLabel(label));
+    }
+    response
+}
+
+/// Where anonymous and non-admin callers may go. Everything not listed
+/// here requires the admin role; the service checks again.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/logout" | "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico" | "/")
+        || path.starts_with("/pkg/")
+}
+
+/// Default deny: pages send anonymous visitors to the login form and show
+/// members a 403 page; the API and server functions answer 401/403.
+pub async fn access_guard(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if is_public(path) {
+        return next.run(request).await;
+    }
+    let caller = request
+        .extensions()
+        .get::<RequestInfo>()
+        .and_then(|info| info.caller.clone());
+    let is_machine_path = path.starts_with("/api/") || path.starts_with("/rpc/") || path == "/metrics";
+    match caller {
+        Some(caller) if caller.role == Role::Admin => next.run(request).await,
+        Some(_) if is_machine_path => Problem::forbidden().into_response(),
+        None if is_machine_path => Problem::unauthenticated().into_response(),
+        Some(_) => (StatusCode::FORBIDDEN, Html(super::pages::forbidden_page())).into_response(),
+        None => {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/".into());
+            let next_param: String = form_urlencoded_byte_serialize(&target);
+            Redirect::to(&format!("/login?next={next_param}")).into_response()
+        }
+    }
+}
+
+fn form_urlencoded_byte_serialize(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Refuses cross-site state changes made with a session cookie. Browsers
+/// say where a request comes from (`Sec-Fetch-Site`, `Origin`); requests
+/// with neither header are not from a browser and carry no ambient
+/// authority worth forging, and bearer tokens are never sent implicitly.
+pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let credential = request.extensions().get::<Credential>().copied().unwrap_or(Credential::None);
+    let login = request.uri().path() == "/login";
+    if safe || !(credential == Credential::SessionCookie || login) {
+        return next.run(request).await;
+    }
+    if is_same_origin(&state, request.headers()) {
+        next.run(request).await
+    } else {
+        tracing::warn!(path = %request.uri().path(), "cross-site request refused");
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "cross-site",
+            "Cross-site request refused",
+            "State-changing requests must come from this site.",
+        )
+        .into_response()
+    }
+}
+
+fn is_same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        return match &state.config.public_origin {
+            Some(expected) => origin == expected,
+            None => {
+                let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+                origin == format!("http://{host}") || origin == format!("https://{host}")
+            }
+        };
+    }
+    true
+}
+
+/// Whether cookies must be marked Secure: the site is served over HTTPS.
+pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
+    match &state.config.public_origin {
+        Some(origin) => origin.starts_with("https://"),
+        None => headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https")),
+    }
+}

@@ -1,0 +1,137 @@
+//! RFC 9457 problem details: the one error body of the REST API.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use regen_service::ServiceError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<String>,
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+    #[serde(skip)]
+    pub allow: Option<&'static str>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: format!("https://regen-admin.dev/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            current_status: None,
+            retry_after: None,
+            allow: None,
+        }
+    }
+
+    pub fn unauthenticated() -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+            "Send Authorization: Bearer <token> or log in.",
+        )
+    }
+
+    pub fn forbidden() -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "This requires the admin role.")
+    }
+
+    pub fn not_found(detail: &str) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Problem {
+        let mut problem = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            format!("Allowed methods: {allow}."),
+        );
+        problem.allow = Some(allow);
+        problem
+    }
+
+    /// Maps a service error. Internal causes are logged with the request id
+    /// and never sent.
+    pub fn from_service(error: ServiceError, request_id: &str) -> Problem {
+        match error {
+            ServiceError::Unauthenticated => Problem::unauthenticated(),
+            ServiceError::Forbidden => Problem::forbidden(),
+            ServiceError::NotFound => Problem::not_found("No regeneration job has that id."),
+            ServiceError::Conflict { current } => {
+                let mut problem = Problem::new(
+                    StatusCode::CONFLICT,
+                    "not-pending",
+                    "Job is not PENDING",
+                    format!("The job is {current}; only PENDING jobs can be triggered, and only once."),
+                );
+                problem.current_status = Some(current.to_string());
+                problem
+            }
+            ServiceError::InvalidInput(message) => {
+                Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", message)
+            }
+            ServiceError::RateLimited { retry_after_secs } => {
+                let mut problem = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many attempts",
+                    "Try again later.",
+                );
+                problem.retry_after = Some(retry_after_secs);
+                problem
+            }
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(request_id, error = %cause, "database unavailable");
+                let mut problem = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    "The database is not answering. Nothing was changed; retry later.",
+                );
+                problem.retry_after = Some(2);
+                problem
+            }
+            ServiceError::Internal(cause) => {
+                tracing::error!(request_id, error = ?cause, "internal error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    format!("The error was logged with request id {request_id}."),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).expect("problems serialise");
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}

@@ -1,0 +1,138 @@
+//! `regen-admin`: the web server and the operator CLI in one binary.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::cli::{self, AuditCommand, Cli, Command, JobCommand, TokenCommand, UserCommand};
+use server::config::Config;
+use server::{build_service, demo, shutdown_signal, telemetry, Application};
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("regen-admin: {message}");
+    ExitCode::FAILURE
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("regen-admin: configuration: {problem}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::Serve) {
+        telemetry::init(config.log_format);
+    }
+    // Validate what can be validated before touching the database.
+    let (new_job, password) = match &command {
+        Command::Job { command } => match cli::new_job(command) {
+            Ok(job) => (Some(job), None),
+            Err(message) => return fail(message),
+        },
+        Command::User { command: UserCommand::Add { .. } } => match cli::read_password_line() {
+            Ok(password) => (None, Some(password)),
+            Err(message) => return fail(message),
+        },
+        _ => (None, None),
+    };
+    let service = match build_service(&config).await {
+        Ok(service) => service,
+        Err(error) => return fail(error),
+    };
+    match command {
+        Command::Serve => {
+            let app = match Application::with_service(config, service).await {
+                Ok(app) => app,
+                Err(error) => return fail(format!("{error:#}")),
+            };
+            let addr = app.local_addr();
+            tracing::info!(%addr, "listening");
+            eprintln!("regen-admin listening on http://{addr}");
+            if let Some(metrics) = app.metrics_addr() {
+                eprintln!("metrics on http://{metrics}/metrics");
+            }
+            match app.run_until(shutdown_signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(format!("{error:#}")),
+            }
+        }
+        Command::Migrate => {
+            println!("migrations applied");
+            ExitCode::SUCCESS
+        }
+        Command::User { command: UserCommand::Add { name, role } } => {
+            let password = password.unwrap_or_default();
+            match cli::add_user(&service, &name, role, &password).await {
+                Ok(()) => {
+                    println!("user {name} added with role {role}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => fail(message),
+            }
+        }
+        Command::Token { command: TokenCommand::Create { name } } => {
+            match service.create_api_token(&name).await {
+                Ok(token) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(cli::describe(error)),
+            }
+        }
+        Command::Job { command: JobCommand::Create { .. } } => {
+            let job = new_job.expect("validated above");
+            match service.store().insert_job(job).await {
+                Ok(job) => {
+                    println!("{}", job.id);
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
+        Command::Demo { admin_password } => match demo::seed(&service, 300, &admin_password).await {
+            Ok(()) => {
+                println!("Demo data ready: 300 regeneration jobs.");
+                println!("Log in as `admin` with password `{admin_password}` (a `member` account has the same password and sees nothing).");
+                ExitCode::SUCCESS
+            }
+            Err(message) => fail(message),
+        },
+        Command::Audit { command: AuditCommand::Replay } => {
+            match service.journal().replay(service.store()).await {
+                Ok(report) => {
+                    println!(
+                        "read {} journaled events from {}: {} inserted, {} already present",
+                        report.read,
+                        service.journal().path().display(),
+                        report.inserted,
+                        report.already_present
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(cli::describe(error)),
+            }
+        }
+        Command::Audit { command: AuditCommand::Check } => match service.store().jobs_missing_audit().await {
+            Ok(missing) if missing.is_empty() => {
+                println!("audit check: every job's status is backed by its audit events");
+                ExitCode::SUCCESS
+            }
+            Ok(missing) => {
+                for (id, status) in &missing {
+                    println!("{id} {status} has no matching audit event");
+                }
+                eprintln!(
+                    "regen-admin: {} job(s) without matching audit events; run `regen-admin audit replay`",
+                    missing.len()
+                );
+                ExitCode::FAILURE
+            }
+            Err(error) => fail(error),
+        },
+    }
+}
