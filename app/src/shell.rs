@@ -6,9 +6,27 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::Layout;
 use crate::pages::{detail::JobDetailPage, list::JobListPage, not_found::NotFoundPage};
 
+/// Only the job detail page has islands; every other page ships no
+/// JavaScript or WASM at all.
+fn page_has_islands() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        let path = use_context::<http::request::Parts>()
+            .map(|parts| parts.uri.path().to_owned())
+            .unwrap_or_default();
+        path.strip_prefix("/admin/regeneration-jobs/")
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        true
+    }
+}
+
 /// The HTML document around every page. The hydration scripts carry the
 /// per-response CSP nonce that the server put into context.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let scripts = page_has_islands().then(|| view! { <HydrationScripts options islands=true/> });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -18,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="stylesheet" href="/pkg/regen-admin.css"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options islands=true/>
+                {scripts}
                 <MetaTags/>
             </head>
             <body>

@@ -75,3 +75,7 @@ pub fn require_admin(caller: Option<&Caller>) -> Result<&Caller, ServiceError> {
         Some(_) => Err(ServiceError::Forbidden),
     }
 }
+
+/// Test support re-exported for the server's integration tests.
+#[cfg(feature = "testing")]
+pub use regen_storage::testing;

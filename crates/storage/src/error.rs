@@ -48,7 +48,7 @@ impl From<sqlx::Error> for StorageError {
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
                 if message.contains(GUARD_MARKER) || code == "RG001" {
                     StorageError::Guard(message)
-                } else if is_transient(&code) {
+                } else if is_transient(&code, db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()) {
                     StorageError::Unavailable(error)
                 } else if db.is_unique_violation() {
                     StorageError::Duplicate(message)
@@ -64,15 +64,18 @@ impl From<sqlx::Error> for StorageError {
 }
 
 /// Error codes that mean "try again later" rather than "this is wrong".
-fn is_transient(code: &str) -> bool {
-    // SQLite reports (extended) result codes as numbers: BUSY = 5, LOCKED = 6.
-    if let Ok(sqlite_code) = code.parse::<i32>() {
-        return matches!(sqlite_code & 0xff, 5 | 6);
+fn is_transient(code: &str, postgres: bool) -> bool {
+    if !postgres {
+        // SQLite reports (extended) result codes as numbers: BUSY = 5, LOCKED = 6.
+        return code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
     }
     // PostgreSQL SQLSTATEs: lock/statement timeouts, shutdown, too many
     // connections, serialization failures and deadlocks.
     matches!(
         code,
         "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
+            // The database refuses connections or is gone: unreachable, as far
+            // as a request is concerned.
+            | "55000" | "3D000"
     ) || code.starts_with("08")
 }

@@ -1,0 +1,121 @@
+//! The operator CLI: what it prints, and that bad input writes nothing.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use regen_service::testing::TestDatabase;
+use regen_service::Backend;
+
+fn run(url: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("REGEN_AUDIT_FALLBACK_PATH", std::env::temp_dir().join("regen-cli-test.jsonl"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+both_backends!(
+    job_create_prints_only_the_new_id,
+    bad_input_gets_one_line_on_stderr_and_writes_nothing,
+    users_and_tokens_are_created_from_the_cli,
+    audit_check_is_clean_on_a_fresh_database,
+);
+
+async fn job_create_prints_only_the_new_id(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), r#"{"from":"file","n":1.50}"#).unwrap();
+    let instruction = format!("@{}", file.path().display());
+
+    let output = run(&db.url, &["job", "create", "--target-type", "insight", "--target-id", "i-1", "--instruction", &instruction, "--status", "FAILED", "--error", r#"{"code":"E"}"#], "");
+
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let id = text(&output.stdout).trim().to_owned();
+    assert_eq!(id.len(), 36);
+    let store = db.store().await;
+    let job = store.get_job(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(job.instruction_json.as_str(), r#"{"from":"file","n":1.50}"#);
+    assert_eq!(job.status.as_str(), "FAILED");
+}
+
+async fn bad_input_gets_one_line_on_stderr_and_writes_nothing(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let store = db.store().await;
+    let base = ["job", "create", "--target-type", "t", "--target-id", "i"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        ([&base[..], &["--instruction", "{bad json"]].concat(), ""),
+        ([&base[..], &["--instruction", "{}", "--status", "DONE"]].concat(), ""),
+        ([&base[..], &["--instruction", "@/nonexistent/file.json"]].concat(), ""),
+        ([&base[..], &["--instruction", "{}", "--output-ref", "nope"]].concat(), ""),
+        (vec!["token", "create", "nobody"], ""),
+        (vec!["user", "add", "x", "--role", "admin"], ""),
+        (vec!["user", "add", "x", "--role", "root"], "password123\n"),
+        (vec!["user", "add", "x", "--role", "admin"], "short\n"),
+    ];
+    for (args, stdin) in cases {
+        let output = run(&db.url, &args, stdin);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(!stderr.trim().is_empty(), "{args:?}");
+        if !stderr.contains("Usage") {
+            assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        }
+        assert!(text(&output.stdout).is_empty(), "{args:?}");
+    }
+    let jobs = store.list_jobs(&Default::default(), None, 10).await.unwrap();
+    assert!(jobs.is_empty());
+    assert!(store.find_user_by_name("x").await.unwrap().is_none());
+}
+
+async fn users_and_tokens_are_created_from_the_cli(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+
+    let added = run(&db.url, &["user", "add", "ops", "--role", "admin"], "a long password\n");
+    let token = run(&db.url, &["token", "create", "ops"], "");
+    let duplicate = run(&db.url, &["user", "add", "ops", "--role", "member"], "a long password\n");
+
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let token = text(&token.stdout);
+    assert!(token.starts_with("rga_") && token.trim().lines().count() == 1);
+    assert!(!duplicate.status.success());
+    assert!(text(&duplicate.stderr).contains("already exists"));
+}
+
+async fn audit_check_is_clean_on_a_fresh_database(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let output = run(&db.url, &["audit", "check"], "");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line() {
+    let output = run("postgres://nobody@127.0.0.1:1/none", &["migrate"], "");
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("regen-admin: cannot open the database"));
+}
+
+#[test]
+fn an_invalid_setting_is_reported_at_start_up() {
+    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .arg("migrate")
+        .env("REGEN_SESSION_IDLE_SECS", "soon")
+        .env("LEPTOS_SITE_ADDR", "nowhere")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    assert!(stderr.contains("REGEN_SESSION_IDLE_SECS") && stderr.contains("LEPTOS_SITE_ADDR"));
+}

@@ -1,0 +1,178 @@
+//! `spawn_app`: a real server on a random port over a fresh SQLite file or
+//! PostgreSQL database, with an admin, a member and their API tokens.
+
+use std::path::PathBuf;
+
+use regen_domain::{JobStatus, JsonText, NewJob};
+use regen_service::testing::TestDatabase;
+use regen_service::{AdminService, Backend, Role};
+use reqwest::redirect::Policy;
+use server::config::Config;
+use server::Application;
+use sqlx::Row;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub service: AdminService,
+    pub admin_token: String,
+    pub member_token: String,
+    pub database: TestDatabase,
+    pub journal: PathBuf,
+    pub metrics_address: Option<String>,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub struct Options {
+    pub metrics: bool,
+    pub idle_secs: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { metrics: false, idle_secs: 3600 }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Options::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
+    if std::env::var_os("REGEN_TEST_LOG").is_some() {
+        server::telemetry::init(server::config::LogFormat::Text);
+    }
+    let database = TestDatabase::new(backend).await;
+    start_instance(database, &options).await
+}
+
+/// Another instance on the same database (PostgreSQL scale-out tests).
+pub async fn spawn_second_instance(first: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_tests(&first.database.url, dir.path().join("site"), first.journal.clone());
+    let app = Application::build(config).await.expect("second instance starts");
+    let address = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    std::mem::forget(dir);
+    (address, stop)
+}
+
+async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("audit-fallback.jsonl");
+    let mut config = Config::for_tests(&database.url, dir.path().join("site"), journal.clone());
+    config.sessions.idle_timeout = std::time::Duration::from_secs(options.idle_secs);
+    if options.metrics {
+        config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
+    }
+    let app = Application::build(config).await.expect("app starts");
+    let address = format!("http://{}", app.local_addr());
+    let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
+    let service = app.service().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    service.create_user("ada", Role::Admin, PASSWORD).await.unwrap();
+    service.create_user("mel", Role::Member, PASSWORD).await.unwrap();
+    let admin_token = service.create_api_token("ada").await.unwrap();
+    let member_token = service.create_api_token("mel").await.unwrap();
+    TestApp {
+        address,
+        service,
+        admin_token,
+        member_token,
+        database,
+        journal,
+        metrics_address,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+/// A client that does not follow redirects and keeps cookies.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+pub fn new_job(status: JobStatus) -> NewJob {
+    NewJob {
+        status,
+        target_type: "insight".into(),
+        target_id: "ins-1".into(),
+        instruction_json: JsonText::parse(r#"{"prompt":"rewrite","big":123456789012345678901234567890}"#).unwrap(),
+        output_ref: None,
+        error_json: None,
+        created_by: "producer".into(),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn insert_job(&self, status: JobStatus) -> String {
+        self.service.store().insert_job(new_job(status)).await.unwrap().id.to_string()
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = client().get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn trigger(&self, id: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = client().post(self.url(&format!("/api/admin/regeneration-jobs/{id}/trigger")));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Logs in through the form and returns a client holding the session.
+    pub async fn browser_login(&self, username: &str) -> reqwest::Client {
+        let client = client();
+        let response = client
+            .post(self.url("/login"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("username", username), ("password", PASSWORD), ("next", "/admin/regeneration-jobs")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "login as {username}");
+        client
+    }
+
+    /// Every row of the job and audit tables, and the accounts, as text:
+    /// what a whole-database diff compares.
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut rows = Vec::new();
+        for (table, columns) in [
+            ("regeneration_jobs", "id, status, target_type, target_id, instruction_json, output_ref, error_json, created_at, created_by"),
+            ("audit_events", "id, event_type, job_id, actor, occurred_at, request_id, details"),
+            ("users", "id, username, role, password_hash, created_at"),
+            ("api_tokens", "id, user_id, token_hash, created_at"),
+        ] {
+            let sql = format!("SELECT {columns} FROM {table} ORDER BY id");
+            for row in sqlx::query(&sql).fetch_all(self.service.store().pool()).await.unwrap() {
+                let values: Vec<String> = (0..row.len())
+                    .map(|i| row.try_get::<Option<String>, _>(i).unwrap().unwrap_or_else(|| "NULL".into()))
+                    .collect();
+                rows.push(format!("{table}: {}", values.join(" | ")));
+            }
+        }
+        rows
+    }
+}

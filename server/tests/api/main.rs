@@ -1,0 +1,25 @@
+//! One integration-test binary: the real server on a real port, over a
+//! fresh SQLite file or PostgreSQL database per test. Most tests run on
+//! both backends, as `sqlite::name` and `postgres::name`.
+
+mod helpers;
+
+/// Runs each listed async test body once per backend.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(regen_service::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(regen_service::Backend::Postgres).await })*
+        }
+    };
+}
+
+mod api;
+mod auth;
+mod cli;
+mod ops;
+mod pages;

@@ -1,0 +1,135 @@
+//! Operations: health, readiness, metrics, the audit journal round trip.
+
+use regen_domain::JobStatus;
+use regen_service::testing::{break_audit_inserts, repair_audit_inserts};
+use regen_service::Backend;
+
+use crate::helpers::{client, spawn_app, spawn_app_with, Options};
+
+both_backends!(
+    health_and_readiness_answer_without_a_body,
+    metrics_count_triggers_and_audit_failures,
+    a_journaled_audit_event_is_replayed_once,
+);
+
+async fn health_and_readiness_answer_without_a_body(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/healthz", "/readyz"] {
+        let response = app.get(path, None).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(response.text().await.unwrap().is_empty());
+    }
+}
+
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
+}
+
+async fn metrics_count_triggers_and_audit_failures(backend: Backend) {
+    let app = spawn_app_with(backend, Options { metrics: true, ..Options::default() }).await;
+    let id = app.insert_job(JobStatus::Pending).await;
+    app.trigger(&id, Some(&app.admin_token)).await;
+    app.trigger(&id, Some(&app.admin_token)).await;
+    app.trigger("01934b6e-0000-7000-8000-000000000000", Some(&app.admin_token)).await;
+    let second = app.insert_job(JobStatus::Pending).await;
+    break_audit_inserts(app.service.store()).await;
+    app.trigger(&second, Some(&app.admin_token)).await;
+
+    let text = app.get("/metrics", Some(&app.admin_token)).await.text().await.unwrap();
+    let private = client().get(format!("{}/metrics", app.metrics_address.as_ref().unwrap())).send().await.unwrap();
+
+    assert_eq!(private.status(), 200, "the metrics address needs no token");
+    assert_eq!(sample(&text, "regen_triggers_total{outcome=\"ok\"}"), 2.0);
+    assert_eq!(sample(&text, "regen_triggers_total{outcome=\"conflict\"}"), 1.0);
+    assert_eq!(sample(&text, "regen_triggers_total{outcome=\"not_found\"}"), 1.0);
+    assert_eq!(sample(&text, "regen_audit_write_failures_total"), 1.0);
+    assert!(sample(&text, "regen_http_requests_total{route=\"/api/admin/regeneration-jobs/{jobId}/trigger\",method=\"POST\",status=\"200\"}") >= 2.0);
+    assert!(text.contains("regen_http_request_duration_seconds_bucket{"));
+    assert!(text.contains("regen_db_pool_max_connections 10"));
+    assert!(text.contains("regen_build_info{"));
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "not a Prometheus sample: {line}");
+    }
+}
+
+async fn a_journaled_audit_event_is_replayed_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.insert_job(JobStatus::Pending).await;
+    break_audit_inserts(app.service.store()).await;
+    assert_eq!(app.trigger(&id, Some(&app.admin_token)).await.status(), 200);
+    assert_eq!(app.service.store().jobs_missing_audit().await.unwrap().len(), 1);
+    repair_audit_inserts(app.service.store()).await;
+
+    let first = app.service.journal().replay(app.service.store()).await.unwrap();
+    let second = app.service.journal().replay(app.service.store()).await.unwrap();
+
+    assert_eq!((first.read, first.inserted), (1, 1));
+    assert_eq!((second.inserted, second.already_present), (0, 1));
+    assert!(app.service.store().jobs_missing_audit().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
+    let app = spawn_app(Backend::Postgres).await;
+    let name = app.database.url.rsplit('/').next().unwrap().to_owned();
+    let admin_url = regen_service::testing::postgres_admin_url();
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let id = app.insert_job(JobStatus::Pending).await;
+
+    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false")).execute(&admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&admin)
+        .await
+        .unwrap();
+    let ready = app.get("/readyz", None).await.status();
+    let trigger = app.trigger(&id, Some(&app.admin_token)).await;
+    let trigger_status = trigger.status();
+    let retry_after = trigger.headers().get("retry-after").is_some();
+    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).execute(&admin).await.unwrap();
+
+    assert_eq!(ready, 503);
+    assert_eq!(trigger_status, 503);
+    assert!(retry_after);
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app.get("/readyz", None).await.status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "readiness recovers without a restart");
+    let detail = app.get(&format!("/api/admin/regeneration-jobs/{id}"), Some(&app.admin_token)).await;
+    assert_eq!(detail.json::<serde_json::Value>().await.unwrap()["status"], "PENDING", "nothing half-written");
+}
+
+#[test]
+fn the_product_contains_no_generator_or_background_work() {
+    // The trigger must start nothing: no HTTP client in the server's runtime
+    // dependencies, and no task spawning in the service or storage layers.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "-p", "server", "-e", "normal", "--prefix", "none", "--offline"])
+        .current_dir(root)
+        .output()
+        .expect("cargo tree runs");
+    let tree = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    for client in ["reqwest ", "ureq ", "surf ", "isahc ", "hyper-tls ", "awc "] {
+        assert!(!tree.lines().any(|l| l.starts_with(client)), "{client}is a runtime dependency");
+    }
+    for dir in ["crates/service/src", "crates/storage/src"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let spawns = source.matches("spawn(").count() + source.matches("spawn_local(").count();
+            assert_eq!(spawns, 0, "{} starts background work", path.display());
+        }
+    }
+}

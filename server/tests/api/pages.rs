@@ -1,0 +1,190 @@
+//! Server-rendered pages: what the HTML contains for each status, and what
+//! it must never contain.
+
+use regen_domain::{JobStatus, JsonText, NewJob, ALL_STATUSES};
+use regen_service::Backend;
+
+use crate::helpers::spawn_app;
+
+both_backends!(
+    the_list_page_shows_every_column_badge_and_link,
+    the_list_page_filters_through_a_get_form_and_pages_with_cursors,
+    the_detail_page_offers_trigger_only_for_pending_jobs,
+    json_is_rendered_read_only_and_escaped,
+    the_no_javascript_trigger_redirects_back_with_the_outcome,
+    an_unknown_job_page_is_a_404,
+);
+
+async fn the_list_page_shows_every_column_badge_and_link(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut ids = Vec::new();
+    for status in ALL_STATUSES {
+        ids.push(app.insert_job(status).await);
+    }
+    let browser = app.browser_login("ada").await;
+
+    let html = browser.get(app.url("/admin/regeneration-jobs")).send().await.unwrap().text().await.unwrap();
+
+    for header in ["Id", "Status", "Target type", "Target id", "Created (UTC)", "Created by"] {
+        assert!(html.contains(&format!("<th scope=\"col\">{header}</th>")), "{header}");
+    }
+    for status in ALL_STATUSES {
+        let badge = format!("<span class=\"badge badge-{}\">{}</span>", status.as_str().to_lowercase(), status);
+        assert!(html.contains(&badge), "{badge}");
+    }
+    for id in &ids {
+        assert!(html.contains(&format!("href=\"/admin/regeneration-jobs/{id}\"")));
+    }
+    assert!(html.contains(" UTC</time>") && html.contains("ago</span>"));
+    assert_eq!(html.matches("<form").count(), 2, "the filter form and the logout form, nothing else");
+    assert!(!html.contains("method=\"post\" action=\"/admin"), "no state-changing form on the list page");
+    assert!(!html.contains("leptos-island"), "the list page has no islands");
+    assert!(!html.contains("type=\"module\"") && !html.contains(".wasm"), "and loads no WASM");
+}
+
+async fn the_list_page_filters_through_a_get_form_and_pages_with_cursors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for _ in 0..3 {
+        app.insert_job(JobStatus::Pending).await;
+        app.insert_job(JobStatus::Failed).await;
+    }
+    let browser = app.browser_login("ada").await;
+
+    let html = browser
+        .get(app.url("/admin/regeneration-jobs?status=FAILED&limit=2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(html.contains("method=\"get\""));
+    assert!(html.contains("value=\"FAILED\" checked"));
+    assert_eq!(html.matches("badge-failed\">FAILED</span></td>").count(), 2);
+    assert!(!html.contains("badge-pending\">PENDING</span></td>"));
+    let older = html.split("rel=\"next\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    assert!(older.contains("status=FAILED") && older.contains("cursor="));
+    let page_two = browser.get(app.url(&older)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(page_two.matches("badge-failed\">FAILED</span></td>").count(), 1);
+    assert!(page_two.contains("rel=\"prev\""));
+
+    let empty = browser
+        .get(app.url("/admin/regeneration-jobs?targetType=nothing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(empty.contains("No jobs match these filters."));
+    let bad = browser.get(app.url("/admin/regeneration-jobs?status=NOPE")).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+async fn the_detail_page_offers_trigger_only_for_pending_jobs(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = app.browser_login("ada").await;
+    for status in ALL_STATUSES {
+        let id = app.insert_job(status).await;
+
+        let html = browser
+            .get(app.url(&format!("/admin/regeneration-jobs/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+
+        let has_trigger = html.contains(&format!("action=\"/admin/regeneration-jobs/{id}/trigger\""));
+        assert_eq!(has_trigger, status == JobStatus::Pending, "{status}");
+        assert!(html.contains("REGEN_JOB_CREATED"));
+        assert!(html.contains("instructionJson"));
+        let forms = html.matches("<form").count();
+        let expected = if status == JobStatus::Pending { 3 } else { 1 };
+        assert_eq!(forms, expected, "{status}: logout + (PENDING) no-JS form + dialog form");
+        for forbidden in ["retry", "Retry", "Delete", "Edit"] {
+            assert!(!html.contains(&format!(">{forbidden}")), "{forbidden}");
+        }
+    }
+}
+
+async fn json_is_rendered_read_only_and_escaped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let job = NewJob {
+        status: JobStatus::Failed,
+        target_type: "insight".into(),
+        target_id: "x".into(),
+        instruction_json: JsonText::parse(
+            r#"{"a</script><script>alert(1)</script>":"<img src=x onerror=alert(1)>","link":"javascript:alert(1)","big":123456789012345678901234567890.00}"#,
+        )
+        .unwrap(),
+        output_ref: Some(JsonText::parse(r#"{"uri":"s3://x"}"#).unwrap()),
+        error_json: Some(JsonText::parse(r#"{"code":"E"}"#).unwrap()),
+        created_by: "p".into(),
+    };
+    let id = app.service.store().insert_job(job).await.unwrap().id;
+    let browser = app.browser_login("ada").await;
+
+    let html = browser
+        .get(app.url(&format!("/admin/regeneration-jobs/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(!html.contains("<img src=x"));
+    assert!(!html.contains("href=\"javascript:"));
+    assert!(html.contains("123456789012345678901234567890.00"), "big numbers as written");
+    assert!(html.contains("role=\"tree\"") && html.contains("role=\"treeitem\"") && html.contains("aria-level=\"1\""));
+    for field in ["instructionJson", "outputRef", "errorJson"] {
+        assert!(html.contains(&format!("id=\"{field}-heading\"")), "{field} has a viewer");
+    }
+    assert!(!html.contains("<textarea") && !html.contains("contenteditable"));
+    assert_eq!(html.matches("<input").count(), 3, "one filter box per viewer, nothing else");
+    assert_eq!(html.matches("type=\"search\"").count(), 3);
+}
+
+async fn the_no_javascript_trigger_redirects_back_with_the_outcome(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.insert_job(JobStatus::Pending).await;
+    let browser = app.browser_login("ada").await;
+    let post = || {
+        browser
+            .post(app.url(&format!("/admin/regeneration-jobs/{id}/trigger")))
+            .header("sec-fetch-site", "same-origin")
+            .send()
+    };
+
+    let first = post().await.unwrap();
+    assert_eq!(first.status(), 303);
+    assert_eq!(first.headers()["location"], format!("/admin/regeneration-jobs/{id}?outcome=triggered").as_str());
+    let second = post().await.unwrap();
+    assert_eq!(second.headers()["location"], format!("/admin/regeneration-jobs/{id}?outcome=conflict").as_str());
+
+    let html = browser
+        .get(app.url(&format!("/admin/regeneration-jobs/{id}?outcome=conflict")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("no longer PENDING"));
+    assert!(html.contains("REGEN_JOB_TRIGGERED"));
+    assert!(html.contains("badge-running"));
+}
+
+async fn an_unknown_job_page_is_a_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = app.browser_login("ada").await;
+    for id in ["01934b6e-0000-7000-8000-000000000000", "garbage"] {
+        let response = browser.get(app.url(&format!("/admin/regeneration-jobs/{id}"))).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{id}");
+        assert!(response.text().await.unwrap().contains("Not found"));
+    }
+}
