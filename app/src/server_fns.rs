@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub enum TriggerReply {
     Triggered,
     /// Someone else was faster (or the job was never PENDING).
-    Conflict { current: String },
+    Conflict {
+        current: String,
+    },
     NotFound,
     /// The database did not answer; nothing changed.
     Unavailable,

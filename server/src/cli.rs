@@ -8,7 +8,11 @@ use regen_domain::{JobStatus, JsonText, NewJob, MAX_LABEL_LEN};
 use regen_service::{AdminService, Role};
 
 #[derive(Debug, Parser)]
-#[command(name = "regen-admin", version, about = "Admin control plane for content regeneration jobs")]
+#[command(
+    name = "regen-admin",
+    version,
+    about = "Admin control plane for content regeneration jobs"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -98,13 +102,15 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 fn parse_status(text: &str) -> Result<JobStatus, String> {
-    text.parse().map_err(|e: regen_domain::UnknownStatus| e.to_string())
+    text.parse()
+        .map_err(|e: regen_domain::UnknownStatus| e.to_string())
 }
 
 /// A JSON argument: inline text, or `@path` for a file's contents.
 pub fn json_argument(name: &str, value: &str) -> Result<JsonText, String> {
     let text = match value.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("--{name}: cannot read {path}: {e}"))?,
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("--{name}: cannot read {path}: {e}"))?,
         None => value.to_owned(),
     };
     JsonText::parse(text).map_err(|e| format!("--{name}: {e}"))
@@ -119,14 +125,28 @@ fn label(name: &str, value: &str) -> Result<String, String> {
 
 /// Validates everything before touching the database.
 pub fn new_job(command: &JobCommand) -> Result<NewJob, String> {
-    let JobCommand::Create { target_type, target_id, instruction, created_by, status, output_ref, error } = command;
+    let JobCommand::Create {
+        target_type,
+        target_id,
+        instruction,
+        created_by,
+        status,
+        output_ref,
+        error,
+    } = command;
     Ok(NewJob {
         status: *status,
         target_type: label("target-type", target_type)?,
         target_id: label("target-id", target_id)?,
         instruction_json: json_argument("instruction", instruction)?,
-        output_ref: output_ref.as_deref().map(|v| json_argument("output-ref", v)).transpose()?,
-        error_json: error.as_deref().map(|v| json_argument("error", v)).transpose()?,
+        output_ref: output_ref
+            .as_deref()
+            .map(|v| json_argument("output-ref", v))
+            .transpose()?,
+        error_json: error
+            .as_deref()
+            .map(|v| json_argument("error", v))
+            .transpose()?,
         created_by: label("created-by", created_by)?,
     })
 }
@@ -144,8 +164,17 @@ pub fn read_password_line() -> Result<String, String> {
     Ok(password)
 }
 
-pub async fn add_user(service: &AdminService, name: &str, role: Role, password: &str) -> Result<(), String> {
-    service.create_user(name, role, password).await.map(|_| ()).map_err(describe)
+pub async fn add_user(
+    service: &AdminService,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<(), String> {
+    service
+        .create_user(name, role, password)
+        .await
+        .map(|_| ())
+        .map_err(describe)
 }
 
 pub fn describe(error: regen_service::ServiceError) -> String {

@@ -77,7 +77,9 @@ fn parse_addr(name: &str, value: &str, errors: &mut Vec<String>) -> Option<Socke
     match value.parse() {
         Ok(addr) => Some(addr),
         Err(_) => {
-            errors.push(format!("{name}={value:?} must be an address like 127.0.0.1:3000"));
+            errors.push(format!(
+                "{name}={value:?} must be an address like 127.0.0.1:3000"
+            ));
             None
         }
     }
@@ -124,11 +126,14 @@ impl Config {
             &mut errors,
         )
         .unwrap_or_else(|| "127.0.0.1:3000".parse().expect("valid default"));
-        let metrics_addr = var("REGEN_METRICS_ADDR").and_then(|v| parse_addr("REGEN_METRICS_ADDR", &v, &mut errors));
+        let metrics_addr = var("REGEN_METRICS_ADDR")
+            .and_then(|v| parse_addr("REGEN_METRICS_ADDR", &v, &mut errors));
         let public_origin = var("REGEN_PUBLIC_ORIGIN").map(|v| v.trim_end_matches('/').to_owned());
         if let Some(origin) = &public_origin {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
-                errors.push(format!("REGEN_PUBLIC_ORIGIN={origin:?} must start with http:// or https://"));
+                errors.push(format!(
+                    "REGEN_PUBLIC_ORIGIN={origin:?} must start with http:// or https://"
+                ));
             }
         }
         let log_format = match var("REGEN_LOG_FORMAT").as_deref() {
@@ -141,26 +146,44 @@ impl Config {
         };
         let env_label = var("REGEN_ENV_LABEL");
         let env_color = var("REGEN_ENV_COLOR").unwrap_or_else(|| {
-            if env_label.as_deref().is_some_and(|l| l.to_lowercase().starts_with("prod")) {
+            if env_label
+                .as_deref()
+                .is_some_and(|l| l.to_lowercase().starts_with("prod"))
+            {
                 "#b91c1c".into()
             } else {
                 "#1d4ed8".into()
             }
         });
-        if !env_color.chars().all(|c| c.is_ascii_alphanumeric() || "#(),. %".contains(c)) {
+        if !env_color
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "#(),. %".contains(c))
+        {
             errors.push(format!("REGEN_ENV_COLOR={env_color:?} is not a CSS colour"));
         }
         let sessions = SessionPolicy {
-            idle_timeout: Duration::from_secs(parse_secs("REGEN_SESSION_IDLE_SECS", 3600, &mut errors)),
-            absolute_lifetime: Duration::from_secs(parse_secs("REGEN_SESSION_MAX_SECS", 43_200, &mut errors)),
+            idle_timeout: Duration::from_secs(parse_secs(
+                "REGEN_SESSION_IDLE_SECS",
+                3600,
+                &mut errors,
+            )),
+            absolute_lifetime: Duration::from_secs(parse_secs(
+                "REGEN_SESSION_MAX_SECS",
+                43_200,
+                &mut errors,
+            )),
         };
         let db_max_connections = parse_secs("REGEN_DB_MAX_CONNECTIONS", 10, &mut errors) as u32;
-        let db_acquire_timeout = Duration::from_millis(parse_secs("REGEN_DB_TIMEOUT_MS", 5000, &mut errors));
-        let shutdown_grace = Duration::from_secs(parse_secs("REGEN_SHUTDOWN_GRACE_SECS", 20, &mut errors));
+        let db_acquire_timeout =
+            Duration::from_millis(parse_secs("REGEN_DB_TIMEOUT_MS", 5000, &mut errors));
+        let shutdown_grace =
+            Duration::from_secs(parse_secs("REGEN_SHUTDOWN_GRACE_SECS", 20, &mut errors));
         let audit_fallback_path = var("REGEN_AUDIT_FALLBACK_PATH")
             .map(PathBuf::from)
             .unwrap_or_else(|| default_fallback_path(&database_url));
-        let site_root = var("LEPTOS_SITE_ROOT").map(PathBuf::from).unwrap_or_else(default_site_root);
+        let site_root = var("LEPTOS_SITE_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_site_root);
         if errors.is_empty() {
             Ok(Config {
                 database_url,
@@ -207,5 +230,33 @@ impl Config {
             max_connections: self.db_max_connections,
             acquire_timeout: self.db_acquire_timeout,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = include_str!("../../README.md");
+        for (name, _, _) in SETTINGS {
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "{name} is missing from the README table"
+            );
+        }
+    }
+
+    #[test]
+    fn the_fallback_journal_sits_next_to_the_sqlite_file() {
+        assert_eq!(
+            default_fallback_path("sqlite://var/lib/regen/db.sqlite?mode=rwc"),
+            PathBuf::from("var/lib/regen/audit-fallback.jsonl")
+        );
+        assert_eq!(
+            default_fallback_path("postgres://x@y/z"),
+            PathBuf::from("data/audit-fallback.jsonl")
+        );
     }
 }

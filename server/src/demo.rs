@@ -29,14 +29,30 @@ fn error_json(n: usize) -> String {
 
 /// Inserts `count` jobs across every status and target type, with
 /// instruction sizes from tiny to over 1 MB, and an `admin` account.
-pub async fn seed(service: &AdminService, count: usize, admin_password: &str) -> Result<(), String> {
-    if service.store().find_user_by_name("admin").await.map_err(|e| e.to_string())?.is_none() {
+pub async fn seed(
+    service: &AdminService,
+    count: usize,
+    admin_password: &str,
+) -> Result<(), String> {
+    if service
+        .store()
+        .find_user_by_name("admin")
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
         service
             .create_user("admin", Role::Admin, admin_password)
             .await
             .map_err(crate::cli::describe)?;
     }
-    if service.store().find_user_by_name("member").await.map_err(|e| e.to_string())?.is_none() {
+    if service
+        .store()
+        .find_user_by_name("member")
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
         service
             .create_user("member", Role::Member, admin_password)
             .await
@@ -58,19 +74,37 @@ pub async fn seed(service: &AdminService, count: usize, admin_password: &str) ->
         let job = NewJob {
             status,
             target_type: TARGET_TYPES[n % TARGET_TYPES.len()].to_owned(),
-            target_id: format!("{}-{:05}", &TARGET_TYPES[n % TARGET_TYPES.len()][..3], n / 3),
+            target_id: format!(
+                "{}-{:05}",
+                &TARGET_TYPES[n % TARGET_TYPES.len()][..3],
+                n / 3
+            ),
             instruction_json: JsonText::parse(instruction(n, steps)).map_err(|e| e.to_string())?,
             output_ref: (status == JobStatus::Completed)
-                .then(|| JsonText::parse(format!(r#"{{"uri":"s3://regen-output/{n:05}.json","bytes":{}}}"#, 1000 + n)))
+                .then(|| {
+                    JsonText::parse(format!(
+                        r#"{{"uri":"s3://regen-output/{n:05}.json","bytes":{}}}"#,
+                        1000 + n
+                    ))
+                })
                 .transpose()
                 .map_err(|e| e.to_string())?,
             error_json: (status == JobStatus::Failed)
                 .then(|| JsonText::parse(error_json(n)))
                 .transpose()
                 .map_err(|e| e.to_string())?,
-            created_by: if n % 4 == 0 { "insight-service" } else { "editor-bot" }.to_owned(),
+            created_by: if n % 4 == 0 {
+                "insight-service"
+            } else {
+                "editor-bot"
+            }
+            .to_owned(),
         };
-        service.store().insert_job(job).await.map_err(|e| e.to_string())?;
+        service
+            .store()
+            .insert_job(job)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -80,14 +80,20 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     };
     let site = Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), shell)
-        .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context,
+            app::shell,
+        ))
         .with_state(options);
 
     let ours = Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
-        .route("/admin/regeneration-jobs/{jobId}/trigger", post(pages::trigger_form))
+        .route(
+            "/admin/regeneration-jobs/{jobId}/trigger",
+            post(pages::trigger_form),
+        )
         .route("/healthz", get(pages::healthz))
         .route("/readyz", get(pages::readyz))
         .route("/metrics", get(metrics::metrics))
@@ -124,7 +130,10 @@ impl Application {
         Self::with_service(config, service).await
     }
 
-    pub async fn with_service(config: Config, service: AdminService) -> anyhow::Result<Application> {
+    pub async fn with_service(
+        config: Config,
+        service: AdminService,
+    ) -> anyhow::Result<Application> {
         let listener = tokio::net::TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.site_addr))?;
@@ -145,7 +154,12 @@ impl Application {
             http_metrics: Arc::default(),
         };
         let router = router(state.clone(), options);
-        Ok(Application { listener, metrics_listener, state, router })
+        Ok(Application {
+            listener,
+            metrics_listener,
+            state,
+            router,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -153,7 +167,9 @@ impl Application {
     }
 
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn service(&self) -> &AdminService {
@@ -162,7 +178,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
     /// requests finish (bounded by the grace period) and closes the pool.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let grace = self.state.config.shutdown_grace;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut stop_for_metrics = stop_rx.clone();
@@ -179,7 +198,8 @@ impl Application {
         let mut stop_for_server = stop_rx.clone();
         let server = axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             let _ = stop_for_server.wait_for(|s| *s).await;

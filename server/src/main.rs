@@ -46,7 +46,9 @@ async fn main() -> ExitCode {
             Ok(job) => (Some(job), None),
             Err(message) => return fail(message),
         },
-        Command::User { command: UserCommand::Add { .. } } => match cli::read_password_line() {
+        Command::User {
+            command: UserCommand::Add { .. },
+        } => match cli::read_password_line() {
             Ok(password) => (None, Some(password)),
             Err(message) => return fail(message),
         },
@@ -77,7 +79,9 @@ async fn main() -> ExitCode {
             println!("migrations applied");
             ExitCode::SUCCESS
         }
-        Command::User { command: UserCommand::Add { name, role } } => {
+        Command::User {
+            command: UserCommand::Add { name, role },
+        } => {
             let password = password.unwrap_or_default();
             match cli::add_user(&service, &name, role, &password).await {
                 Ok(()) => {
@@ -87,16 +91,18 @@ async fn main() -> ExitCode {
                 Err(message) => fail(message),
             }
         }
-        Command::Token { command: TokenCommand::Create { name } } => {
-            match service.create_api_token(&name).await {
-                Ok(token) => {
-                    println!("{token}");
-                    ExitCode::SUCCESS
-                }
-                Err(error) => fail(cli::describe(error)),
+        Command::Token {
+            command: TokenCommand::Create { name },
+        } => match service.create_api_token(&name).await {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
             }
-        }
-        Command::Job { command: JobCommand::Create { .. } } => {
+            Err(error) => fail(cli::describe(error)),
+        },
+        Command::Job {
+            command: JobCommand::Create { .. },
+        } => {
             let job = new_job.expect("validated above");
             match service.store().insert_job(job).await {
                 Ok(job) => {
@@ -106,30 +112,34 @@ async fn main() -> ExitCode {
                 Err(error) => fail(error),
             }
         }
-        Command::Demo { admin_password } => match demo::seed(&service, 300, &admin_password).await {
-            Ok(()) => {
-                println!("Demo data ready: 300 regeneration jobs.");
-                println!("Log in as `admin` with password `{admin_password}` (a `member` account has the same password and sees nothing).");
-                ExitCode::SUCCESS
-            }
-            Err(message) => fail(message),
-        },
-        Command::Audit { command: AuditCommand::Replay } => {
-            match service.journal().replay(service.store()).await {
-                Ok(report) => {
-                    println!(
-                        "read {} journaled events from {}: {} inserted, {} already present",
-                        report.read,
-                        service.journal().path().display(),
-                        report.inserted,
-                        report.already_present
-                    );
+        Command::Demo { admin_password } => {
+            match demo::seed(&service, 300, &admin_password).await {
+                Ok(()) => {
+                    println!("Demo data ready: 300 regeneration jobs.");
+                    println!("Log in as `admin` with password `{admin_password}` (a `member` account has the same password and sees nothing).");
                     ExitCode::SUCCESS
                 }
-                Err(error) => fail(cli::describe(error)),
+                Err(message) => fail(message),
             }
         }
-        Command::Audit { command: AuditCommand::Check } => match service.store().jobs_missing_audit().await {
+        Command::Audit {
+            command: AuditCommand::Replay,
+        } => match service.journal().replay(service.store()).await {
+            Ok(report) => {
+                println!(
+                    "read {} journaled events from {}: {} inserted, {} already present",
+                    report.read,
+                    service.journal().path().display(),
+                    report.inserted,
+                    report.already_present
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(cli::describe(error)),
+        },
+        Command::Audit {
+            command: AuditCommand::Check,
+        } => match service.store().jobs_missing_audit().await {
             Ok(missing) if missing.is_empty() => {
                 println!("audit check: every job's status is backed by its audit events");
                 ExitCode::SUCCESS

@@ -47,7 +47,11 @@ pub fn render_tree_html(doc: &JsonText, label: &str) -> Option<String> {
     render_node(&root, Label::Root, "", 1, &mut out);
     out.push_str("</ul>");
     // The first row is the tree's one tab stop; arrows move from there.
-    Some(out.replacen("class=\"jt-row\" tabindex=\"-1\"", "class=\"jt-row\" tabindex=\"0\"", 1))
+    Some(out.replacen(
+        "class=\"jt-row\" tabindex=\"-1\"",
+        "class=\"jt-row\" tabindex=\"0\"",
+        1,
+    ))
 }
 
 /// What a node is called in its parent.
@@ -70,7 +74,9 @@ fn render_key(label: Label, out: &mut String) {
                 "<span class=\"jt-key jt-index\">{index}</span><span class=\"jt-colon\">: </span>"
             ));
         }
-        Label::Root => out.push_str("<span class=\"jt-key jt-root\">root</span><span class=\"jt-colon\"> </span>"),
+        Label::Root => out.push_str(
+            "<span class=\"jt-key jt-root\">root</span><span class=\"jt-colon\"> </span>",
+        ),
     }
 }
 
@@ -86,7 +92,11 @@ fn item_open(path: &str, level: usize, node: &JsonNode, expanded: Option<bool>, 
     out.push_str(&level.to_string());
     out.push('"');
     if let Some(expanded) = expanded {
-        out.push_str(if expanded { " aria-expanded=\"true\"" } else { " aria-expanded=\"false\"" });
+        out.push_str(if expanded {
+            " aria-expanded=\"true\""
+        } else {
+            " aria-expanded=\"false\""
+        });
     }
     out.push_str(" data-path=\"");
     escape_html(path, out);
@@ -97,7 +107,11 @@ fn item_open(path: &str, level: usize, node: &JsonNode, expanded: Option<bool>, 
 
 fn render_node(node: &JsonNode, label: Label, path: &str, level: usize, out: &mut String) {
     let children: Vec<(String, &JsonNode)> = match &node.value {
-        JsonValue::Array(items) => items.iter().enumerate().map(|(i, n)| (i.to_string(), n)).collect(),
+        JsonValue::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i.to_string(), n))
+            .collect(),
         JsonValue::Object(members) => members.iter().map(|(k, n)| (k.clone(), n)).collect(),
         scalar => {
             item_open(path, level, node, None, out);
@@ -115,7 +129,9 @@ fn render_node(node: &JsonNode, label: Label, path: &str, level: usize, out: &mu
         item_open(path, level, node, None, out);
         out.push_str("<div class=\"jt-row\" tabindex=\"-1\">");
         render_key(label, out);
-        out.push_str(&format!("<span class=\"jt-punct\">{open_brace}{close_brace}</span>"));
+        out.push_str(&format!(
+            "<span class=\"jt-punct\">{open_brace}{close_brace}</span>"
+        ));
         render_actions(path, out);
         out.push_str("</div></li>");
         return;
@@ -282,7 +298,8 @@ mod tools {
     use leptos::prelude::*;
     use leptos::web_sys::HtmlDivElement;
 
-    pub fn run(_: &HtmlDivElement, _: &str, _: &str, _: WriteSignal<String>, _: WriteSignal<bool>) {}
+    pub fn run(_: &HtmlDivElement, _: &str, _: &str, _: WriteSignal<String>, _: WriteSignal<bool>) {
+    }
     pub fn on_click(_: &HtmlDivElement, _: &leptos::ev::MouseEvent, _: WriteSignal<String>) {}
     pub fn on_keydown(_: &HtmlDivElement, _: &leptos::ev::KeyboardEvent) {}
     pub fn filter(_: &HtmlDivElement, _: &str, _: WriteSignal<String>) {}
@@ -295,7 +312,9 @@ mod tools {
     use web_sys::{Element, HtmlDivElement, HtmlElement};
 
     fn all(root: &Element, selector: &str) -> Vec<Element> {
-        let Ok(list) = root.query_selector_all(selector) else { return Vec::new() };
+        let Ok(list) = root.query_selector_all(selector) else {
+            return Vec::new();
+        };
         (0..list.length())
             .filter_map(|i| list.item(i).and_then(|n| n.dyn_into::<Element>().ok()))
             .collect()
@@ -322,11 +341,23 @@ mod tools {
             .unwrap_or_default()
     }
 
-    pub fn run(root: &HtmlDivElement, action: &str, file_name: &str, status: WriteSignal<String>, raw: WriteSignal<bool>) {
+    pub fn run(
+        root: &HtmlDivElement,
+        action: &str,
+        file_name: &str,
+        status: WriteSignal<String>,
+        raw: WriteSignal<bool>,
+    ) {
         let tree_details = ".jt-tree li[role=treeitem] > details";
+        // Everything but the "show more characters" folds of long strings.
+        let all_details = ".jt-tree details:not(.jt-more)";
         match action {
-            "expand" => all(root, tree_details).iter().for_each(|d| set_open(d, true)),
-            "collapse" => all(root, tree_details).iter().for_each(|d| set_open(d, false)),
+            "expand" => all(root, all_details)
+                .iter()
+                .for_each(|d| set_open(d, true)),
+            "collapse" => all(root, all_details)
+                .iter()
+                .for_each(|d| set_open(d, false)),
             "depth1" | "depth2" | "depth3" => {
                 let depth: usize = action[5..].parse().unwrap_or(1);
                 for details in all(root, tree_details) {
@@ -343,9 +374,17 @@ mod tools {
                 let pre = root.query_selector(".jt-raw").ok().flatten();
                 if let (Some(pre), tree) = (pre, tree) {
                     let show_raw = pre.has_attribute("hidden");
-                    let _ = if show_raw { pre.remove_attribute("hidden") } else { pre.set_attribute("hidden", "") };
+                    let _ = if show_raw {
+                        pre.remove_attribute("hidden")
+                    } else {
+                        pre.set_attribute("hidden", "")
+                    };
                     if let Some(tree) = tree {
-                        let _ = if show_raw { tree.set_attribute("hidden", "") } else { tree.remove_attribute("hidden") };
+                        let _ = if show_raw {
+                            tree.set_attribute("hidden", "")
+                        } else {
+                            tree.remove_attribute("hidden")
+                        };
                     }
                     raw.set(show_raw);
                 }
@@ -356,16 +395,34 @@ mod tools {
         }
     }
 
-    pub fn on_click(root: &HtmlDivElement, ev: &leptos::ev::MouseEvent, status: WriteSignal<String>) {
-        let Some(target) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
-        let Some(action) = target.get_attribute("data-act") else { return };
+    pub fn on_click(
+        root: &HtmlDivElement,
+        ev: &leptos::ev::MouseEvent,
+        status: WriteSignal<String>,
+    ) {
+        let Some(target) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        let Some(action) = target.get_attribute("data-act") else {
+            return;
+        };
         // A button inside <summary> must not also toggle the node.
         ev.prevent_default();
-        let Ok(Some(item)) = target.closest("li[role=treeitem]") else { return };
+        let Ok(Some(item)) = target.closest("li[role=treeitem]") else {
+            return;
+        };
         match action.as_str() {
             "path" => {
                 let path = item.get_attribute("data-path").unwrap_or_default();
-                copy(root, path.clone(), &format!("Path copied: {}", if path.is_empty() { "(root)" } else { &path }), status);
+                copy(
+                    root,
+                    path.clone(),
+                    &format!(
+                        "Path copied: {}",
+                        if path.is_empty() { "(root)" } else { &path }
+                    ),
+                    status,
+                );
             }
             "value" => {
                 let span = item.get_attribute("data-span").unwrap_or_default();
@@ -373,7 +430,12 @@ mod tools {
                 let (start, end) = (start.parse().unwrap_or(0), end.parse().unwrap_or(0));
                 // Spans are UTF-8 byte offsets into the stored document.
                 let raw = raw_text(root);
-                let value = raw.as_bytes().get(start..end).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("").to_owned();
+                let value = raw
+                    .as_bytes()
+                    .get(start..end)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .unwrap_or("")
+                    .to_owned();
                 copy(root, value, "Value copied", status);
             }
             _ => {}
@@ -413,15 +475,23 @@ mod tools {
             .and_then(|d| d.exec_command("copy").ok())
             .unwrap_or(false);
         area.remove();
-        if copied { done.to_owned() } else { "Copy is not available here: select the raw view and copy it".into() }
+        if copied {
+            done.to_owned()
+        } else {
+            "Copy is not available here: select the raw view and copy it".into()
+        }
     }
 
     fn download(text: &str, file_name: &str, status: WriteSignal<String>) {
         let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
         let options = web_sys::BlobPropertyBag::new();
         options.set_type("application/json");
-        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+            return;
+        };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+            return;
+        };
         if let Ok(link) = document().create_element("a") {
             let _ = link.set_attribute("href", &url);
             let _ = link.set_attribute("download", file_name);
@@ -475,13 +545,18 @@ mod tools {
                 }
             }
         }
-        status.set(format!("{hits} matching node{}", if hits == 1 { "" } else { "s" }));
+        status.set(format!(
+            "{hits} matching node{}",
+            if hits == 1 { "" } else { "s" }
+        ));
     }
 
     /// Tree keyboard navigation over the visible rows: arrows, Home/End,
     /// Enter/Space to toggle, `*` to expand siblings.
     pub fn on_keydown(root: &HtmlDivElement, ev: &leptos::ev::KeyboardEvent) {
-        let Some(target) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+        let Some(target) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
         if !target.class_list().contains("jt-row") {
             return;
         }
@@ -490,9 +565,13 @@ mod tools {
             .filter_map(|e| e.dyn_into::<HtmlElement>().ok())
             .filter(|e| e.offset_parent().is_some())
             .collect();
-        let Some(index) = rows.iter().position(|r| r.is_same_node(Some(&target))) else { return };
+        let Some(index) = rows.iter().position(|r| r.is_same_node(Some(&target))) else {
+            return;
+        };
         let item = target.closest("li[role=treeitem]").ok().flatten();
-        let details = item.as_ref().and_then(|i| i.query_selector(":scope > details").ok().flatten());
+        let details = item
+            .as_ref()
+            .and_then(|i| i.query_selector(":scope > details").ok().flatten());
         let is_open = details.as_ref().is_some_and(|d| d.has_attribute("open"));
         let focus = |i: usize| {
             if let Some(row) = rows.get(i) {
@@ -515,7 +594,11 @@ mod tools {
                     let parent_row = item
                         .and_then(|i| i.parent_element())
                         .and_then(|g| g.closest("li[role=treeitem]").ok().flatten())
-                        .and_then(|p| p.query_selector(":scope > details > summary").ok().flatten())
+                        .and_then(|p| {
+                            p.query_selector(":scope > details > summary")
+                                .ok()
+                                .flatten()
+                        })
                         .and_then(|s| s.dyn_into::<HtmlElement>().ok());
                     if let Some(row) = parent_row {
                         let _ = row.focus();
@@ -536,5 +619,78 @@ mod tools {
             _ => return,
         }
         ev.prevent_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html(text: &str) -> String {
+        render_tree_html(&JsonText::parse(text).unwrap(), "doc").unwrap()
+    }
+
+    #[test]
+    fn keys_and_values_are_escaped() {
+        let out =
+            html(r#"{"</script><b>":"<img src=x onerror=alert(1)>","j":"javascript:alert(1)"}"#);
+        assert!(!out.contains("<script") && !out.contains("<img") && !out.contains("<b>"));
+        assert!(out.contains("&lt;/script&gt;&lt;b&gt;"));
+        assert!(!out.contains("href="));
+    }
+
+    #[test]
+    fn nodes_carry_json_pointers_levels_and_exact_spans() {
+        let text = r#"{"a/b":[1,{"c~d":2.50}]}"#;
+        let out = html(text);
+        assert!(out.contains(r#"data-path="/a~1b/1/c~0d""#));
+        assert!(out.contains(r#"aria-level="3""#));
+        assert!(out.contains(r#"<span class="jt-num">2.50</span>"#));
+        // The span of /a~1b is the array's exact text.
+        let start = text.find('[').unwrap();
+        let end = text.rfind(']').unwrap() + 1;
+        assert!(out.contains(&format!(r#"data-path="/a~1b" data-span="{start}:{end}""#)));
+    }
+
+    #[test]
+    fn large_arrays_are_bucketed_and_long_strings_cut() {
+        let items: Vec<String> = (0..250).map(|i| i.to_string()).collect();
+        let long = "x".repeat(STRING_CUT + 10);
+        let out = html(&format!(
+            r#"{{"items":[{}],"long":"{long}"}}"#,
+            items.join(",")
+        ));
+        assert_eq!(out.matches("class=\"jt-bucket\"").count(), 2);
+        assert!(out.contains("Show 100–199 of 250"));
+        // The cut counts the quotes of the JSON string literal too.
+        assert!(out.contains("show 12 more characters"));
+    }
+
+    #[test]
+    fn only_the_first_levels_start_open_and_one_row_is_tabbable() {
+        let out = html(r#"{"a":{"b":{"c":1}}}"#);
+        assert_eq!(out.matches("<details open>").count(), 2);
+        assert_eq!(out.matches("tabindex=\"0\"").count(), 1);
+    }
+
+    #[test]
+    fn documents_over_the_limit_get_no_tree() {
+        let big = format!("\"{}\"", "x".repeat(TREE_LIMIT_BYTES));
+        assert!(render_tree_html(&JsonText::parse(big).unwrap(), "doc").is_none());
+    }
+
+    #[test]
+    fn the_viewer_has_no_editing_surface() {
+        let out = html(r#"{"a":[1,2,{"b":"c"}]}"#);
+        for forbidden in [
+            "<input",
+            "<textarea",
+            "contenteditable",
+            "<form",
+            "onclick",
+            "<a ",
+        ] {
+            assert!(!out.contains(forbidden), "{forbidden}");
+        }
     }
 }

@@ -79,10 +79,15 @@ fn submit(job_id: String, set_busy: WriteSignal<bool>, set_message: WriteSignal<
         match trigger_job(job_id.clone()).await {
             Ok(reply) => {
                 // Reload the page's data from the server, with the outcome.
-                let href = format!("/admin/regeneration-jobs/{job_id}?outcome={}", reply.outcome());
+                let href = format!(
+                    "/admin/regeneration-jobs/{job_id}?outcome={}",
+                    reply.outcome()
+                );
                 if matches!(reply, TriggerReply::Unavailable) {
                     set_busy.set(false);
-                    set_message.set("The database is unavailable; nothing was triggered. Try again.".into());
+                    set_message.set(
+                        "The database is unavailable; nothing was triggered. Try again.".into(),
+                    );
                 } else {
                     let _ = window().location().set_href(&href);
                 }

@@ -26,7 +26,9 @@ async fn load(_id: String) -> Result<(JobDetail, Timestamp), PageError> {
 /// What the last trigger attempt from this browser did, carried in the
 /// redirect back to this page (`?outcome=`).
 fn outcome_notice(query: &str) -> Option<(&'static str, &'static str)> {
-    let outcome = query.split('&').find_map(|pair| pair.strip_prefix("outcome="))?;
+    let outcome = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("outcome="))?;
     match outcome {
         "triggered" => Some(("notice success", "Job triggered: it is now RUNNING.")),
         "conflict" => Some((

@@ -38,7 +38,9 @@ async fn load() -> Result<ListData, PageError> {
     Ok(ListData {
         newer_href: href(&page.prev_cursor),
         older_href: href(&page.next_cursor),
-        filtered: !query.statuses.is_empty() || query.target_type.is_some() || query.target_id.is_some(),
+        filtered: !query.statuses.is_empty()
+            || query.target_type.is_some()
+            || query.target_id.is_some(),
         jobs: page.jobs,
         statuses: query.statuses.clone(),
         target_type: query.target_type.clone().unwrap_or_default(),
@@ -71,7 +73,16 @@ pub fn JobListPage() -> impl IntoView {
 
 #[component]
 fn JobList(data: ListData) -> impl IntoView {
-    let ListData { jobs, statuses, target_type, target_id, newer_href, older_href, filtered, now } = data;
+    let ListData {
+        jobs,
+        statuses,
+        target_type,
+        target_id,
+        newer_href,
+        older_href,
+        filtered,
+        now,
+    } = data;
     let status_boxes = ALL_STATUSES
         .into_iter()
         .map(|status| {
@@ -85,7 +96,10 @@ fn JobList(data: ListData) -> impl IntoView {
         })
         .collect_view();
     let empty = jobs.is_empty();
-    let rows = jobs.into_iter().map(|job| view! { <JobRow job now/> }).collect_view();
+    let rows = jobs
+        .into_iter()
+        .map(|job| view! { <JobRow job now/> })
+        .collect_view();
     let body = if empty {
         let message = if filtered {
             "No jobs match these filters."

@@ -44,11 +44,18 @@ impl PageError {
 pub fn ErrorPanel(error: PageError) -> impl IntoView {
     let (title, detail) = match error {
         PageError::BadRequest(message) => ("That request is not valid", message),
-        PageError::Forbidden => ("Admins only", "Your account does not have the admin role.".to_owned()),
-        PageError::NotFound => ("Not found", "There is no regeneration job with that id.".to_owned()),
+        PageError::Forbidden => (
+            "Admins only",
+            "Your account does not have the admin role.".to_owned(),
+        ),
+        PageError::NotFound => (
+            "Not found",
+            "There is no regeneration job with that id.".to_owned(),
+        ),
         PageError::Unavailable => (
             "Database unavailable",
-            "The database is not answering right now. Nothing was changed; try again in a moment.".to_owned(),
+            "The database is not answering right now. Nothing was changed; try again in a moment."
+                .to_owned(),
         ),
         PageError::Internal => (
             "Something went wrong",

@@ -33,7 +33,11 @@ impl<'a> JsonNode<'a> {
     /// Parses a document already known to be valid JSON (a [`crate::JsonText`]).
     /// Nesting deeper than `MAX_DEPTH` is refused rather than overflowing the stack.
     pub fn parse(text: &'a str) -> Result<JsonNode<'a>, TreeParseError> {
-        let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0 };
+        let mut parser = Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
         let node = parser.value(0)?;
         parser.skip_ws();
         if parser.pos != parser.bytes.len() {
@@ -224,7 +228,9 @@ impl<'a> Parser<'a> {
             }
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.pos;
-                while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.bytes.get(self.pos) {
+                while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') =
+                    self.bytes.get(self.pos)
+                {
                     self.pos += 1;
                 }
                 Ok(JsonValue::Number(&self.text[start..self.pos]))
@@ -270,7 +276,9 @@ mod tests {
     #[test]
     fn numbers_keep_their_exact_text() {
         let tree = JsonNode::parse("[12345678901234567890123, 1.10, -0.0e+10]").unwrap();
-        let JsonValue::Array(items) = tree.value else { panic!() };
+        let JsonValue::Array(items) = tree.value else {
+            panic!()
+        };
         let numbers: Vec<_> = items.iter().map(|n| n.value.clone()).collect();
         assert_eq!(
             numbers,
@@ -285,7 +293,9 @@ mod tests {
     #[test]
     fn keys_keep_document_order_and_strings_are_decoded() {
         let tree = JsonNode::parse(r#"{"z":"a\"b\u00e9","a":{"k":null}}"#).unwrap();
-        let JsonValue::Object(members) = tree.value else { panic!() };
+        let JsonValue::Object(members) = tree.value else {
+            panic!()
+        };
         assert_eq!(members[0].0, "z");
         assert_eq!(members[0].1.value, JsonValue::String("a\"bé".into()));
         assert_eq!(members[1].0, "a");
@@ -296,13 +306,18 @@ mod tests {
         let text = r#" { "a" : [1, {"b": 2.50}] } "#;
         let tree = JsonNode::parse(text).unwrap();
         assert_eq!(&text[tree.span.clone()], r#"{ "a" : [1, {"b": 2.50}] }"#);
-        let JsonValue::Object(members) = &tree.value else { panic!() };
+        let JsonValue::Object(members) = &tree.value else {
+            panic!()
+        };
         assert_eq!(&text[members[0].1.span.clone()], r#"[1, {"b": 2.50}]"#);
     }
 
     #[test]
     fn scalar_text_is_valid_json() {
-        assert_eq!(JsonValue::String("</script>".into()).scalar_text().unwrap(), "\"</script>\"");
+        assert_eq!(
+            JsonValue::String("</script>".into()).scalar_text().unwrap(),
+            "\"</script>\""
+        );
         assert_eq!(JsonValue::Number("1e400").scalar_text().unwrap(), "1e400");
     }
 

@@ -10,8 +10,8 @@ mod time;
 
 pub use audit::{AuditEvent, AuditEventType, AuditEventView};
 pub use job::{
-    JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError, UnknownStatus,
-    ALL_STATUSES,
+    JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError,
+    UnknownStatus, ALL_STATUSES,
 };
 pub use json::{JsonText, JsonTextError};
 pub use time::Timestamp;

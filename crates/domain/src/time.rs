@@ -103,7 +103,9 @@ mod tests {
     #[test]
     fn other_spellings_are_refused() {
         assert!("2025-11-25T17:50:47Z".parse::<Timestamp>().is_err());
-        assert!("2025-11-25T17:50:47.000+00:00".parse::<Timestamp>().is_err());
+        assert!("2025-11-25T17:50:47.000+00:00"
+            .parse::<Timestamp>()
+            .is_err());
     }
 
     #[test]

@@ -69,11 +69,7 @@ impl AuditJournal {
                 continue;
             }
             let event = serde_json::from_str(&line).map_err(|e| {
-                ServiceError::InvalidInput(format!(
-                    "{} line {}: {e}",
-                    self.path.display(),
-                    n + 1
-                ))
+                ServiceError::InvalidInput(format!("{} line {}: {e}", self.path.display(), n + 1))
             })?;
             events.push(event);
         }

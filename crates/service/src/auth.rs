@@ -2,7 +2,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -152,7 +154,10 @@ impl Default for LoginThrottle {
 
 impl LoginThrottle {
     fn keys(username: &str, client: &str) -> [String; 2] {
-        [format!("user:{}", username.to_lowercase()), format!("addr:{client}")]
+        [
+            format!("user:{}", username.to_lowercase()),
+            format!("addr:{client}"),
+        ]
     }
 
     /// Seconds to wait if either key is over its budget.

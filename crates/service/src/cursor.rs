@@ -62,7 +62,14 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_cursor() {
-        for text in ["", "x", "o", "o12", "oz.0192f0c17a3b7c4d8e5f0123456789ab", "o1.abc"] {
+        for text in [
+            "",
+            "x",
+            "o",
+            "o12",
+            "oz.0192f0c17a3b7c4d8e5f0123456789ab",
+            "o1.abc",
+        ] {
             assert_eq!(Cursor::decode(text), None, "{text}");
         }
     }

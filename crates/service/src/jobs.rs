@@ -237,7 +237,11 @@ impl AdminService {
     ) -> Result<JobDetail, ServiceError> {
         require_admin(caller)?;
         let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
-        let job = self.store().get_job(id).await?.ok_or(ServiceError::NotFound)?;
+        let job = self
+            .store()
+            .get_job(id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let events = self.store().audit_events(id).await?;
         Ok(JobDetail::new(
             job,
@@ -266,7 +270,11 @@ impl AdminService {
     ) -> Result<Triggered, ServiceError> {
         let caller = require_admin(caller)?;
         let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
-        match self.store().trigger_job(id, &caller.user_id, request_id).await? {
+        match self
+            .store()
+            .trigger_job(id, &caller.user_id, request_id)
+            .await?
+        {
             TriggerOutcome::NotFound => Err(ServiceError::NotFound),
             TriggerOutcome::Conflict { current } => Err(ServiceError::Conflict { current }),
             TriggerOutcome::Triggered { job, audit } => {

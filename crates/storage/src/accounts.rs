@@ -139,7 +139,10 @@ impl Store {
     }
 
     /// The token's owner, recording the use.
-    pub async fn use_api_token(&self, token_hash: &str) -> Result<Option<UserRecord>, StorageError> {
+    pub async fn use_api_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<UserRecord>, StorageError> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1"
@@ -216,12 +219,16 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_expired_sessions(&self, idle_since: Timestamp) -> Result<u64, StorageError> {
-        let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-            .bind(now().to_string())
-            .bind(idle_since.to_string())
-            .execute(&self.pool)
-            .await?;
+    pub async fn delete_expired_sessions(
+        &self,
+        idle_since: Timestamp,
+    ) -> Result<u64, StorageError> {
+        let result =
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+                .bind(now().to_string())
+                .bind(idle_since.to_string())
+                .execute(&self.pool)
+                .await?;
         Ok(result.rows_affected())
     }
 }

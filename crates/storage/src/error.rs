@@ -48,7 +48,11 @@ impl From<sqlx::Error> for StorageError {
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
                 if message.contains(GUARD_MARKER) || code == "RG001" {
                     StorageError::Guard(message)
-                } else if is_transient(&code, db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some()) {
+                } else if is_transient(
+                    &code,
+                    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                        .is_some(),
+                ) {
                     StorageError::Unavailable(error)
                 } else if db.is_unique_violation() {
                     StorageError::Duplicate(message)

@@ -60,12 +60,14 @@ impl TestDatabase {
 async fn create_postgres_database() -> String {
     sqlx::any::install_default_drivers();
     let admin_url = postgres_admin_url();
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
             "PostgreSQL is required for this test suite and is not reachable at {admin_url}: {e}. \
              Start it (see README) or set REGEN_TEST_POSTGRES_URL."
         )
-    });
+        });
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")

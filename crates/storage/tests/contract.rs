@@ -3,7 +3,9 @@
 
 use regen_domain::{AuditEventType, JobStatus, JsonText, NewJob, ALL_STATUSES};
 use regen_storage::testing::{break_audit_inserts, repair_audit_inserts, TestDatabase};
-use regen_storage::{Backend, JobFilter, KeysetPosition, PageDirection, Role, Store, StorageError, TriggerOutcome};
+use regen_storage::{
+    Backend, JobFilter, KeysetPosition, PageDirection, Role, StorageError, Store, TriggerOutcome,
+};
 use sqlx::Executor;
 
 /// Runs each listed test body once per backend, as `sqlite::name` and
@@ -128,7 +130,10 @@ async fn listing_is_newest_first_with_ties_broken_by_id(backend: Backend) {
         store.pool().execute(sql.as_str()).await.unwrap();
     }
 
-    let page = store.list_jobs(&JobFilter::default(), None, 10).await.unwrap();
+    let page = store
+        .list_jobs(&JobFilter::default(), None, 10)
+        .await
+        .unwrap();
 
     let ids: Vec<String> = page.iter().map(|j| j.id.to_string()).collect();
     let mut sorted = ids.clone();
@@ -148,7 +153,10 @@ async fn keyset_pages_visit_every_job_once_in_order(backend: Backend) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store.list_jobs(&JobFilter::default(), after, 5).await.unwrap();
+        let page = store
+            .list_jobs(&JobFilter::default(), after, 5)
+            .await
+            .unwrap();
         if page.is_empty() {
             break;
         }
@@ -173,11 +181,18 @@ async fn newer_pages_walk_back_towards_the_newest_job(backend: Backend) {
         let job = new_job(JobStatus::Pending, "t", &format!("{n}"));
         store.insert_job(job).await.unwrap();
     }
-    let all = store.list_jobs(&JobFilter::default(), None, 50).await.unwrap();
+    let all = store
+        .list_jobs(&JobFilter::default(), None, 50)
+        .await
+        .unwrap();
     let oldest = KeysetPosition::from(all.last().unwrap());
 
     let newer = store
-        .list_jobs(&JobFilter::default(), Some((PageDirection::Newer, oldest)), 3)
+        .list_jobs(
+            &JobFilter::default(),
+            Some((PageDirection::Newer, oldest)),
+            3,
+        )
         .await
         .unwrap();
 
@@ -187,8 +202,14 @@ async fn newer_pages_walk_back_towards_the_newest_job(backend: Backend) {
 async fn listing_filters_by_status_target_type_and_target_id(backend: Backend) {
     let (_db, store) = store(backend).await;
     for status in ALL_STATUSES {
-        store.insert_job(new_job(status, "insight", "a")).await.unwrap();
-        store.insert_job(new_job(status, "article", "b")).await.unwrap();
+        store
+            .insert_job(new_job(status, "insight", "a"))
+            .await
+            .unwrap();
+        store
+            .insert_job(new_job(status, "article", "b"))
+            .await
+            .unwrap();
     }
 
     let filter = JobFilter {
@@ -205,14 +226,20 @@ async fn listing_filters_by_status_target_type_and_target_id(backend: Backend) {
         target_id: Some("b".into()),
         ..JobFilter::default()
     };
-    assert_eq!(store.list_jobs(&by_target, None, 50).await.unwrap().len(), 4);
+    assert_eq!(
+        store.list_jobs(&by_target, None, 50).await.unwrap().len(),
+        4
+    );
 }
 
 async fn listing_never_includes_payloads(backend: Backend) {
     let (_db, store) = store(backend).await;
     pending_job(&store).await;
 
-    let page = store.list_jobs(&JobFilter::default(), None, 50).await.unwrap();
+    let page = store
+        .list_jobs(&JobFilter::default(), None, 50)
+        .await
+        .unwrap();
 
     let json = serde_json::to_string(&page).unwrap();
     assert!(!json.contains("instruction"), "{json}");
@@ -223,9 +250,16 @@ async fn triggering_a_pending_job_makes_it_running_with_one_audit_row(backend: B
     let (_db, store) = store(backend).await;
     let job = pending_job(&store).await;
 
-    let outcome = store.trigger_job(job.id, "admin-id", Some("req-1")).await.unwrap();
+    let outcome = store
+        .trigger_job(job.id, "admin-id", Some("req-1"))
+        .await
+        .unwrap();
 
-    let TriggerOutcome::Triggered { job: triggered, audit } = outcome else {
+    let TriggerOutcome::Triggered {
+        job: triggered,
+        audit,
+    } = outcome
+    else {
         panic!("expected a trigger, got {outcome:?}")
     };
     assert_eq!(triggered.status, JobStatus::Running);
@@ -282,7 +316,10 @@ async fn an_audit_failure_does_not_roll_back_the_transition(backend: Backend) {
     let job = pending_job(&store).await;
     break_audit_inserts(&store).await;
 
-    let outcome = store.trigger_job(job.id, "admin-id", Some("req-7")).await.unwrap();
+    let outcome = store
+        .trigger_job(job.id, "admin-id", Some("req-7"))
+        .await
+        .unwrap();
 
     let TriggerOutcome::Triggered {
         audit: Err(failure),
@@ -467,8 +504,14 @@ async fn replaying_an_audit_event_is_idempotent(backend: Backend) {
     };
     repair_audit_inserts(&store).await;
 
-    assert!(store.insert_audit_event_if_missing(&failure.event).await.unwrap());
-    assert!(!store.insert_audit_event_if_missing(&failure.event).await.unwrap());
+    assert!(store
+        .insert_audit_event_if_missing(&failure.event)
+        .await
+        .unwrap());
+    assert!(!store
+        .insert_audit_event_if_missing(&failure.event)
+        .await
+        .unwrap());
     assert_eq!(store.audit_events(job.id).await.unwrap().len(), 2);
 }
 
@@ -492,10 +535,16 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
         store.create_user("ada", Role::Member, "h").await,
         Err(StorageError::Duplicate(_))
     ));
-    assert_eq!(store.find_user_by_name("ada").await.unwrap(), Some(user.clone()));
+    assert_eq!(
+        store.find_user_by_name("ada").await.unwrap(),
+        Some(user.clone())
+    );
 
     store.create_api_token(&user.id, "tokenhash").await.unwrap();
-    assert_eq!(store.use_api_token("tokenhash").await.unwrap(), Some(user.clone()));
+    assert_eq!(
+        store.use_api_token("tokenhash").await.unwrap(),
+        Some(user.clone())
+    );
     assert_eq!(store.use_api_token("other").await.unwrap(), None);
 
     let long_ago = regen_domain::Timestamp::from_millis(0).unwrap();

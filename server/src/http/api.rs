@@ -58,7 +58,10 @@ async fn list_jobs(
 ) -> Response {
     let result = async {
         let query = ListQuery::from_query_string(query.as_deref().unwrap_or(""))?;
-        let page = state.service.list_jobs(info.caller.as_ref(), &query).await?;
+        let page = state
+            .service
+            .list_jobs(info.caller.as_ref(), &query)
+            .await?;
         Ok::<_, regen_service::ServiceError>((query, page))
     }
     .await;
@@ -66,10 +69,16 @@ async fn list_jobs(
         Ok((query, page)) => {
             let mut links = Vec::new();
             if let Some(cursor) = &page.next_cursor {
-                links.push(format!("<{JOBS_PATH}?{}>; rel=\"next\"", query.to_query_string(Some(cursor))));
+                links.push(format!(
+                    "<{JOBS_PATH}?{}>; rel=\"next\"",
+                    query.to_query_string(Some(cursor))
+                ));
             }
             if let Some(cursor) = &page.prev_cursor {
-                links.push(format!("<{JOBS_PATH}?{}>; rel=\"prev\"", query.to_query_string(Some(cursor))));
+                links.push(format!(
+                    "<{JOBS_PATH}?{}>; rel=\"prev\"",
+                    query.to_query_string(Some(cursor))
+                ));
             }
             let mut response = Json(page.jobs).into_response();
             if !links.is_empty() {
@@ -102,7 +111,10 @@ async fn trigger_job(
 ) -> Response {
     // The body is ignored, but read up to the limit so that an oversized one
     // is refused instead of silently accepted.
-    if axum::body::to_bytes(body, TRIGGER_BODY_LIMIT).await.is_err() {
+    if axum::body::to_bytes(body, TRIGGER_BODY_LIMIT)
+        .await
+        .is_err()
+    {
         return Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body-too-large",

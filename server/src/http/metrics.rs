@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 
 /// Latency bucket bounds in seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
@@ -44,8 +46,14 @@ impl HttpMetrics {
     }
 
     fn render(&self, out: &mut String) {
-        let series = self.series.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        out.push_str("# HELP regen_http_requests_total HTTP requests by route, method and status.\n");
+        let series = self
+            .series
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        out.push_str(
+            "# HELP regen_http_requests_total HTTP requests by route, method and status.\n",
+        );
         out.push_str("# TYPE regen_http_requests_total counter\n");
         for ((route, method, status), h) in &series {
             let _ = writeln!(
@@ -58,7 +66,10 @@ impl HttpMetrics {
         out.push_str("# HELP regen_http_request_duration_seconds HTTP request latency.\n");
         out.push_str("# TYPE regen_http_request_duration_seconds histogram\n");
         for ((route, method, status), h) in &series {
-            let labels = format!("route=\"{}\",method=\"{method}\",status=\"{status}\"", label(route));
+            let labels = format!(
+                "route=\"{}\",method=\"{method}\",status=\"{status}\"",
+                label(route)
+            );
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -66,15 +77,30 @@ impl HttpMetrics {
                     h.counts[i]
                 );
             }
-            let _ = writeln!(out, "regen_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "regen_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "regen_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "regen_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "regen_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "regen_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
     }
 }
 
 fn label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub fn render(state: &AppState) -> String {

@@ -50,7 +50,9 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 fn request_id(headers: &HeaderMap) -> String {
@@ -58,7 +60,12 @@ fn request_id(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
@@ -74,7 +81,11 @@ pub fn client_address(request: &Request) -> String {
 /// Assigns the request id, authenticates (a bearer header wins over any
 /// cookie), and on the way out adds security headers, logs one line and
 /// records metrics.
-pub async fn request_context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn request_context(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let request_id = request_id(request.headers());
     let method = request.method().clone();
@@ -84,7 +95,16 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
         Ok(found) => found,
         Err(error) => {
             let response = Problem::from_service(error, &request_id).into_response();
-            return finish(&state, response, &request_id, &method, &path, None, started, None);
+            return finish(
+                &state,
+                response,
+                &request_id,
+                &method,
+                &path,
+                None,
+                started,
+                None,
+            );
         }
     };
     let mut nonce = [0u8; 18];
@@ -98,7 +118,16 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
     request.extensions_mut().insert(CspNonce(nonce.clone()));
 
     let response = next.run(request).await;
-    finish(&state, response, &request_id, &method, &path, caller.as_ref(), started, Some(&nonce))
+    finish(
+        &state,
+        response,
+        &request_id,
+        &method,
+        &path,
+        caller.as_ref(),
+        started,
+        Some(&nonce),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -116,8 +145,14 @@ fn finish(
     if let Ok(value) = HeaderValue::from_str(request_id) {
         headers.insert("x-request-id", value);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     let is_html = headers
         .get(header::CONTENT_TYPE)
@@ -141,10 +176,18 @@ fn finish(
         .extensions()
         .get::<RouteLabel>()
         .map(|r| r.0.clone())
-        .unwrap_or_else(|| if path.starts_with("/pkg/") { "/pkg/{file}".into() } else { "unmatched".into() });
+        .unwrap_or_else(|| {
+            if path.starts_with("/pkg/") {
+                "/pkg/{file}".into()
+            } else {
+                "unmatched".into()
+            }
+        });
     let status = response.status();
     let elapsed = started.elapsed();
-    state.http_metrics.observe(&route, method.as_str(), status.as_u16(), elapsed);
+    state
+        .http_metrics
+        .observe(&route, method.as_str(), status.as_u16(), elapsed);
     tracing::info!(
         request_id,
         method = %method,
@@ -175,7 +218,10 @@ async fn authenticate(
 /// Records the matched route template on the response (a route layer sees
 /// it; the outer layers do not).
 pub async fn label_route(request: Request, next: Next) -> Response {
-    let label = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let label = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let mut response = next.run(request).await;
     if let Some(label) = label {
         response.extensions_mut().insert(RouteLabel(label));
@@ -186,8 +232,10 @@ pub async fn label_route(request: Request, next: Next) -> Response {
 /// Where anonymous and non-admin callers may go. Everything not listed
 /// here requires the admin role; the service checks again.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/logout" | "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico" | "/")
-        || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/login" | "/logout" | "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico" | "/"
+    ) || path.starts_with("/pkg/")
 }
 
 /// Default deny: pages send anonymous visitors to the login form and show
@@ -201,7 +249,8 @@ pub async fn access_guard(request: Request, next: Next) -> Response {
         .extensions()
         .get::<RequestInfo>()
         .and_then(|info| info.caller.clone());
-    let is_machine_path = path.starts_with("/api/") || path.starts_with("/rpc/") || path == "/metrics";
+    let is_machine_path =
+        path.starts_with("/api/") || path.starts_with("/rpc/") || path == "/metrics";
     match caller {
         Some(caller) if caller.role == Role::Admin => next.run(request).await,
         Some(_) if is_machine_path => Problem::forbidden().into_response(),
@@ -223,7 +272,9 @@ fn form_urlencoded_byte_serialize(text: &str) -> String {
     let mut out = String::new();
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -235,8 +286,15 @@ fn form_urlencoded_byte_serialize(text: &str) -> String {
 /// with neither header are not from a browser and carry no ambient
 /// authority worth forging, and bearer tokens are never sent implicitly.
 pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let credential = request.extensions().get::<Credential>().copied().unwrap_or(Credential::None);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let credential = request
+        .extensions()
+        .get::<Credential>()
+        .copied()
+        .unwrap_or(Credential::None);
     let login = request.uri().path() == "/login";
     if safe || !(credential == Credential::SessionCookie || login) {
         return next.run(request).await;
@@ -263,7 +321,10 @@ fn is_same_origin(state: &AppState, headers: &HeaderMap) -> bool {
         return match &state.config.public_origin {
             Some(expected) => origin == expected,
             None => {
-                let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
                 origin == format!("http://{host}") || origin == format!("https://{host}")
             }
         };

@@ -17,16 +17,7 @@ const HOME: &str = "/admin/regeneration-jobs";
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    app::components::json_viewer::escape_html(text, &mut out);
     out
 }
 
@@ -95,7 +86,10 @@ pub async fn login_form(
     axum::extract::Query(query): axum::extract::Query<NextQuery>,
 ) -> Response {
     let next = safe_next(query.next.as_deref());
-    if info.caller.is_some_and(|c| c.role == regen_service::Role::Admin) {
+    if info
+        .caller
+        .is_some_and(|c| c.role == regen_service::Role::Admin)
+    {
         return Redirect::to(&next).into_response();
     }
     Html(login_page(&next, None)).into_response()
@@ -113,10 +107,18 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     let https = is_https(&state, request.headers());
     let old_session = session_cookie(request.headers());
     let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &()).await else {
-        return (StatusCode::BAD_REQUEST, Html(login_page(HOME, Some("Enter a user name and a password.")))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Html(login_page(HOME, Some("Enter a user name and a password."))),
+        )
+            .into_response();
     };
     let next = safe_next(form.next.as_deref());
-    match state.service.login(&form.username, &form.password, &client).await {
+    match state
+        .service
+        .login(&form.username, &form.password, &client)
+        .await
+    {
         Ok((_caller, secret)) => {
             if let Some(old) = old_session {
                 // Rotation: whatever session the browser had is over.
@@ -142,17 +144,25 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         Err(LoginFailure::Service(ServiceError::RateLimited { retry_after_secs })) => {
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
-                Html(login_page(&next, Some("Too many failed attempts. Wait a few minutes and try again."))),
+                Html(login_page(
+                    &next,
+                    Some("Too many failed attempts. Wait a few minutes and try again."),
+                )),
             )
                 .into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             response
         }
         Err(LoginFailure::Service(error)) => {
             tracing::error!(error = ?error, "login failed on the server side");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Html(login_page(&next, Some("Logging in is not possible right now. Try again shortly."))),
+                Html(login_page(
+                    &next,
+                    Some("Logging in is not possible right now. Try again shortly."),
+                )),
             )
                 .into_response()
         }
@@ -198,7 +208,9 @@ pub async fn trigger_form(
 }
 
 fn form_safe_id(id: &str) -> String {
-    id.chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').collect()
+    id.chars()
+        .filter(|c| c.is_ascii_hexdigit() || *c == '-')
+        .collect()
 }
 
 pub async fn home() -> Redirect {
@@ -227,8 +239,17 @@ mod tests {
 
     #[test]
     fn next_must_stay_on_this_site() {
-        assert_eq!(safe_next(Some("/admin/regeneration-jobs/x")), "/admin/regeneration-jobs/x");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil", "javascript:alert(1)", ""] {
+        assert_eq!(
+            safe_next(Some("/admin/regeneration-jobs/x")),
+            "/admin/regeneration-jobs/x"
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "javascript:alert(1)",
+            "",
+        ] {
             assert_eq!(safe_next(Some(bad)), HOME, "{bad}");
         }
         assert_eq!(safe_next(None), HOME);

@@ -44,7 +44,12 @@ impl Problem {
     }
 
     pub fn forbidden() -> Problem {
-        Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "This requires the admin role.")
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "This requires the admin role.",
+        )
     }
 
     pub fn not_found(detail: &str) -> Problem {
@@ -74,14 +79,19 @@ impl Problem {
                     StatusCode::CONFLICT,
                     "not-pending",
                     "Job is not PENDING",
-                    format!("The job is {current}; only PENDING jobs can be triggered, and only once."),
+                    format!(
+                        "The job is {current}; only PENDING jobs can be triggered, and only once."
+                    ),
                 );
                 problem.current_status = Some(current.to_string());
                 problem
             }
-            ServiceError::InvalidInput(message) => {
-                Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", message)
-            }
+            ServiceError::InvalidInput(message) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "Invalid request",
+                message,
+            ),
             ServiceError::RateLimited { retry_after_secs } => {
                 let mut problem = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -122,7 +132,10 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self).expect("problems serialise");
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -39,7 +39,9 @@ async fn admin_can_list_read_and_trigger(backend: Backend) {
     assert_eq!(list.status(), 200);
     assert_eq!(json(list).await[0]["id"], id);
 
-    let detail = app.get(&format!("/api/admin/regeneration-jobs/{id}"), token).await;
+    let detail = app
+        .get(&format!("/api/admin/regeneration-jobs/{id}"), token)
+        .await;
     assert_eq!(detail.status(), 200);
     assert_eq!(json(detail).await["status"], "PENDING");
 
@@ -58,20 +60,46 @@ async fn listing_is_newest_first_without_payloads(backend: Backend) {
         ids.push(app.insert_job(JobStatus::Pending).await);
     }
 
-    let body = json(app.get("/api/admin/regeneration-jobs", Some(&app.admin_token)).await).await;
+    let body = json(
+        app.get("/api/admin/regeneration-jobs", Some(&app.admin_token))
+            .await,
+    )
+    .await;
 
-    let listed: Vec<&str> = body.as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    let listed: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
     ids.reverse();
     assert_eq!(listed, ids.iter().map(String::as_str).collect::<Vec<_>>());
     let keys: Vec<&String> = body[0].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["id", "status", "targetType", "targetId", "createdAt", "createdBy"]);
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "status",
+            "targetType",
+            "targetId",
+            "createdAt",
+            "createdBy"
+        ]
+    );
 }
 
 fn next_link(response: &reqwest::Response) -> Option<String> {
     let header = response.headers().get("link")?.to_str().ok()?.to_owned();
-    header.split(", ").find(|l| l.ends_with("rel=\"next\"")).map(|l| {
-        l.trim_start_matches('<').split('>').next().unwrap().to_owned()
-    })
+    header
+        .split(", ")
+        .find(|l| l.ends_with("rel=\"next\""))
+        .map(|l| {
+            l.trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
 }
 
 async fn following_next_links_visits_every_job_once_while_jobs_are_inserted(backend: Backend) {
@@ -109,18 +137,45 @@ async fn list_filters_use_the_query_parameters(backend: Backend) {
     )
     .await;
 
-    let ids: Vec<&str> = body.as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [failed.as_str(), pending.as_str()]);
-    let none = json(app.get("/api/admin/regeneration-jobs?targetType=other", Some(&app.admin_token)).await).await;
+    let none = json(
+        app.get(
+            "/api/admin/regeneration-jobs?targetType=other",
+            Some(&app.admin_token),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(none, serde_json::json!([]));
 }
 
 async fn invalid_list_parameters_are_400_problems(backend: Backend) {
     let app = spawn_app(backend).await;
-    for query in ["limit=0", "limit=501", "limit=x", "status=DONE", "cursor=garbage", "sort=asc"] {
-        let response = app.get(&format!("/api/admin/regeneration-jobs?{query}"), Some(&app.admin_token)).await;
+    for query in [
+        "limit=0",
+        "limit=501",
+        "limit=x",
+        "status=DONE",
+        "cursor=garbage",
+        "sort=asc",
+    ] {
+        let response = app
+            .get(
+                &format!("/api/admin/regeneration-jobs?{query}"),
+                Some(&app.admin_token),
+            )
+            .await;
         assert_eq!(response.status(), 400, "{query}");
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
         let body = json(response).await;
         assert_eq!(body["status"], 400);
         assert!(body["detail"].as_str().unwrap().len() > 5);
@@ -131,10 +186,19 @@ async fn unknown_and_malformed_ids_are_404(backend: Backend) {
     let app = spawn_app(backend).await;
     let unknown = "01934b6e-0000-7000-8000-000000000000";
     for id in [unknown, "not-a-uuid", "1"] {
-        let detail = app.get(&format!("/api/admin/regeneration-jobs/{id}"), Some(&app.admin_token)).await;
+        let detail = app
+            .get(
+                &format!("/api/admin/regeneration-jobs/{id}"),
+                Some(&app.admin_token),
+            )
+            .await;
         assert_eq!(detail.status(), 404, "{id}");
         assert_eq!(detail.headers()["content-type"], "application/problem+json");
-        assert_eq!(app.trigger(id, Some(&app.admin_token)).await.status(), 404, "{id}");
+        assert_eq!(
+            app.trigger(id, Some(&app.admin_token)).await.status(),
+            404,
+            "{id}"
+        );
     }
 }
 
@@ -144,13 +208,21 @@ async fn detail_embeds_the_stored_json_verbatim_with_audit_events(backend: Backe
     app.trigger(&id, Some(&app.admin_token)).await;
 
     let text = app
-        .get(&format!("/api/admin/regeneration-jobs/{id}"), Some(&app.admin_token))
+        .get(
+            &format!("/api/admin/regeneration-jobs/{id}"),
+            Some(&app.admin_token),
+        )
         .await
         .text()
         .await
         .unwrap();
 
-    assert!(text.contains(r#""instructionJson":{"prompt":"rewrite","big":123456789012345678901234567890}"#), "{text}");
+    assert!(
+        text.contains(
+            r#""instructionJson":{"prompt":"rewrite","big":123456789012345678901234567890}"#
+        ),
+        "{text}"
+    );
     assert!(text.contains(r#""outputRef":null"#));
     let body: Value = serde_json::from_str(&text).unwrap();
     let events = body["auditEvents"].as_array().unwrap();
@@ -158,7 +230,10 @@ async fn detail_embeds_the_stored_json_verbatim_with_audit_events(backend: Backe
     assert_eq!(events[0]["eventType"], "REGEN_JOB_CREATED");
     assert_eq!(events[1]["eventType"], "REGEN_JOB_TRIGGERED");
     let keys: Vec<&String> = events[1].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["id", "eventType", "actor", "occurredAt", "requestId"]);
+    assert_eq!(
+        keys,
+        ["id", "eventType", "actor", "occurredAt", "requestId"]
+    );
 }
 
 async fn triggering_twice_is_a_conflict_naming_the_current_status(backend: Backend) {
@@ -196,7 +271,10 @@ async fn a_trigger_changes_only_the_status_and_adds_one_audit_row(backend: Backe
     let before = app.snapshot().await;
 
     let response = app.trigger(&id, Some(&app.admin_token)).await;
-    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(response.status(), 200);
 
     let after = app.snapshot().await;
@@ -204,12 +282,31 @@ async fn a_trigger_changes_only_the_status_and_adds_one_audit_row(backend: Backe
     let added: Vec<&String> = after.iter().filter(|r| !before.contains(r)).collect();
     assert_eq!(removed.len(), 1, "{removed:?}");
     assert_eq!(added.len(), 2, "{added:?}");
-    assert_eq!(removed[0].replacen(" | PENDING | ", " | RUNNING | ", 1), *added.iter().find(|r| r.starts_with("regeneration_jobs")).unwrap().as_str());
-    let audit = added.iter().find(|r| r.starts_with("audit_events")).unwrap();
-    let admin = app.service.store().find_user_by_name("ada").await.unwrap().unwrap();
+    assert_eq!(
+        removed[0].replacen(" | PENDING | ", " | RUNNING | ", 1),
+        *added
+            .iter()
+            .find(|r| r.starts_with("regeneration_jobs"))
+            .unwrap()
+            .as_str()
+    );
+    let audit = added
+        .iter()
+        .find(|r| r.starts_with("audit_events"))
+        .unwrap();
+    let admin = app
+        .service
+        .store()
+        .find_user_by_name("ada")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(audit.contains("REGEN_JOB_TRIGGERED"));
     assert!(audit.contains(&id));
-    assert!(audit.contains(&admin.id), "actor is the admin's user id: {audit}");
+    assert!(
+        audit.contains(&admin.id),
+        "actor is the admin's user id: {audit}"
+    );
     assert!(audit.contains(&request_id));
 }
 
@@ -241,8 +338,18 @@ async fn a_trigger_body_over_16_kib_is_413(backend: Backend) {
         .unwrap();
 
     assert_eq!(response.status(), 413);
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
-    let detail = json(app.get(&format!("/api/admin/regeneration-jobs/{id}"), Some(&app.admin_token)).await).await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let detail = json(
+        app.get(
+            &format!("/api/admin/regeneration-jobs/{id}"),
+            Some(&app.admin_token),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(detail["status"], "PENDING");
     let small = client()
         .post(app.url(&format!("/api/admin/regeneration-jobs/{id}/trigger")))
@@ -278,16 +385,31 @@ async fn every_unlisted_method_is_405_with_allow(backend: Backend) {
             assert_eq!(response.headers()["allow"], allow, "{method} {path}");
         }
     }
-    let detail = json(app.get(&format!("/api/admin/regeneration-jobs/{id}"), Some(&app.admin_token)).await).await;
+    let detail = json(
+        app.get(
+            &format!("/api/admin/regeneration-jobs/{id}"),
+            Some(&app.admin_token),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(detail["status"], "PENDING");
 }
 
 async fn unknown_api_paths_are_404_json(backend: Backend) {
     let app = spawn_app(backend).await;
-    for path in ["/api/nope", "/api/admin/regeneration-jobs/x/y/z", "/api/admin"] {
+    for path in [
+        "/api/nope",
+        "/api/admin/regeneration-jobs/x/y/z",
+        "/api/admin",
+    ] {
         let response = app.get(path, Some(&app.admin_token)).await;
         assert_eq!(response.status(), 404, "{path}");
-        assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
     }
 }
 
@@ -295,7 +417,10 @@ async fn race(addresses: &[String], id: &str, token: &str, n: usize) -> (usize, 
     let client = client();
     let tasks: Vec<_> = (0..n)
         .map(|i| {
-            let url = format!("{}/api/admin/regeneration-jobs/{id}/trigger", addresses[i % addresses.len()]);
+            let url = format!(
+                "{}/api/admin/regeneration-jobs/{id}/trigger",
+                addresses[i % addresses.len()]
+            );
             let request = client.post(url).bearer_auth(token);
             tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
         })
@@ -326,7 +451,14 @@ async fn a_64_way_trigger_race_has_exactly_one_winner(backend: Backend) {
         let outcome = race(&addresses, &id, &app.admin_token, 64).await;
 
         assert_eq!(outcome, (1, 63, 0));
-        let detail = json(app.get(&format!("/api/admin/regeneration-jobs/{id}"), Some(&app.admin_token)).await).await;
+        let detail = json(
+            app.get(
+                &format!("/api/admin/regeneration-jobs/{id}"),
+                Some(&app.admin_token),
+            )
+            .await,
+        )
+        .await;
         let triggers = detail["auditEvents"]
             .as_array()
             .unwrap()
@@ -339,7 +471,12 @@ async fn a_64_way_trigger_race_has_exactly_one_winner(backend: Backend) {
 
 async fn every_response_carries_a_request_id(backend: Backend) {
     let app = spawn_app(backend).await;
-    for path in ["/api/admin/regeneration-jobs", "/api/nope", "/healthz", "/login"] {
+    for path in [
+        "/api/admin/regeneration-jobs",
+        "/api/nope",
+        "/healthz",
+        "/login",
+    ] {
         let response = app.get(path, None).await;
         assert!(response.headers().contains_key("x-request-id"), "{path}");
     }
@@ -355,12 +492,20 @@ async fn the_openapi_document_describes_exactly_the_routes() {
         .unwrap()
         .iter()
         .flat_map(|(path, item)| {
-            item.as_object().unwrap().keys().map(move |m| (path.clone(), m.to_uppercase()))
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (path.clone(), m.to_uppercase()))
         })
         .collect();
     let mut routed: Vec<(String, String)> = server::http::api::ROUTES
         .iter()
-        .map(|(path, allow)| (path.to_string(), allow.split(", ").next().unwrap().to_owned()))
+        .map(|(path, allow)| {
+            (
+                path.to_string(),
+                allow.split(", ").next().unwrap().to_owned(),
+            )
+        })
         .collect();
     let mut documented_sorted = documented.clone();
     documented_sorted.sort();
@@ -368,7 +513,12 @@ async fn the_openapi_document_describes_exactly_the_routes() {
     assert_eq!(documented_sorted, routed);
     for (path, method) in documented {
         if method == "POST" {
-            let response = app.trigger("01934b6e-0000-7000-8000-000000000000", Some(&app.admin_token)).await;
+            let response = app
+                .trigger(
+                    "01934b6e-0000-7000-8000-000000000000",
+                    Some(&app.admin_token),
+                )
+                .await;
             assert_eq!(response.status(), 404, "{path} is routed");
         }
     }

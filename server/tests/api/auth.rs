@@ -32,14 +32,44 @@ fn matrix(pending: &str, other: &str) -> Vec<(&'static str, String, u16, u16, u1
     vec![
         ("GET", "/api/admin/regeneration-jobs".into(), 401, 403, 200),
         ("HEAD", "/api/admin/regeneration-jobs".into(), 401, 403, 200),
-        ("GET", format!("/api/admin/regeneration-jobs/{pending}"), 401, 403, 200),
-        ("POST", format!("/api/admin/regeneration-jobs/{other}/trigger"), 401, 403, 200),
+        (
+            "GET",
+            format!("/api/admin/regeneration-jobs/{pending}"),
+            401,
+            403,
+            200,
+        ),
+        (
+            "POST",
+            format!("/api/admin/regeneration-jobs/{other}/trigger"),
+            401,
+            403,
+            200,
+        ),
         ("GET", "/api/openapi.json".into(), 401, 403, 200),
         ("GET", "/api/unknown".into(), 401, 403, 404),
         ("GET", "/admin/regeneration-jobs".into(), 303, 403, 200),
-        ("GET", format!("/admin/regeneration-jobs/{pending}"), 303, 403, 200),
-        ("GET", "/admin/regeneration-jobs/01934b6e-0000-7000-8000-000000000000".into(), 303, 403, 404),
-        ("POST", format!("/admin/regeneration-jobs/{pending}/trigger"), 303, 403, 303),
+        (
+            "GET",
+            format!("/admin/regeneration-jobs/{pending}"),
+            303,
+            403,
+            200,
+        ),
+        (
+            "GET",
+            "/admin/regeneration-jobs/01934b6e-0000-7000-8000-000000000000".into(),
+            303,
+            403,
+            404,
+        ),
+        (
+            "POST",
+            format!("/admin/regeneration-jobs/{pending}/trigger"),
+            303,
+            403,
+            303,
+        ),
         ("GET", "/admin/anything-else".into(), 303, 403, 404),
         ("GET", "/metrics".into(), 401, 403, 200),
         ("GET", "/healthz".into(), 200, 200, 200),
@@ -73,11 +103,17 @@ async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
                 .status()
                 .as_u16();
             if status != expected {
-                failures.push(format!("{who:?} {method} {path}: {status}, expected {expected}"));
+                failures.push(format!(
+                    "{who:?} {method} {path}: {status}, expected {expected}"
+                ));
             }
         }
     }
-    assert_eq!(app.snapshot().await, before, "nothing changes for anonymous or members");
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "nothing changes for anonymous or members"
+    );
     for (method, path, _, _, expected) in matrix(&pending, &other) {
         let status = admin
             .request(method.parse().unwrap(), app.url(&path))
@@ -88,12 +124,20 @@ async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
             .status()
             .as_u16();
         if status != expected {
-            failures.push(format!("Admin {method} {path}: {status}, expected {expected}"));
+            failures.push(format!(
+                "Admin {method} {path}: {status}, expected {expected}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
-    let with_member_token = app.get("/api/admin/regeneration-jobs", Some(&app.member_token)).await;
-    assert_eq!(with_member_token.status(), 403, "a member's API token is refused too");
+    let with_member_token = app
+        .get("/api/admin/regeneration-jobs", Some(&app.member_token))
+        .await;
+    assert_eq!(
+        with_member_token.status(),
+        403,
+        "a member's API token is refused too"
+    );
 }
 
 async fn every_server_function_refuses_anonymous_and_members(backend: Backend) {
@@ -119,29 +163,51 @@ async fn every_server_function_refuses_anonymous_and_members(backend: Backend) {
             .unwrap();
         assert_eq!(as_member.status(), 403, "member {path}");
     }
-    let detail = app.get(&format!("/api/admin/regeneration-jobs/{id}"), Some(&app.admin_token)).await;
-    assert_eq!(detail.json::<serde_json::Value>().await.unwrap()["status"], "PENDING");
+    let detail = app
+        .get(
+            &format!("/api/admin/regeneration-jobs/{id}"),
+            Some(&app.admin_token),
+        )
+        .await;
+    assert_eq!(
+        detail.json::<serde_json::Value>().await.unwrap()["status"],
+        "PENDING"
+    );
 }
 
 async fn login_sets_a_strict_http_only_session_cookie_and_redirects_to_next(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = client()
         .post(app.url("/login"))
-        .form(&[("username", "ada"), ("password", PASSWORD), ("next", "/admin/regeneration-jobs?status=PENDING")])
+        .form(&[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("next", "/admin/regeneration-jobs?status=PENDING"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/admin/regeneration-jobs?status=PENDING");
+    assert_eq!(
+        response.headers()["location"],
+        "/admin/regeneration-jobs?status=PENDING"
+    );
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
-    assert!(!cookie.contains("Secure"), "plain http on 127.0.0.1 must keep working: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http on 127.0.0.1 must keep working: {cookie}"
+    );
 
     let evil = client()
         .post(app.url("/login"))
-        .form(&[("username", "ada"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .form(&[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -154,7 +220,10 @@ async fn login_sets_a_strict_http_only_session_cookie_and_redirects_to_next(back
         .send()
         .await
         .unwrap();
-    assert!(behind_https.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
+    assert!(behind_https.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
 }
 
 async fn wrong_credentials_get_one_generic_message(backend: Backend) {
@@ -172,14 +241,24 @@ async fn wrong_credentials_get_one_generic_message(backend: Backend) {
         bodies.push(response.text().await.unwrap());
     }
     assert!(bodies[0].contains("Invalid user name or password."));
-    assert_eq!(bodies[0].len(), bodies[1].len(), "no hint of which part was wrong");
+    assert_eq!(
+        bodies[0].len(),
+        bodies[1].len(),
+        "no hint of which part was wrong"
+    );
 }
 
 async fn login_rotates_the_session(backend: Backend) {
     let app = spawn_app(backend).await;
     let first = app.browser_login("ada").await;
     let cookie_of = |response: &reqwest::Response| {
-        response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
     };
     let again = first
         .post(app.url("/login"))
@@ -196,7 +275,10 @@ async fn login_rotates_the_session(backend: Backend) {
             .unwrap();
         sessions.len()
     };
-    assert_eq!(old_secret_is_dead, 1, "the pre-login session is deleted at login");
+    assert_eq!(
+        old_secret_is_dead, 1,
+        "the pre-login session is deleted at login"
+    );
     let fresh = client();
     let page = fresh
         .get(app.url("/admin/regeneration-jobs"))
@@ -219,7 +301,11 @@ async fn logout_ends_the_session(backend: Backend) {
         .unwrap();
 
     assert_eq!(response.status(), 303);
-    let page = browser.get(app.url("/admin/regeneration-jobs")).send().await.unwrap();
+    let page = browser
+        .get(app.url("/admin/regeneration-jobs"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 303);
     let count: i64 = sqlx::query("SELECT COUNT(*) FROM sessions")
         .fetch_one(app.service.store().pool())
@@ -230,15 +316,37 @@ async fn logout_ends_the_session(backend: Backend) {
 }
 
 async fn an_idle_session_sends_the_browser_back_to_login(backend: Backend) {
-    let app = spawn_app_with(backend, Options { idle_secs: 1, ..Options::default() }).await;
+    let app = spawn_app_with(
+        backend,
+        Options {
+            idle_secs: 1,
+            ..Options::default()
+        },
+    )
+    .await;
     let browser = app.browser_login("ada").await;
-    assert_eq!(browser.get(app.url("/admin/regeneration-jobs")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        browser
+            .get(app.url("/admin/regeneration-jobs"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
-    let page = browser.get(app.url("/admin/regeneration-jobs")).send().await.unwrap();
+    let page = browser
+        .get(app.url("/admin/regeneration-jobs"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 303);
-    assert_eq!(page.headers()["location"], "/login?next=/admin/regeneration-jobs");
+    assert_eq!(
+        page.headers()["location"],
+        "/login?next=/admin/regeneration-jobs"
+    );
 }
 
 async fn cross_site_posts_with_a_session_cookie_are_refused_and_change_nothing(backend: Backend) {
@@ -246,7 +354,11 @@ async fn cross_site_posts_with_a_session_cookie_are_refused_and_change_nothing(b
     let id = app.insert_job(JobStatus::Pending).await;
     let browser = app.browser_login("ada").await;
     let before = app.snapshot().await;
-    for (header, value) in [("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-site"), ("origin", "https://evil.example")] {
+    for (header, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://evil.example"),
+    ] {
         for path in [
             format!("/api/admin/regeneration-jobs/{id}/trigger"),
             format!("/admin/regeneration-jobs/{id}/trigger"),
@@ -288,7 +400,8 @@ async fn same_origin_posts_with_a_session_cookie_are_allowed(backend: Backend) {
 async fn tokens_are_stored_only_as_hashes(backend: Backend) {
     let app = spawn_app(backend).await;
     assert!(app.admin_token.starts_with("rga_") && app.admin_token.len() > 40);
-    app.get("/api/admin/regeneration-jobs", Some(&app.admin_token)).await;
+    app.get("/api/admin/regeneration-jobs", Some(&app.admin_token))
+        .await;
     let rows = sqlx::query("SELECT token_hash, last_used_at FROM api_tokens")
         .fetch_all(app.service.store().pool())
         .await
@@ -304,29 +417,69 @@ async fn tokens_are_stored_only_as_hashes(backend: Backend) {
     assert_eq!(used, 1, "last use is recorded");
     let text = app.snapshot().await.join("\n");
     assert!(!text.contains(&app.admin_token) && !text.contains(&app.admin_token[4..]));
-    assert_eq!(app.get("/api/admin/regeneration-jobs", Some("rga_forged")).await.status(), 401);
+    assert_eq!(
+        app.get("/api/admin/regeneration-jobs", Some("rga_forged"))
+            .await
+            .status(),
+        401
+    );
 }
 
 async fn html_pages_carry_a_csp_whose_nonce_matches_their_scripts(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.insert_job(JobStatus::Pending).await;
     let browser = app.browser_login("ada").await;
-    let response = browser.get(app.url(&format!("/admin/regeneration-jobs/{id}"))).send().await.unwrap();
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    for directive in ["'strict-dynamic'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'", "form-action 'self'"] {
+    let response = browser
+        .get(app.url(&format!("/admin/regeneration-jobs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "'strict-dynamic'",
+        "'wasm-unsafe-eval'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "form-action 'self'",
+    ] {
         assert!(csp.contains(directive), "{directive} in {csp}");
     }
     assert!(!csp.contains("script-src 'unsafe-inline'"));
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_owned();
     let html = response.text().await.unwrap();
     let scripts = html.matches("<script").count();
     assert!(scripts >= 1);
-    assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "every script carries the nonce");
-    let other = browser.get(app.url(&format!("/admin/regeneration-jobs/{id}"))).send().await.unwrap();
-    assert!(!other.headers()["content-security-policy"].to_str().unwrap().contains(&nonce), "fresh nonce per response");
+    assert_eq!(
+        html.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "every script carries the nonce"
+    );
+    let other = browser
+        .get(app.url(&format!("/admin/regeneration-jobs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !other.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains(&nonce),
+        "fresh nonce per response"
+    );
 }
 
 async fn login_attempts_are_rate_limited(backend: Backend) {
@@ -349,7 +502,11 @@ async fn login_attempts_are_rate_limited(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(right_password.status(), 429, "blocked even with the right password while throttled");
+    assert_eq!(
+        right_password.status(),
+        429,
+        "blocked even with the right password while throttled"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,7 +515,11 @@ async fn a_session_from_one_instance_is_accepted_by_another_on_the_same_postgres
     let (second, _stop) = spawn_second_instance(&app).await;
     let browser = app.browser_login("ada").await;
 
-    let page = browser.get(format!("{second}/admin/regeneration-jobs")).send().await.unwrap();
+    let page = browser
+        .get(format!("{second}/admin/regeneration-jobs"))
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(page.status(), 200);
 }

@@ -10,13 +10,21 @@ fn run(url: &str, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
         .args(args)
         .env("DATABASE_URL", url)
-        .env("REGEN_AUDIT_FALLBACK_PATH", std::env::temp_dir().join("regen-cli-test.jsonl"))
+        .env(
+            "REGEN_AUDIT_FALLBACK_PATH",
+            std::env::temp_dir().join("regen-cli-test.jsonl"),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -37,7 +45,24 @@ async fn job_create_prints_only_the_new_id(backend: Backend) {
     std::fs::write(file.path(), r#"{"from":"file","n":1.50}"#).unwrap();
     let instruction = format!("@{}", file.path().display());
 
-    let output = run(&db.url, &["job", "create", "--target-type", "insight", "--target-id", "i-1", "--instruction", &instruction, "--status", "FAILED", "--error", r#"{"code":"E"}"#], "");
+    let output = run(
+        &db.url,
+        &[
+            "job",
+            "create",
+            "--target-type",
+            "insight",
+            "--target-id",
+            "i-1",
+            "--instruction",
+            &instruction,
+            "--status",
+            "FAILED",
+            "--error",
+            r#"{"code":"E"}"#,
+        ],
+        "",
+    );
 
     assert!(output.status.success(), "{}", text(&output.stderr));
     let id = text(&output.stdout).trim().to_owned();
@@ -54,9 +79,18 @@ async fn bad_input_gets_one_line_on_stderr_and_writes_nothing(backend: Backend) 
     let base = ["job", "create", "--target-type", "t", "--target-id", "i"];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         ([&base[..], &["--instruction", "{bad json"]].concat(), ""),
-        ([&base[..], &["--instruction", "{}", "--status", "DONE"]].concat(), ""),
-        ([&base[..], &["--instruction", "@/nonexistent/file.json"]].concat(), ""),
-        ([&base[..], &["--instruction", "{}", "--output-ref", "nope"]].concat(), ""),
+        (
+            [&base[..], &["--instruction", "{}", "--status", "DONE"]].concat(),
+            "",
+        ),
+        (
+            [&base[..], &["--instruction", "@/nonexistent/file.json"]].concat(),
+            "",
+        ),
+        (
+            [&base[..], &["--instruction", "{}", "--output-ref", "nope"]].concat(),
+            "",
+        ),
         (vec!["token", "create", "nobody"], ""),
         (vec!["user", "add", "x", "--role", "admin"], ""),
         (vec!["user", "add", "x", "--role", "root"], "password123\n"),
@@ -72,7 +106,10 @@ async fn bad_input_gets_one_line_on_stderr_and_writes_nothing(backend: Backend) 
         }
         assert!(text(&output.stdout).is_empty(), "{args:?}");
     }
-    let jobs = store.list_jobs(&Default::default(), None, 10).await.unwrap();
+    let jobs = store
+        .list_jobs(&Default::default(), None, 10)
+        .await
+        .unwrap();
     assert!(jobs.is_empty());
     assert!(store.find_user_by_name("x").await.unwrap().is_none());
 }
@@ -80,9 +117,17 @@ async fn bad_input_gets_one_line_on_stderr_and_writes_nothing(backend: Backend) 
 async fn users_and_tokens_are_created_from_the_cli(backend: Backend) {
     let db = TestDatabase::new(backend).await;
 
-    let added = run(&db.url, &["user", "add", "ops", "--role", "admin"], "a long password\n");
+    let added = run(
+        &db.url,
+        &["user", "add", "ops", "--role", "admin"],
+        "a long password\n",
+    );
     let token = run(&db.url, &["token", "create", "ops"], "");
-    let duplicate = run(&db.url, &["user", "add", "ops", "--role", "member"], "a long password\n");
+    let duplicate = run(
+        &db.url,
+        &["user", "add", "ops", "--role", "member"],
+        "a long password\n",
+    );
 
     assert!(added.status.success(), "{}", text(&added.stderr));
     let token = text(&token.stdout);

@@ -32,7 +32,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { metrics: false, idle_secs: 3600 }
+        Self {
+            metrics: false,
+            idle_secs: 3600,
+        }
     }
 }
 
@@ -51,8 +54,14 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
 /// Another instance on the same database (PostgreSQL scale-out tests).
 pub async fn spawn_second_instance(first: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::for_tests(&first.database.url, dir.path().join("site"), first.journal.clone());
-    let app = Application::build(config).await.expect("second instance starts");
+    let config = Config::for_tests(
+        &first.database.url,
+        dir.path().join("site"),
+        first.journal.clone(),
+    );
+    let app = Application::build(config)
+        .await
+        .expect("second instance starts");
     let address = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
@@ -78,8 +87,14 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    service.create_user("ada", Role::Admin, PASSWORD).await.unwrap();
-    service.create_user("mel", Role::Member, PASSWORD).await.unwrap();
+    service
+        .create_user("ada", Role::Admin, PASSWORD)
+        .await
+        .unwrap();
+    service
+        .create_user("mel", Role::Member, PASSWORD)
+        .await
+        .unwrap();
     let admin_token = service.create_api_token("ada").await.unwrap();
     let member_token = service.create_api_token("mel").await.unwrap();
     TestApp {
@@ -109,7 +124,10 @@ pub fn new_job(status: JobStatus) -> NewJob {
         status,
         target_type: "insight".into(),
         target_id: "ins-1".into(),
-        instruction_json: JsonText::parse(r#"{"prompt":"rewrite","big":123456789012345678901234567890}"#).unwrap(),
+        instruction_json: JsonText::parse(
+            r#"{"prompt":"rewrite","big":123456789012345678901234567890}"#,
+        )
+        .unwrap(),
         output_ref: None,
         error_json: None,
         created_by: "producer".into(),
@@ -122,7 +140,13 @@ impl TestApp {
     }
 
     pub async fn insert_job(&self, status: JobStatus) -> String {
-        self.service.store().insert_job(new_job(status)).await.unwrap().id.to_string()
+        self.service
+            .store()
+            .insert_job(new_job(status))
+            .await
+            .unwrap()
+            .id
+            .to_string()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -134,7 +158,8 @@ impl TestApp {
     }
 
     pub async fn trigger(&self, id: &str, token: Option<&str>) -> reqwest::Response {
-        let mut request = client().post(self.url(&format!("/api/admin/regeneration-jobs/{id}/trigger")));
+        let mut request =
+            client().post(self.url(&format!("/api/admin/regeneration-jobs/{id}/trigger")));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -147,7 +172,11 @@ impl TestApp {
         let response = client
             .post(self.url("/login"))
             .header("sec-fetch-site", "same-origin")
-            .form(&[("username", username), ("password", PASSWORD), ("next", "/admin/regeneration-jobs")])
+            .form(&[
+                ("username", username),
+                ("password", PASSWORD),
+                ("next", "/admin/regeneration-jobs"),
+            ])
             .send()
             .await
             .unwrap();

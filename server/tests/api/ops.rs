@@ -10,6 +10,7 @@ both_backends!(
     health_and_readiness_answer_without_a_body,
     metrics_count_triggers_and_audit_failures,
     a_journaled_audit_event_is_replayed_once,
+    sigterm_during_a_load_of_triggers_leaves_no_half_written_state,
 );
 
 async fn health_and_readiness_answer_without_a_body(backend: Backend) {
@@ -30,22 +31,48 @@ fn sample(text: &str, series: &str) -> f64 {
 }
 
 async fn metrics_count_triggers_and_audit_failures(backend: Backend) {
-    let app = spawn_app_with(backend, Options { metrics: true, ..Options::default() }).await;
+    let app = spawn_app_with(
+        backend,
+        Options {
+            metrics: true,
+            ..Options::default()
+        },
+    )
+    .await;
     let id = app.insert_job(JobStatus::Pending).await;
     app.trigger(&id, Some(&app.admin_token)).await;
     app.trigger(&id, Some(&app.admin_token)).await;
-    app.trigger("01934b6e-0000-7000-8000-000000000000", Some(&app.admin_token)).await;
+    app.trigger(
+        "01934b6e-0000-7000-8000-000000000000",
+        Some(&app.admin_token),
+    )
+    .await;
     let second = app.insert_job(JobStatus::Pending).await;
     break_audit_inserts(app.service.store()).await;
     app.trigger(&second, Some(&app.admin_token)).await;
 
-    let text = app.get("/metrics", Some(&app.admin_token)).await.text().await.unwrap();
-    let private = client().get(format!("{}/metrics", app.metrics_address.as_ref().unwrap())).send().await.unwrap();
+    let text = app
+        .get("/metrics", Some(&app.admin_token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let private = client()
+        .get(format!("{}/metrics", app.metrics_address.as_ref().unwrap()))
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(private.status(), 200, "the metrics address needs no token");
     assert_eq!(sample(&text, "regen_triggers_total{outcome=\"ok\"}"), 2.0);
-    assert_eq!(sample(&text, "regen_triggers_total{outcome=\"conflict\"}"), 1.0);
-    assert_eq!(sample(&text, "regen_triggers_total{outcome=\"not_found\"}"), 1.0);
+    assert_eq!(
+        sample(&text, "regen_triggers_total{outcome=\"conflict\"}"),
+        1.0
+    );
+    assert_eq!(
+        sample(&text, "regen_triggers_total{outcome=\"not_found\"}"),
+        1.0
+    );
     assert_eq!(sample(&text, "regen_audit_write_failures_total"), 1.0);
     assert!(sample(&text, "regen_http_requests_total{route=\"/api/admin/regeneration-jobs/{jobId}/trigger\",method=\"POST\",status=\"200\"}") >= 2.0);
     assert!(text.contains("regen_http_request_duration_seconds_bucket{"));
@@ -53,7 +80,10 @@ async fn metrics_count_triggers_and_audit_failures(backend: Backend) {
     assert!(text.contains("regen_build_info{"));
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let value = line.rsplit(' ').next().unwrap();
-        assert!(value.parse::<f64>().is_ok(), "not a Prometheus sample: {line}");
+        assert!(
+            value.parse::<f64>().is_ok(),
+            "not a Prometheus sample: {line}"
+        );
     }
 }
 
@@ -62,15 +92,39 @@ async fn a_journaled_audit_event_is_replayed_once(backend: Backend) {
     let id = app.insert_job(JobStatus::Pending).await;
     break_audit_inserts(app.service.store()).await;
     assert_eq!(app.trigger(&id, Some(&app.admin_token)).await.status(), 200);
-    assert_eq!(app.service.store().jobs_missing_audit().await.unwrap().len(), 1);
+    assert_eq!(
+        app.service
+            .store()
+            .jobs_missing_audit()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     repair_audit_inserts(app.service.store()).await;
 
-    let first = app.service.journal().replay(app.service.store()).await.unwrap();
-    let second = app.service.journal().replay(app.service.store()).await.unwrap();
+    let first = app
+        .service
+        .journal()
+        .replay(app.service.store())
+        .await
+        .unwrap();
+    let second = app
+        .service
+        .journal()
+        .replay(app.service.store())
+        .await
+        .unwrap();
 
     assert_eq!((first.read, first.inserted), (1, 1));
     assert_eq!((second.inserted, second.already_present), (0, 1));
-    assert!(app.service.store().jobs_missing_audit().await.unwrap().is_empty());
+    assert!(app
+        .service
+        .store()
+        .jobs_missing_audit()
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +135,12 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
     let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
     let id = app.insert_job(JobStatus::Pending).await;
 
-    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false")).execute(&admin).await.unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
         .bind(&name)
         .execute(&admin)
@@ -91,7 +150,10 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
     let trigger = app.trigger(&id, Some(&app.admin_token)).await;
     let trigger_status = trigger.status();
     let retry_after = trigger.headers().get("retry-after").is_some();
-    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).execute(&admin).await.unwrap();
+    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
+        .execute(&admin)
+        .await
+        .unwrap();
 
     assert_eq!(ready, 503);
     assert_eq!(trigger_status, 503);
@@ -105,24 +167,51 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(recovered, "readiness recovers without a restart");
-    let detail = app.get(&format!("/api/admin/regeneration-jobs/{id}"), Some(&app.admin_token)).await;
-    assert_eq!(detail.json::<serde_json::Value>().await.unwrap()["status"], "PENDING", "nothing half-written");
+    let detail = app
+        .get(
+            &format!("/api/admin/regeneration-jobs/{id}"),
+            Some(&app.admin_token),
+        )
+        .await;
+    assert_eq!(
+        detail.json::<serde_json::Value>().await.unwrap()["status"],
+        "PENDING",
+        "nothing half-written"
+    );
 }
 
 #[test]
 fn the_product_contains_no_generator_or_background_work() {
     // The trigger must start nothing: no HTTP client in the server's runtime
     // dependencies, and no task spawning in the service or storage layers.
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
     let output = std::process::Command::new(env!("CARGO"))
-        .args(["tree", "-p", "server", "-e", "normal", "--prefix", "none", "--offline"])
+        .args([
+            "tree",
+            "-p",
+            "server",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
         .current_dir(root)
         .output()
         .expect("cargo tree runs");
     let tree = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     for client in ["reqwest ", "ureq ", "surf ", "isahc ", "hyper-tls ", "awc "] {
-        assert!(!tree.lines().any(|l| l.starts_with(client)), "{client}is a runtime dependency");
+        assert!(
+            !tree.lines().any(|l| l.starts_with(client)),
+            "{client}is a runtime dependency"
+        );
     }
     for dir in ["crates/service/src", "crates/storage/src"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
@@ -132,4 +221,144 @@ fn the_product_contains_no_generator_or_background_work() {
             assert_eq!(spawns, 0, "{} starts background work", path.display());
         }
     }
+}
+
+/// The real binary serving on a random port, with a token for its admin.
+struct Process {
+    child: std::process::Child,
+    address: String,
+}
+
+fn start_binary(url: &str) -> Process {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("REGEN_SHUTDOWN_GRACE_SECS", "10")
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines.next().expect("server prints its address").unwrap();
+        if let Some(address) = line.strip_prefix("regen-admin listening on ") {
+            break address.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Process { child, address }
+}
+
+fn signal(process: &Process, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &process.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Fires triggers at many PENDING jobs until the server goes away.
+async fn trigger_storm(address: &str, token: &str, ids: Vec<String>) -> (usize, usize) {
+    let client = client();
+    let tasks: Vec<_> = ids
+        .into_iter()
+        .map(|id| {
+            let request = client
+                .post(format!(
+                    "{address}/api/admin/regeneration-jobs/{id}/trigger"
+                ))
+                .bearer_auth(token);
+            tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    let (mut ok, mut failed) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(200) => ok += 1,
+            _ => failed += 1,
+        }
+    }
+    (ok, failed)
+}
+
+async fn interrupted_under_load(backend: Backend, signal_name: &str) -> regen_service::Store {
+    let db = regen_service::testing::TestDatabase::new(backend).await;
+    let store = db.store().await;
+    let service = regen_service::AdminService::new(
+        store.clone(),
+        regen_service::AuditJournal::new(std::env::temp_dir().join("regen-unused.jsonl")),
+        Default::default(),
+    );
+    service
+        .create_user("ops", regen_service::Role::Admin, "a long password")
+        .await
+        .unwrap();
+    let token = service.create_api_token("ops").await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..300 {
+        ids.push(
+            store
+                .insert_job(crate::helpers::new_job(JobStatus::Pending))
+                .await
+                .unwrap()
+                .id
+                .to_string(),
+        );
+    }
+    let mut process = start_binary(&db.url);
+
+    let storm = tokio::spawn({
+        let address = process.address.clone();
+        async move { trigger_storm(&address, &token, ids).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    signal(&process, signal_name);
+    let exit = tokio::task::spawn_blocking(move || process.child.wait().unwrap())
+        .await
+        .unwrap();
+    let (ok, _failed) = storm.await.unwrap();
+
+    if signal_name == "TERM" {
+        assert!(exit.success(), "graceful shutdown exits cleanly: {exit:?}");
+    }
+    // Every answered trigger is committed; every RUNNING job is audited.
+    let running = store
+        .list_jobs(
+            &regen_service::JobFilter {
+                statuses: vec![JobStatus::Running],
+                ..Default::default()
+            },
+            None,
+            500,
+        )
+        .await
+        .unwrap();
+    assert!(
+        running.len() >= ok,
+        "{} running, {ok} answered 200",
+        running.len()
+    );
+    assert!(
+        store.jobs_missing_audit().await.unwrap().is_empty(),
+        "no half-written trigger"
+    );
+    std::mem::forget(db);
+    store
+}
+
+async fn sigterm_during_a_load_of_triggers_leaves_no_half_written_state(backend: Backend) {
+    interrupted_under_load(backend, "TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_writes_leaves_an_intact_sqlite_database() {
+    let store = interrupted_under_load(Backend::Sqlite, "KILL").await;
+    let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
 }

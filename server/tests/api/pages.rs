@@ -6,6 +6,10 @@ use regen_service::Backend;
 
 use crate::helpers::spawn_app;
 
+async fn html(browser: &reqwest::Client, url: String) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 both_backends!(
     the_list_page_shows_every_column_badge_and_link,
     the_list_page_filters_through_a_get_form_and_pages_with_cursors,
@@ -23,23 +27,50 @@ async fn the_list_page_shows_every_column_badge_and_link(backend: Backend) {
     }
     let browser = app.browser_login("ada").await;
 
-    let html = browser.get(app.url("/admin/regeneration-jobs")).send().await.unwrap().text().await.unwrap();
+    let page = html(&browser, app.url("/admin/regeneration-jobs")).await;
 
-    for header in ["Id", "Status", "Target type", "Target id", "Created (UTC)", "Created by"] {
-        assert!(html.contains(&format!("<th scope=\"col\">{header}</th>")), "{header}");
+    for header in [
+        "Id",
+        "Status",
+        "Target type",
+        "Target id",
+        "Created (UTC)",
+        "Created by",
+    ] {
+        assert!(
+            page.contains(&format!("<th scope=\"col\">{header}</th>")),
+            "{header}"
+        );
     }
     for status in ALL_STATUSES {
-        let badge = format!("<span class=\"badge badge-{}\">{}</span>", status.as_str().to_lowercase(), status);
-        assert!(html.contains(&badge), "{badge}");
+        let badge = format!(
+            "<span class=\"badge badge-{}\">{}</span>",
+            status.as_str().to_lowercase(),
+            status
+        );
+        assert!(page.contains(&badge), "{badge}");
     }
     for id in &ids {
-        assert!(html.contains(&format!("href=\"/admin/regeneration-jobs/{id}\"")));
+        assert!(page.contains(&format!("href=\"/admin/regeneration-jobs/{id}\"")));
     }
-    assert!(html.contains(" UTC</time>") && html.contains("ago</span>"));
-    assert_eq!(html.matches("<form").count(), 2, "the filter form and the logout form, nothing else");
-    assert!(!html.contains("method=\"post\" action=\"/admin"), "no state-changing form on the list page");
-    assert!(!html.contains("leptos-island"), "the list page has no islands");
-    assert!(!html.contains("type=\"module\"") && !html.contains(".wasm"), "and loads no WASM");
+    assert!(page.contains(" UTC</time>") && page.contains("ago</span>"));
+    assert_eq!(
+        page.matches("<form").count(),
+        2,
+        "the filter form and the logout form, nothing else"
+    );
+    assert!(
+        !page.contains("method=\"post\" action=\"/admin"),
+        "no state-changing form on the list page"
+    );
+    assert!(
+        !page.contains("leptos-island"),
+        "the list page has no islands"
+    );
+    assert!(
+        !page.contains("type=\"module\"") && !page.contains(".wasm"),
+        "and loads no WASM"
+    );
 }
 
 async fn the_list_page_filters_through_a_get_form_and_pages_with_cursors(backend: Backend) {
@@ -50,35 +81,45 @@ async fn the_list_page_filters_through_a_get_form_and_pages_with_cursors(backend
     }
     let browser = app.browser_login("ada").await;
 
-    let html = browser
-        .get(app.url("/admin/regeneration-jobs?status=FAILED&limit=2"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(
+        &browser,
+        app.url("/admin/regeneration-jobs?status=FAILED&limit=2"),
+    )
+    .await;
 
-    assert!(html.contains("method=\"get\""));
-    assert!(html.contains("value=\"FAILED\" checked"));
-    assert_eq!(html.matches("badge-failed\">FAILED</span></td>").count(), 2);
-    assert!(!html.contains("badge-pending\">PENDING</span></td>"));
-    let older = html.split("rel=\"next\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    assert!(page.contains("method=\"get\""));
+    assert!(page.contains("value=\"FAILED\" checked"));
+    assert_eq!(page.matches("badge-failed\">FAILED</span></td>").count(), 2);
+    assert!(!page.contains("badge-pending\">PENDING</span></td>"));
+    let older = page
+        .split("rel=\"next\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
     assert!(older.contains("status=FAILED") && older.contains("cursor="));
-    let page_two = browser.get(app.url(&older)).send().await.unwrap().text().await.unwrap();
-    assert_eq!(page_two.matches("badge-failed\">FAILED</span></td>").count(), 1);
+    let page_two = html(&browser, app.url(&older)).await;
+    assert_eq!(
+        page_two
+            .matches("badge-failed\">FAILED</span></td>")
+            .count(),
+        1
+    );
     assert!(page_two.contains("rel=\"prev\""));
 
-    let empty = browser
-        .get(app.url("/admin/regeneration-jobs?targetType=nothing"))
+    let empty = html(
+        &browser,
+        app.url("/admin/regeneration-jobs?targetType=nothing"),
+    )
+    .await;
+    assert!(empty.contains("No jobs match these filters."));
+    let bad = browser
+        .get(app.url("/admin/regeneration-jobs?status=NOPE"))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    assert!(empty.contains("No jobs match these filters."));
-    let bad = browser.get(app.url("/admin/regeneration-jobs?status=NOPE")).send().await.unwrap();
     assert_eq!(bad.status(), 400);
 }
 
@@ -88,24 +129,21 @@ async fn the_detail_page_offers_trigger_only_for_pending_jobs(backend: Backend) 
     for status in ALL_STATUSES {
         let id = app.insert_job(status).await;
 
-        let html = browser
-            .get(app.url(&format!("/admin/regeneration-jobs/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = html(&browser, app.url(&format!("/admin/regeneration-jobs/{id}"))).await;
 
-        let has_trigger = html.contains(&format!("action=\"/admin/regeneration-jobs/{id}/trigger\""));
+        let has_trigger =
+            page.contains(&format!("action=\"/admin/regeneration-jobs/{id}/trigger\""));
         assert_eq!(has_trigger, status == JobStatus::Pending, "{status}");
-        assert!(html.contains("REGEN_JOB_CREATED"));
-        assert!(html.contains("instructionJson"));
-        let forms = html.matches("<form").count();
+        assert!(page.contains("REGEN_JOB_CREATED"));
+        assert!(page.contains("instructionJson"));
+        let forms = page.matches("<form").count();
         let expected = if status == JobStatus::Pending { 3 } else { 1 };
-        assert_eq!(forms, expected, "{status}: logout + (PENDING) no-JS form + dialog form");
+        assert_eq!(
+            forms, expected,
+            "{status}: logout + (PENDING) no-JS form + dialog form"
+        );
         for forbidden in ["retry", "Retry", "Delete", "Edit"] {
-            assert!(!html.contains(&format!(">{forbidden}")), "{forbidden}");
+            assert!(!page.contains(&format!(">{forbidden}")), "{forbidden}");
         }
     }
 }
@@ -127,26 +165,33 @@ async fn json_is_rendered_read_only_and_escaped(backend: Backend) {
     let id = app.service.store().insert_job(job).await.unwrap().id;
     let browser = app.browser_login("ada").await;
 
-    let html = browser
-        .get(app.url(&format!("/admin/regeneration-jobs/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&browser, app.url(&format!("/admin/regeneration-jobs/{id}"))).await;
 
-    assert!(!html.contains("<script>alert(1)"));
-    assert!(!html.contains("<img src=x"));
-    assert!(!html.contains("href=\"javascript:"));
-    assert!(html.contains("123456789012345678901234567890.00"), "big numbers as written");
-    assert!(html.contains("role=\"tree\"") && html.contains("role=\"treeitem\"") && html.contains("aria-level=\"1\""));
+    assert!(!page.contains("<script>alert(1)"));
+    assert!(!page.contains("<img src=x"));
+    assert!(!page.contains("href=\"javascript:"));
+    assert!(
+        page.contains("123456789012345678901234567890.00"),
+        "big numbers as written"
+    );
+    assert!(
+        page.contains("role=\"tree\"")
+            && page.contains("role=\"treeitem\"")
+            && page.contains("aria-level=\"1\"")
+    );
     for field in ["instructionJson", "outputRef", "errorJson"] {
-        assert!(html.contains(&format!("id=\"{field}-heading\"")), "{field} has a viewer");
+        assert!(
+            page.contains(&format!("id=\"{field}-heading\"")),
+            "{field} has a viewer"
+        );
     }
-    assert!(!html.contains("<textarea") && !html.contains("contenteditable"));
-    assert_eq!(html.matches("<input").count(), 3, "one filter box per viewer, nothing else");
-    assert_eq!(html.matches("type=\"search\"").count(), 3);
+    assert!(!page.contains("<textarea") && !page.contains("contenteditable"));
+    assert_eq!(
+        page.matches("<input").count(),
+        3,
+        "one filter box per viewer, nothing else"
+    );
+    assert_eq!(page.matches("type=\"search\"").count(), 3);
 }
 
 async fn the_no_javascript_trigger_redirects_back_with_the_outcome(backend: Backend) {
@@ -162,28 +207,35 @@ async fn the_no_javascript_trigger_redirects_back_with_the_outcome(backend: Back
 
     let first = post().await.unwrap();
     assert_eq!(first.status(), 303);
-    assert_eq!(first.headers()["location"], format!("/admin/regeneration-jobs/{id}?outcome=triggered").as_str());
+    assert_eq!(
+        first.headers()["location"],
+        format!("/admin/regeneration-jobs/{id}?outcome=triggered").as_str()
+    );
     let second = post().await.unwrap();
-    assert_eq!(second.headers()["location"], format!("/admin/regeneration-jobs/{id}?outcome=conflict").as_str());
+    assert_eq!(
+        second.headers()["location"],
+        format!("/admin/regeneration-jobs/{id}?outcome=conflict").as_str()
+    );
 
-    let html = browser
-        .get(app.url(&format!("/admin/regeneration-jobs/{id}?outcome=conflict")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(html.contains("no longer PENDING"));
-    assert!(html.contains("REGEN_JOB_TRIGGERED"));
-    assert!(html.contains("badge-running"));
+    let page = html(
+        &browser,
+        app.url(&format!("/admin/regeneration-jobs/{id}?outcome=conflict")),
+    )
+    .await;
+    assert!(page.contains("no longer PENDING"));
+    assert!(page.contains("REGEN_JOB_TRIGGERED"));
+    assert!(page.contains("badge-running"));
 }
 
 async fn an_unknown_job_page_is_a_404(backend: Backend) {
     let app = spawn_app(backend).await;
     let browser = app.browser_login("ada").await;
     for id in ["01934b6e-0000-7000-8000-000000000000", "garbage"] {
-        let response = browser.get(app.url(&format!("/admin/regeneration-jobs/{id}"))).send().await.unwrap();
+        let response = browser
+            .get(app.url(&format!("/admin/regeneration-jobs/{id}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 404, "{id}");
         assert!(response.text().await.unwrap().contains("Not found"));
     }

@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { expect, Page, test as base } from '@playwright/test';
+
+export const ADMIN_PASSWORD = 'e2e-admin-password';
+
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/regen-admin/target');
+const bin = process.env.REGEN_BIN ?? path.join(targetDir, 'release/regen-admin');
+const databaseUrl = `sqlite://${path.resolve(__dirname, '../test-results/server/e2e.db')}`;
+
+/** Inserts a job the way upstream producers do, and returns its id. */
+export function createJob(options: { status?: string; instruction?: string; targetId?: string; error?: string } = {}): string {
+  // Through a file: a command-line argument is limited to 128 KiB.
+  const instructionFile = path.join(os.tmpdir(), `regen-e2e-${process.pid}-${Date.now()}.json`);
+  fs.writeFileSync(instructionFile, options.instruction ?? '{"prompt":"rewrite for e2e","steps":[{"n":1},{"n":2}],"big":123456789012345678901234567890}');
+  const args = [
+    'job', 'create',
+    '--target-type', 'insight',
+    '--target-id', options.targetId ?? `e2e-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
+    '--instruction', `@${instructionFile}`,
+    '--status', options.status ?? 'PENDING',
+    '--created-by', 'e2e',
+  ];
+  if (options.error) args.push('--error', options.error);
+  try {
+    return execFileSync(bin, args, { env: { ...process.env, DATABASE_URL: databaseUrl } }).toString().trim();
+  } finally {
+    fs.rmSync(instructionFile, { force: true });
+  }
+}
+
+export async function login(page: Page, next = '/admin/regeneration-jobs') {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+/** Waits until an island with `data-hydrated` has run its effects. */
+export async function hydrated(page: Page, selector: string) {
+  await page.locator(`${selector}[data-hydrated="true"]`).first().waitFor({ timeout: 15_000 });
+}
+
+/** Every test fails on a console error or an uncaught exception. */
+export const test = base.extend<{ allowedConsoleErrors: RegExp[]; consoleErrors: string[] }>({
+  // A test that loads an error page on purpose lists the browser's own report of it here.
+  allowedConsoleErrors: [[], { option: true }],
+  consoleErrors: [
+    async ({ page, allowedConsoleErrors }, use) => {
+      const errors: string[] = [];
+      page.on('console', (message) => {
+        const text = message.text();
+        if (message.type() === 'error' && !allowedConsoleErrors.some((allowed) => allowed.test(text))) errors.push(text);
+      });
+      page.on('pageerror', (error) => errors.push(String(error)));
+      await use(errors);
+      expect(errors, 'console errors').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
