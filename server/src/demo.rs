@@ -60,7 +60,7 @@ pub async fn seed(
     }
     for n in 0..count {
         let status = match n % 7 {
-            0 | 1 | 2 => JobStatus::Pending,
+            0..=2 => JobStatus::Pending,
             3 => JobStatus::Running,
             4 | 5 => JobStatus::Completed,
             _ => JobStatus::Failed,

@@ -80,6 +80,10 @@ impl JsonValue<'_> {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The scalar as JSON text (strings quoted and escaped), for display
     /// and for "copy value".
     pub fn scalar_text(&self) -> Option<String> {

@@ -57,6 +57,8 @@ pub struct AuditWriteFailure {
 }
 
 #[derive(Debug)]
+// Returned once per trigger and consumed at once; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TriggerOutcome {
     Triggered {
         job: RegenerationJob,
