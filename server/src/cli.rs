@@ -41,9 +41,12 @@ pub enum Command {
     },
     /// Seed demo jobs and an admin account, and print how to log in.
     Demo {
-        /// Password for the `admin` account (default: a fixed demo password).
+        /// Password for the `admin` and `member` accounts.
         #[arg(long, default_value = "regen-admin-demo")]
         admin_password: String,
+        /// How many jobs to insert (benchmarks use a million).
+        #[arg(long, default_value_t = 300)]
+        jobs: usize,
     },
     /// Audit fallback journal tools.
     Audit {

@@ -27,84 +27,84 @@ fn error_json(n: usize) -> String {
     )
 }
 
-/// Inserts `count` jobs across every status and target type, with
-/// instruction sizes from tiny to over 1 MB, and an `admin` account.
-pub async fn seed(
-    service: &AdminService,
-    count: usize,
-    admin_password: &str,
-) -> Result<(), String> {
-    if service
-        .store()
-        .find_user_by_name("admin")
-        .await
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        service
-            .create_user("admin", Role::Admin, admin_password)
-            .await
-            .map_err(crate::cli::describe)?;
-    }
-    if service
-        .store()
-        .find_user_by_name("member")
-        .await
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        service
-            .create_user("member", Role::Member, admin_password)
-            .await
-            .map_err(crate::cli::describe)?;
-    }
-    for n in 0..count {
-        let status = match n % 7 {
-            0..=2 => JobStatus::Pending,
-            3 => JobStatus::Running,
-            4 | 5 => JobStatus::Completed,
-            _ => JobStatus::Failed,
-        };
-        // Mostly small documents, some large, one over a megabyte.
-        let steps = match n {
-            1 => 9_000,
-            _ if n % 50 == 7 => 600,
-            _ => n % 6 + 1,
-        };
-        let job = NewJob {
-            status,
-            target_type: TARGET_TYPES[n % TARGET_TYPES.len()].to_owned(),
-            target_id: format!(
-                "{}-{:05}",
-                &TARGET_TYPES[n % TARGET_TYPES.len()][..3],
-                n / 3
-            ),
-            instruction_json: JsonText::parse(instruction(n, steps)).map_err(|e| e.to_string())?,
-            output_ref: (status == JobStatus::Completed)
-                .then(|| {
-                    JsonText::parse(format!(
-                        r#"{{"uri":"s3://regen-output/{n:05}.json","bytes":{}}}"#,
-                        1000 + n
-                    ))
-                })
-                .transpose()
-                .map_err(|e| e.to_string())?,
-            error_json: (status == JobStatus::Failed)
-                .then(|| JsonText::parse(error_json(n)))
-                .transpose()
-                .map_err(|e| e.to_string())?,
-            created_by: if n % 4 == 0 {
-                "insight-service"
-            } else {
-                "editor-bot"
-            }
-            .to_owned(),
-        };
-        service
+/// The demo account names and their role.
+pub const ACCOUNTS: [(&str, Role); 2] = [("admin", Role::Admin), ("member", Role::Member)];
+
+/// Jobs inserted per transaction.
+const BATCH: usize = 1_000;
+
+/// Inserts `count` jobs across every status and target type, created over
+/// the last 30 days, with instruction sizes from tiny to over 1 MB, plus the
+/// `admin` and `member` accounts when they do not exist yet.
+pub async fn seed(service: &AdminService, count: usize, password: &str) -> Result<(), String> {
+    for (name, role) in ACCOUNTS {
+        if service
             .store()
-            .insert_job(job)
+            .find_user_by_name(name)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            service
+                .create_user(name, role, password)
+                .await
+                .map_err(crate::cli::describe)?;
+        }
+    }
+    let now = regen_service::now().millis();
+    let spacing = (30 * 24 * 3600 * 1000 / count.max(1) as i64).max(1);
+    let mut batch = Vec::with_capacity(BATCH);
+    for n in 0..count {
+        let created_at = regen_domain::Timestamp::from_millis(now - (count - n) as i64 * spacing)
+            .ok_or("clock out of range")?;
+        batch.push((demo_job(n)?, created_at));
+        if batch.len() == BATCH || n + 1 == count {
+            service
+                .store()
+                .insert_jobs(std::mem::take(&mut batch))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
+}
+
+fn demo_job(n: usize) -> Result<NewJob, String> {
+    let status = match n % 7 {
+        0..=2 => JobStatus::Pending,
+        3 => JobStatus::Running,
+        4 | 5 => JobStatus::Completed,
+        _ => JobStatus::Failed,
+    };
+    // Mostly small documents, a few large ones, one over a megabyte.
+    let steps = match n {
+        1 => 9_000,
+        _ if n % 1000 == 7 => 600,
+        _ => n % 3 + 1,
+    };
+    let target_type = TARGET_TYPES[n % TARGET_TYPES.len()];
+    let json = |text: String| JsonText::parse(text).map_err(|e| e.to_string());
+    Ok(NewJob {
+        status,
+        target_type: target_type.to_owned(),
+        target_id: format!("{}-{:05}", &target_type[..3], n / 3),
+        instruction_json: json(instruction(n, steps))?,
+        output_ref: match status {
+            JobStatus::Completed => Some(json(format!(
+                r#"{{"uri":"s3://regen-output/{n:05}.json","bytes":{}}}"#,
+                1000 + n
+            ))?),
+            _ => None,
+        },
+        error_json: match status {
+            JobStatus::Failed => Some(json(error_json(n))?),
+            _ => None,
+        },
+        created_by: if n % 4 == 0 {
+            "insight-service"
+        } else {
+            "editor-bot"
+        }
+        .to_owned(),
+    })
 }

@@ -19,6 +19,7 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use regen_service::{AdminService, AuditJournal, Store};
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use config::Config;
@@ -106,6 +107,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         .layer(from_fn(access_guard))
         .layer(from_fn_with_state(state.clone(), request_context))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CompressionLayer::new())
 }
 
 /// A metrics-only router for `REGEN_METRICS_ADDR`: reachable by whoever can

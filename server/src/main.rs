@@ -112,16 +112,17 @@ async fn main() -> ExitCode {
                 Err(error) => fail(error),
             }
         }
-        Command::Demo { admin_password } => {
-            match demo::seed(&service, 300, &admin_password).await {
-                Ok(()) => {
-                    println!("Demo data ready: 300 regeneration jobs.");
-                    println!("Log in as `admin` with password `{admin_password}` (a `member` account has the same password and sees nothing).");
-                    ExitCode::SUCCESS
-                }
-                Err(message) => fail(message),
+        Command::Demo {
+            admin_password,
+            jobs,
+        } => match demo::seed(&service, jobs, &admin_password).await {
+            Ok(()) => {
+                println!("Demo data ready: {jobs} regeneration jobs.");
+                println!("Log in as `admin` with password `{admin_password}` (a `member` account has the same password and sees nothing).");
+                ExitCode::SUCCESS
             }
-        }
+            Err(message) => fail(message),
+        },
         Command::Audit {
             command: AuditCommand::Replay,
         } => match service.journal().replay(service.store()).await {

@@ -84,33 +84,36 @@ impl Store {
             created_at: now(),
             created_by: new.created_by,
         };
-        let created = AuditEvent {
-            id: Uuid::now_v7(),
-            event_type: AuditEventType::Created,
-            job_id: job.id,
-            actor: job.created_by.clone(),
-            occurred_at: job.created_at,
-            request_id: None,
-            details: None,
-        };
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO regeneration_jobs ({JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(job.id.to_string())
-        .bind(job.status.as_str())
-        .bind(&job.target_type)
-        .bind(&job.target_id)
-        .bind(job.instruction_json.as_str())
-        .bind(job.output_ref.as_ref().map(JsonText::as_str))
-        .bind(job.error_json.as_ref().map(JsonText::as_str))
-        .bind(job.created_at.to_string())
-        .bind(&job.created_by)
-        .execute(&mut *tx)
-        .await?;
-        insert_audit(&mut tx, &created).await?;
+        insert_job_row(&mut tx, &job).await?;
+        insert_audit(&mut tx, &creation_event(&job)).await?;
         tx.commit().await?;
         Ok(job)
+    }
+
+    /// Inserts many jobs, each with its REGEN_JOB_CREATED audit row, in one
+    /// transaction, keeping the creation times the producer recorded. For
+    /// importers, demo data and benchmark seeding.
+    pub async fn insert_jobs(&self, jobs: Vec<(NewJob, Timestamp)>) -> Result<usize, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let count = jobs.len();
+        for (new, created_at) in jobs {
+            let job = RegenerationJob {
+                id: JobId::from_uuid(Uuid::now_v7()),
+                status: new.status,
+                target_type: new.target_type,
+                target_id: new.target_id,
+                instruction_json: new.instruction_json,
+                output_ref: new.output_ref.filter(|j| !j.is_null()),
+                error_json: new.error_json.filter(|j| !j.is_null()),
+                created_at,
+                created_by: new.created_by,
+            };
+            insert_job_row(&mut tx, &job).await?;
+            insert_audit(&mut tx, &creation_event(&job)).await?;
+        }
+        tx.commit().await?;
+        Ok(count)
     }
 
     pub async fn get_job(&self, id: JobId) -> Result<Option<RegenerationJob>, StorageError> {
@@ -313,6 +316,39 @@ impl Store {
             })
             .collect()
     }
+}
+
+fn creation_event(job: &RegenerationJob) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::now_v7(),
+        event_type: AuditEventType::Created,
+        job_id: job.id,
+        actor: job.created_by.clone(),
+        occurred_at: job.created_at,
+        request_id: None,
+        details: None,
+    }
+}
+
+async fn insert_job_row(
+    conn: &mut AnyConnection,
+    job: &RegenerationJob,
+) -> Result<(), StorageError> {
+    sqlx::query(&format!(
+        "INSERT INTO regeneration_jobs ({JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(job.id.to_string())
+    .bind(job.status.as_str())
+    .bind(&job.target_type)
+    .bind(&job.target_id)
+    .bind(job.instruction_json.as_str())
+    .bind(job.output_ref.as_ref().map(JsonText::as_str))
+    .bind(job.error_json.as_ref().map(JsonText::as_str))
+    .bind(job.created_at.to_string())
+    .bind(&job.created_by)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn insert_audit(conn: &mut AnyConnection, event: &AuditEvent) -> Result<(), StorageError> {

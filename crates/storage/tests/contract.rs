@@ -26,6 +26,7 @@ macro_rules! contract_tests {
 contract_tests!(
     an_inserted_job_reads_back_byte_for_byte,
     inserting_a_job_records_its_creation_audit_event,
+    bulk_inserts_keep_creation_times_and_audit_each_job,
     listing_is_newest_first_with_ties_broken_by_id,
     keyset_pages_visit_every_job_once_in_order,
     newer_pages_walk_back_towards_the_newest_job,
@@ -116,6 +117,24 @@ async fn inserting_a_job_records_its_creation_audit_event(backend: Backend) {
     assert_eq!(events[0].event_type, AuditEventType::Created);
     assert_eq!(events[0].actor, "insight-service");
     assert_eq!(events[0].job_id, job.id);
+}
+
+async fn bulk_inserts_keep_creation_times_and_audit_each_job(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let at = |ms: i64| regen_domain::Timestamp::from_millis(1_700_000_000_000 + ms).unwrap();
+    let jobs = (0..3)
+        .map(|n| (new_job(JobStatus::Pending, "t", &n.to_string()), at(n)))
+        .collect();
+
+    assert_eq!(store.insert_jobs(jobs).await.unwrap(), 3);
+
+    let listed = store
+        .list_jobs(&JobFilter::default(), None, 10)
+        .await
+        .unwrap();
+    let times: Vec<_> = listed.iter().map(|j| j.created_at).collect();
+    assert_eq!(times, vec![at(2), at(1), at(0)]);
+    assert!(store.jobs_missing_audit().await.unwrap().is_empty());
 }
 
 async fn listing_is_newest_first_with_ties_broken_by_id(backend: Backend) {

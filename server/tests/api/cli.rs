@@ -7,13 +7,15 @@ use regen_service::testing::TestDatabase;
 use regen_service::Backend;
 
 fn run(url: &str, args: &[&str], stdin: &str) -> Output {
+    let journal = std::env::temp_dir().join("regen-cli-test.jsonl");
+    run_with_journal(url, &journal, args, stdin)
+}
+
+fn run_with_journal(url: &str, journal: &std::path::Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
         .args(args)
         .env("DATABASE_URL", url)
-        .env(
-            "REGEN_AUDIT_FALLBACK_PATH",
-            std::env::temp_dir().join("regen-cli-test.jsonl"),
-        )
+        .env("REGEN_AUDIT_FALLBACK_PATH", journal)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -37,7 +39,59 @@ both_backends!(
     bad_input_gets_one_line_on_stderr_and_writes_nothing,
     users_and_tokens_are_created_from_the_cli,
     audit_check_is_clean_on_a_fresh_database,
+    a_refused_audit_event_is_recovered_with_replay_and_check,
 );
+
+async fn a_refused_audit_event_is_recovered_with_replay_and_check(backend: Backend) {
+    use regen_service::testing::{break_audit_inserts, repair_audit_inserts};
+    let db = TestDatabase::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let store = db.store().await;
+    let service = regen_service::AdminService::new(
+        store.clone(),
+        regen_service::AuditJournal::new(&journal),
+        Default::default(),
+    );
+    let admin = service
+        .create_user("ops", regen_service::Role::Admin, "a long password")
+        .await
+        .unwrap();
+    let id = store
+        .insert_job(crate::helpers::new_job(regen_domain::JobStatus::Pending))
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    break_audit_inserts(&store).await;
+    let triggered = service
+        .trigger_job(Some(&admin), &id, Some("req-1"))
+        .await
+        .unwrap();
+    assert!(!triggered.audit_recorded);
+    repair_audit_inserts(&store).await;
+
+    let check_before = run_with_journal(&db.url, &journal, &["audit", "check"], "");
+    let replay = run_with_journal(&db.url, &journal, &["audit", "replay"], "");
+    let check_after = run_with_journal(&db.url, &journal, &["audit", "check"], "");
+    let replay_again = run_with_journal(&db.url, &journal, &["audit", "replay"], "");
+
+    assert!(!check_before.status.success());
+    assert!(text(&check_before.stdout).contains(&id));
+    assert!(
+        text(&replay.stdout).contains("1 inserted, 0 already present"),
+        "{}",
+        text(&replay.stdout)
+    );
+    assert!(
+        check_after.status.success(),
+        "{}",
+        text(&check_after.stderr)
+    );
+    assert!(text(&replay_again.stdout).contains("0 inserted, 1 already present"));
+    let events = store.audit_events(id.parse().unwrap()).await.unwrap();
+    assert_eq!(events.last().unwrap().request_id.as_deref(), Some("req-1"));
+}
 
 async fn job_create_prints_only_the_new_id(backend: Backend) {
     let db = TestDatabase::new(backend).await;

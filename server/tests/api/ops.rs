@@ -147,6 +147,14 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
         .await
         .unwrap();
     let ready = app.get("/readyz", None).await.status();
+    let page = app
+        .get(
+            &format!("/admin/regeneration-jobs/{id}"),
+            Some(&app.admin_token),
+        )
+        .await;
+    let page_status = page.status();
+    let page_text = page.text().await.unwrap();
     let trigger = app.trigger(&id, Some(&app.admin_token)).await;
     let trigger_status = trigger.status();
     let retry_after = trigger.headers().get("retry-after").is_some();
@@ -156,6 +164,11 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
         .unwrap();
 
     assert_eq!(ready, 503);
+    assert_eq!(page_status, 503, "a friendly 503 page, not a panic");
+    assert!(
+        page_text.contains("Database unavailable") || page_text.contains("database"),
+        "{page_text}"
+    );
     assert_eq!(trigger_status, 503);
     assert!(retry_after);
     let mut recovered = false;
