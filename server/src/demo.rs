@@ -100,7 +100,7 @@ fn demo_job(n: usize) -> Result<NewJob, String> {
             JobStatus::Failed => Some(json(error_json(n))?),
             _ => None,
         },
-        created_by: if n % 4 == 0 {
+        created_by: if n.is_multiple_of(4) {
             "insight-service"
         } else {
             "editor-bot"

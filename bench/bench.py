@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""The load benchmark behind bench/run: seeds, serves, measures, writes RESULTS.md.
+
+Every figure is measured on the machine the script runs on, with the load
+generator on the same machine (loopback only), and is recorded next to that
+machine's core count. Budgets fail the benchmark run, never the test suite.
+"""
+
+import gzip
+import http.client
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = os.environ["REGEN_BIN"]
+WORK = ROOT / "bench" / "work"
+CORES = os.cpu_count()
+PASSWORD = "bench-admin-password"
+PG_ADMIN = os.environ.get("REGEN_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+PG_URL = PG_ADMIN.rsplit("/", 1)[0] + "/regen_bench"
+CONNECTIONS = 32
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+
+BUDGETS = {
+    "list_rps": 5000,
+    "list_p99_ms": 20,
+    "ssr_list_rps": 2000,
+    "deep_ratio": 1.2,
+    "detail_wasm_gzip_kb": 120,
+    "big_interactive_ms": 1000,
+    "idle_rss_mb": 50,
+}
+
+rows = []  # (scenario, backend, rps, p50, p99, rss, note)
+facts = {}
+missed = []
+
+
+def log(message):
+    print(f"==> {message}", flush=True)
+
+
+def run(args, env=None, **kwargs):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(args, env=full_env, check=True, capture_output=True, text=True, **kwargs)
+
+
+def cli(db_url, *args):
+    return run([BIN, *args], env={"DATABASE_URL": db_url}).stdout.strip()
+
+
+def rss_kb(pid, field):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak(pid):
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+class Server:
+    def __init__(self, db_url, port):
+        self.port = port
+        env = dict(os.environ, DATABASE_URL=db_url, LEPTOS_SITE_ADDR=f"127.0.0.1:{port}", RUST_LOG="warn")
+        started = time.monotonic()
+        self.proc = subprocess.Popen([BIN, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise SystemExit("the server exited during start-up")
+                time.sleep(0.005)
+        self.startup = time.monotonic() - started
+
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def parse_latency(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(server, path, token, scenario, backend):
+    reset_peak(server.proc.pid)
+    out = run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency",
+               "-H", f"Authorization: Bearer {token}", server.base() + path]).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = parse_latency(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = parse_latency(re.search(r"\s99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{scenario}: {non2xx.group(1)} error responses\n{out}")
+    peak = rss_kb(server.proc.pid, "VmHWM") / 1024
+    rows.append((scenario, backend, rps, p50, p99, peak, ""))
+    log(f"{scenario} [{backend}]: {rps:.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, peak RSS {peak:.0f} MB")
+    return rps, p50, p99
+
+
+def get(server, path, token):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    body, link = response.read(), response.getheader("Link") or ""
+    conn.close()
+    return json.loads(body), link
+
+
+def pending_ids(server, token, count):
+    """PENDING job ids, following the API's own next links."""
+    ids, path = [], "/api/admin/regeneration-jobs?status=PENDING&limit=500"
+    while len(ids) < count and path:
+        page, link = get(server, path, token)
+        ids += [job["id"] for job in page]
+        match = re.search(r'<([^>]+)>; rel="next"', link)
+        path = match.group(1) if match else None
+    return ids[:count]
+
+
+def trigger_throughput(server, token, backend, count=2000):
+    ids = pending_ids(server, token, count)
+    latencies, statuses, lock = [], [], threading.Lock()
+    queue = list(ids)
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                job = queue.pop()
+            started = time.perf_counter()
+            conn.request("POST", f"/api/admin/regeneration-jobs/{job}/trigger",
+                         headers={"Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            response.read()
+            with lock:
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses.append(response.status)
+        conn.close()
+
+    reset_peak(server.proc.pid)
+    threads = [threading.Thread(target=worker) for _ in range(CONNECTIONS)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if set(statuses) != {200}:
+        raise SystemExit(f"trigger throughput [{backend}]: unexpected statuses {sorted(set(statuses))}")
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+    peak = rss_kb(server.proc.pid, "VmHWM") / 1024
+    rps = len(ids) / elapsed
+    rows.append(("Trigger, fresh PENDING jobs", backend, rps, p50, p99, peak, f"{len(ids)} jobs, Python client"))
+    log(f"triggers [{backend}]: {rps:.0f}/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+
+
+def race(server, token, backend, rounds=5):
+    walls = []
+    for _ in range(rounds):
+        job = pending_ids(server, token, 1)[0]
+        barrier = threading.Barrier(64)
+        statuses, lock = [], threading.Lock()
+
+        def racer():
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.connect()
+            barrier.wait()
+            conn.request("POST", f"/api/admin/regeneration-jobs/{job}/trigger",
+                         headers={"Authorization": f"Bearer {token}"})
+            status = conn.getresponse().status
+            with lock:
+                statuses.append(status)
+
+        threads = [threading.Thread(target=racer) for _ in range(64)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        walls.append((time.perf_counter() - started) * 1000)
+        if sorted(statuses).count(200) != 1 or statuses.count(409) != 63:
+            raise SystemExit(f"race [{backend}]: {statuses}")
+    walls.sort()
+    rows.append(("64-way race on one job (whole race)", backend, None, walls[len(walls) // 2], walls[-1], None,
+                 f"{rounds} races, 1×200 + 63×409 each; p50/max of race wall time"))
+    log(f"race [{backend}]: median {walls[len(walls) // 2]:.1f} ms")
+
+
+def deep_cursor(backend, db_path_or_url, offset):
+    sql = ("SELECT created_at, id FROM regeneration_jobs ORDER BY created_at DESC, id DESC "
+           f"LIMIT 1 OFFSET {offset}")
+    if backend == "sqlite":
+        created_at, job_id = sqlite3.connect(db_path_or_url).execute(sql).fetchone()
+    else:
+        out = run(["psql", db_path_or_url, "-tA", "-F", "|", "-c", sql]).stdout.strip()
+        created_at, job_id = out.split("|")
+    from datetime import datetime, timezone
+    millis = int(datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return f"o{millis:x}.{job_id.replace('-', '')}"
+
+
+def seed(db_url, jobs):
+    started = time.monotonic()
+    cli(db_url, "demo", "--jobs", str(jobs), "--admin-password", PASSWORD)
+    seconds = time.monotonic() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        def doc(size):
+            item = '{"prompt":"Rewrite paragraph for a general audience; keep figures exact.","tokens":512}'
+            count = max(1, size // (len(item) + 1))
+            path = Path(tmp) / f"{size}.json"
+            path.write_text('{"steps":[' + ",".join([item] * count) + "]}")
+            return "@" + str(path)
+        big100k = cli(db_url, "job", "create", "--target-type", "insight", "--target-id", "bench-100k",
+                      "--instruction", doc(100 * 1024))
+        big5m = cli(db_url, "job", "create", "--target-type", "insight", "--target-id", "bench-5m",
+                    "--instruction", doc(5 * 1024 * 1024))
+        small = cli(db_url, "job", "create", "--target-type", "insight", "--target-id", "bench-small",
+                    "--instruction", '{"prompt":"rewrite","steps":[{"n":1},{"n":2}]}')
+    token = cli(db_url, "token", "create", "admin")
+    return seconds, token, big100k, big5m, small
+
+
+def bench_backend(backend, jobs, port):
+    if backend == "sqlite":
+        db_file = WORK / "bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db_file) + suffix).unlink(missing_ok=True)
+        db_url, db_ref = f"sqlite://{db_file}", str(db_file)
+    else:
+        run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS regen_bench WITH (FORCE)"])
+        run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE regen_bench"])
+        db_url, db_ref = PG_URL, PG_URL
+
+    log(f"[{backend}] empty-database start-up")
+    empty = Server(db_url, port)
+    time.sleep(1)
+    facts[f"startup_empty_{backend}"] = empty.startup
+    facts[f"idle_rss_empty_{backend}"] = rss_kb(empty.proc.pid, "VmRSS") / 1024
+    empty.stop()
+
+    log(f"[{backend}] seeding {jobs:,} jobs")
+    seconds, token, big100k, big5m, small = seed(db_url, jobs)
+    facts[f"seed_seconds_{backend}"] = seconds
+    server = Server(db_url, port)
+    facts[f"startup_full_{backend}"] = server.startup
+    time.sleep(1)
+    facts[f"idle_rss_full_{backend}"] = rss_kb(server.proc.pid, "VmRSS") / 1024
+    try:
+        first = wrk(server, "/api/admin/regeneration-jobs?limit=50", token, "API list, first page (50)", backend)
+        cursor = deep_cursor(backend, db_ref, 10_000 * 50 - 1)
+        deep = wrk(server, f"/api/admin/regeneration-jobs?limit=50&cursor={cursor}", token,
+                   "API list, page 10,000 (cursor)", backend)
+        facts[f"deep_ratio_{backend}"] = deep[2] / first[2]
+        facts[f"first_list_{backend}"] = first
+        wrk(server, "/api/admin/regeneration-jobs?status=FAILED", token, "API list, status=FAILED", backend)
+        wrk(server, "/api/admin/regeneration-jobs?targetType=article", token, "API list, targetType=article", backend)
+        wrk(server, f"/api/admin/regeneration-jobs/{big100k}", token, "API detail, 100 KB instructionJson", backend)
+        ssr = wrk(server, "/admin/regeneration-jobs", token, "SSR list page", backend)
+        facts[f"ssr_list_{backend}"] = ssr
+        wrk(server, f"/admin/regeneration-jobs/{small}", token, "SSR detail page", backend)
+        trigger_throughput(server, token, backend)
+        race(server, token, backend)
+        # Time to first byte of the 5 MB detail page.
+        out = run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_starttransfer} %{size_download}",
+                   "-H", f"Authorization: Bearer {token}",
+                   f"{server.base()}/admin/regeneration-jobs/{big5m}"]).stdout.split()
+        facts[f"big_ttfb_ms_{backend}"] = float(out[0]) * 1000
+        facts[f"big_html_bytes_{backend}"] = int(out[1])
+        if backend == "sqlite":
+            browser = json.loads(run(["node", str(ROOT / "bench" / "browser.mjs"), server.base(), PASSWORD,
+                                      "/admin/regeneration-jobs", f"/admin/regeneration-jobs/{small}",
+                                      f"/admin/regeneration-jobs/{big5m}"]).stdout)
+            facts["browser"] = browser
+    finally:
+        server.stop()
+
+
+def wasm_sizes():
+    wasm = (ROOT / "target" / "site" / "pkg" / "regen-admin.wasm").read_bytes()
+    js = (ROOT / "target" / "site" / "pkg" / "regen-admin.js").read_bytes()
+    facts["wasm_raw"] = len(wasm)
+    facts["wasm_gzip"] = len(gzip.compress(wasm, 9))
+    facts["js_gzip"] = len(gzip.compress(js, 9))
+
+
+def check(name, ok, detail):
+    status = "met" if ok else "MISSED"
+    if not ok:
+        missed.append(f"{name}: {detail}")
+    return f"| {name} | {detail} | {status} |"
+
+
+def fmt(value, digits=0):
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def write_report(jobs):
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `bench/run {jobs}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+        f"Machine: **{CORES} cores**, {os.uname().machine}; the load generator (wrk, {CONNECTIONS} connections, "
+        f"{DURATION}, 2 threads) runs on the same cores as the server.",
+        "",
+        f"| Scenario | Backend | req/s | p50 ms | p99 ms | peak RSS MB | cores | note |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for scenario, backend, rps, p50, p99, rss, note in rows:
+        lines.append(f"| {scenario} | {backend} | {fmt(rps)} | {fmt(p50, 2)} | {fmt(p99, 2)} | {fmt(rss)} | {CORES} | {note} |")
+    b = facts.get("browser", {})
+    lines += [
+        "",
+        "| Measurement | Value | cores |",
+        "|---|---|---:|",
+        f"| Seeding {jobs:,} jobs, SQLite / PostgreSQL | {fmt(facts.get('seed_seconds_sqlite'), 1)} s / {fmt(facts.get('seed_seconds_postgres'), 1)} s | {CORES} |",
+        f"| Deep/first p99 ratio, SQLite / PostgreSQL | {fmt(facts.get('deep_ratio_sqlite'), 2)} / {fmt(facts.get('deep_ratio_postgres'), 2)} | {CORES} |",
+        f"| Release WASM, raw / gzip | {facts['wasm_raw']:,} B / {facts['wasm_gzip']:,} B (JS glue gzip {facts['js_gzip']:,} B) | – |",
+        f"| Bytes downloaded, list page (first visit) | {b.get('list', {}).get('total', 0):,} B in {b.get('list', {}).get('requests', 0)} requests, WASM {b.get('list', {}).get('wasm', 0):,} B | – |",
+        f"| Bytes downloaded, detail page (first visit) | {b.get('detail', {}).get('total', 0):,} B in {b.get('detail', {}).get('requests', 0)} requests, WASM {b.get('detail', {}).get('wasm', 0):,} B | – |",
+        f"| 5 MB detail page: time to first byte, SQLite / PostgreSQL | {fmt(facts.get('big_ttfb_ms_sqlite'), 1)} ms / {fmt(facts.get('big_ttfb_ms_postgres'), 1)} ms | {CORES} |",
+        f"| 5 MB detail page: interactive in headless Chromium (from navigation start) | {fmt(b.get('bigInteractiveMs'), 0)} ms | {CORES} |",
+        f"| Start-up, empty database: SQLite / PostgreSQL | {fmt(facts['startup_empty_sqlite'] * 1000)} ms / {fmt(facts['startup_empty_postgres'] * 1000)} ms | {CORES} |",
+        f"| Start-up, {jobs:,} jobs: SQLite / PostgreSQL | {fmt(facts['startup_full_sqlite'] * 1000)} ms / {fmt(facts['startup_full_postgres'] * 1000)} ms | {CORES} |",
+        f"| Idle RSS after start-up, empty / seeded (SQLite) | {fmt(facts['idle_rss_empty_sqlite'], 1)} MB / {fmt(facts['idle_rss_full_sqlite'], 1)} MB | – |",
+        "",
+        "## Budgets",
+        "",
+        "| Budget | Measured | Status |",
+        "|---|---|---|",
+    ]
+    rps, _, p99 = facts["first_list_sqlite"]
+    lines.append(check("List API ≥ 5,000 req/s, p99 ≤ 20 ms (SQLite, 32 connections)",
+                       rps >= BUDGETS["list_rps"] and p99 <= BUDGETS["list_p99_ms"], f"{rps:,.0f} req/s, p99 {p99:.2f} ms"))
+    ssr_rps = facts["ssr_list_sqlite"][0]
+    lines.append(check("SSR list page ≥ 2,000 req/s", ssr_rps >= BUDGETS["ssr_list_rps"], f"{ssr_rps:,.0f} req/s"))
+    for backend in ("sqlite", "postgres"):
+        ratio = facts[f"deep_ratio_{backend}"]
+        lines.append(check(f"Deep/first p99 ≤ 1.2 ({backend})", ratio <= BUDGETS["deep_ratio"], f"{ratio:.2f}"))
+    lines.append(check("Detail page WASM ≤ 120 KB gzip", facts["wasm_gzip"] <= BUDGETS["detail_wasm_gzip_kb"] * 1024,
+                       f"{facts['wasm_gzip'] / 1024:.1f} KB"))
+    list_wasm = b.get("list", {}).get("wasm", -1)
+    lines.append(check("List page loads no WASM", list_wasm == 0, f"{list_wasm} B"))
+    big = b.get("bigInteractiveMs", 1e9)
+    lines.append(check("5 MB detail page interactive ≤ 1 s", big <= BUDGETS["big_interactive_ms"], f"{big:,.0f} ms"))
+    idle = facts["idle_rss_full_sqlite"]
+    lines.append(check("Idle RSS ≤ 50 MB", idle <= BUDGETS["idle_rss_mb"], f"{idle:.1f} MB"))
+    notes = ROOT / "bench" / "NOTES.md"
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
+    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main():
+    jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    WORK.mkdir(parents=True, exist_ok=True)
+    wasm_sizes()
+    bench_backend("sqlite", jobs, 3201)
+    bench_backend("postgres", jobs, 3202)
+    write_report(jobs)
+    if missed:
+        print("\nbudgets missed:\n  " + "\n  ".join(missed), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
