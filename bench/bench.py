@@ -268,7 +268,8 @@ def bench_backend(backend, jobs, port):
     facts[f"idle_rss_full_{backend}"] = rss_kb(server.proc.pid, "VmRSS") / 1024
     try:
         first = wrk(server, "/api/admin/regeneration-jobs?limit=50", token, "API list, first page (50)", backend)
-        cursor = deep_cursor(backend, db_ref, 10_000 * 50 - 1)
+        # Page 10,000 of 50 (or the last full page of a smaller seed).
+        cursor = deep_cursor(backend, db_ref, min(10_000 * 50, jobs - 50) - 1)
         deep = wrk(server, f"/api/admin/regeneration-jobs?limit=50&cursor={cursor}", token,
                    "API list, page 10,000 (cursor)", backend)
         facts[f"deep_ratio_{backend}"] = deep[2] / first[2]

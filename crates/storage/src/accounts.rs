@@ -138,24 +138,31 @@ impl Store {
         Ok(())
     }
 
-    /// The token's owner, recording the use.
-    pub async fn use_api_token(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<UserRecord>, StorageError> {
+    /// The token's owner, recording the use. The last-used time is kept to
+    /// the minute: writing it on every request would turn each read into a
+    /// write and serialise all API traffic on SQLite.
+    pub async fn use_api_token(&self, token_hash: &str) -> Result<Option<UserRecord>, StorageError> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT {USER_COLUMNS}, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
-            .bind(now().to_string())
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
+        let at = now();
+        let last_used: Option<String> = row.try_get("last_used_at")?;
+        let stale = match last_used.as_deref().map(str::parse::<Timestamp>) {
+            Some(Ok(last)) => at.millis() - last.millis() > 60_000,
+            _ => true,
+        };
+        if stale {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+                .bind(at.to_string())
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+        }
         user_from_row(&row).map(Some)
     }
 
