@@ -31,7 +31,7 @@ test('a 10,000-element array renders in buckets and expands without freezing', a
   expect(took).toBeLessThan(3_000);
 });
 
-test('a 5 MB document opens in the raw view with download first', async ({ page }) => {
+test('a 5 MB document offers download and the raw view instead of a tree', async ({ page }) => {
   const chunk = 'x'.repeat(1000);
   const items = Array.from({ length: 5_200 }, (_, i) => `"${i}-${chunk}"`);
   const started = Date.now();
@@ -40,6 +40,8 @@ test('a 5 MB document opens in the raw view with download first', async ({ page 
   test.info().annotations.push({ type: '5 MB detail page interactive (ms, including login)', description: String(took) });
   console.log(`5 MB detail page interactive after ${took} ms (including login)`);
   await expect(viewer.locator('.notice')).toContainText('tree view is off');
-  await expect(viewer.locator('.jt-raw')).toBeVisible();
   await expect(viewer.getByRole('button', { name: 'Download' })).toBeEnabled();
+  await expect(viewer.getByRole('button', { name: 'Expand all' })).toBeDisabled();
+  await viewer.getByRole('button', { name: 'Raw view' }).click();
+  await expect(viewer.locator('.jt-raw')).toBeVisible();
 });

@@ -7,11 +7,14 @@ CREATE TABLE regeneration_jobs (
     status           TEXT NOT NULL CHECK (status IN ('PENDING', 'RUNNING', 'COMPLETED', 'FAILED')),
     target_type      TEXT COLLATE "C" NOT NULL CHECK (length(target_type) BETWEEN 1 AND 200),
     target_id        TEXT COLLATE "C" NOT NULL CHECK (length(target_id) BETWEEN 1 AND 200),
-    instruction_json TEXT NOT NULL CHECK (instruction_json::json IS NOT NULL),
+    created_at       TEXT COLLATE "C" NOT NULL CHECK (created_at ~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$'),
+    created_by       TEXT NOT NULL CHECK (length(created_by) BETWEEN 1 AND 200),
+    -- The JSON payloads come last: SQLite reads a row's columns in order,
+    -- so listing columns stored after a multi-megabyte value would walk its
+    -- overflow pages on every listing.
     output_ref       TEXT CHECK (output_ref IS NULL OR (output_ref::json IS NOT NULL)),
     error_json       TEXT CHECK (error_json IS NULL OR (error_json::json IS NOT NULL)),
-    created_at       TEXT COLLATE "C" NOT NULL CHECK (created_at ~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$'),
-    created_by       TEXT NOT NULL CHECK (length(created_by) BETWEEN 1 AND 200)
+    instruction_json TEXT NOT NULL CHECK (instruction_json::json IS NOT NULL)
 );
 
 CREATE INDEX regeneration_jobs_by_time ON regeneration_jobs (created_at DESC, id DESC);

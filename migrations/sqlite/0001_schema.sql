@@ -7,11 +7,14 @@ CREATE TABLE regeneration_jobs (
     status           TEXT NOT NULL CHECK (status IN ('PENDING', 'RUNNING', 'COMPLETED', 'FAILED')),
     target_type      TEXT NOT NULL CHECK (length(target_type) BETWEEN 1 AND 200),
     target_id        TEXT NOT NULL CHECK (length(target_id) BETWEEN 1 AND 200),
-    instruction_json TEXT NOT NULL CHECK (json_valid(instruction_json)),
+    created_at       TEXT NOT NULL CHECK (length(created_at) = 24 AND created_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'),
+    created_by       TEXT NOT NULL CHECK (length(created_by) BETWEEN 1 AND 200),
+    -- The JSON payloads come last: SQLite reads a row's columns in order,
+    -- so listing columns stored after a multi-megabyte value would walk its
+    -- overflow pages on every listing.
     output_ref       TEXT CHECK (output_ref IS NULL OR json_valid(output_ref)),
     error_json       TEXT CHECK (error_json IS NULL OR json_valid(error_json)),
-    created_at       TEXT NOT NULL CHECK (length(created_at) = 24 AND created_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'),
-    created_by       TEXT NOT NULL CHECK (length(created_by) BETWEEN 1 AND 200)
+    instruction_json TEXT NOT NULL CHECK (json_valid(instruction_json))
 );
 
 -- Keyset pagination: every listing walks one of these in (created_at, id) order.

@@ -222,7 +222,7 @@ pub fn JsonViewer(
         None => view! {
             <p class="notice">
                 "This document is " {size.clone()} ": the tree view is off above "
-                {human_size(TREE_LIMIT_BYTES)} ". Read it in the raw view or download it."
+                {human_size(TREE_LIMIT_BYTES)} ". Download it, or open the raw view."
             </p>
         }
         .into_any(),
@@ -230,9 +230,11 @@ pub fn JsonViewer(
     view! {
         <section class="json-section" aria-labelledby=labelled_by>
             <h2 id=heading_id>{title} " " <span class="size">{size}</span></h2>
-            <JsonViewerTools file_name raw_first=too_big>
+            <JsonViewerTools file_name has_tree=!too_big>
                 {tree_view}
-                <pre class="jt-raw" hidden=!too_big tabindex="0">{doc.into_string()}</pre>
+                // Hidden until asked for: laying out megabytes of text is what
+                // makes large documents slow, not parsing them.
+                <pre class="jt-raw" hidden=true tabindex="0">{doc.into_string()}</pre>
             </JsonViewerTools>
         </section>
     }
@@ -242,10 +244,12 @@ pub fn JsonViewer(
 /// wraps; it never receives the document as a prop, so the JSON is in the
 /// page once, not twice.
 #[island]
-pub fn JsonViewerTools(file_name: String, raw_first: bool, children: Children) -> impl IntoView {
+pub fn JsonViewerTools(file_name: String, has_tree: bool, children: Children) -> impl IntoView {
     let root = NodeRef::<leptos::html::Div>::new();
     let (hydrated, set_hydrated) = signal(false);
-    let (raw, set_raw) = signal(raw_first);
+    let (raw, set_raw) = signal(false);
+    // Tree tools wait for hydration, and do not exist without a tree.
+    let tree_tools_off = move || !hydrated.get() || !has_tree;
     let (status, set_status) = signal(String::new());
     Effect::new(move |_| set_hydrated.set(true));
 
@@ -266,22 +270,26 @@ pub fn JsonViewerTools(file_name: String, raw_first: bool, children: Children) -
             on:keydown=move |ev| { if let Some(root) = root.get_untracked() { tools::on_keydown(&root, &ev); } }
         >
             <div class="jt-toolbar" role="toolbar" aria-label="JSON viewer tools">
-                <button type="button" disabled=move || !hydrated.get() on:click=act("expand")>"Expand all"</button>
-                <button type="button" disabled=move || !hydrated.get() on:click=act("collapse")>"Collapse all"</button>
+                <button type="button" disabled=tree_tools_off on:click=act("expand")>"Expand all"</button>
+                <button type="button" disabled=tree_tools_off on:click=act("collapse")>"Collapse all"</button>
                 <span class="jt-depth" role="group" aria-label="Expand to depth">
                     "Depth "
-                    <button type="button" disabled=move || !hydrated.get() on:click=act("depth1")>"1"</button>
-                    <button type="button" disabled=move || !hydrated.get() on:click=act("depth2")>"2"</button>
-                    <button type="button" disabled=move || !hydrated.get() on:click=act("depth3")>"3"</button>
+                    <button type="button" disabled=tree_tools_off on:click=act("depth1")>"1"</button>
+                    <button type="button" disabled=tree_tools_off on:click=act("depth2")>"2"</button>
+                    <button type="button" disabled=tree_tools_off on:click=act("depth3")>"3"</button>
                 </span>
                 <button type="button" aria-pressed=move || raw.get().to_string() disabled=move || !hydrated.get() on:click=act("raw")>
-                    {move || if raw.get() { "Tree view" } else { "Raw view" }}
+                    {move || match (raw.get(), has_tree) {
+                        (false, _) => "Raw view",
+                        (true, true) => "Tree view",
+                        (true, false) => "Hide raw view",
+                    }}
                 </button>
                 <button type="button" disabled=move || !hydrated.get() on:click=act("copy")>"Copy all"</button>
                 <button type="button" disabled=move || !hydrated.get() on:click=act("download") data-file-name=file_name>"Download"</button>
                 <label class="jt-filter">
                     <span class="visually-hidden">"Filter keys and values"</span>
-                    <input type="search" placeholder="Filter keys and values" disabled=move || !hydrated.get()
+                    <input type="search" placeholder="Filter keys and values" disabled=tree_tools_off
                         on:input=move |ev| { if let Some(root) = root.get_untracked() { tools::filter(&root, &event_target_value(&ev), set_status); } }/>
                 </label>
                 <span class="jt-status" role="status" aria-live="polite">{move || status.get()}</span>
