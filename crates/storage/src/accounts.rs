@@ -141,7 +141,10 @@ impl Store {
     /// The token's owner, recording the use. The last-used time is kept to
     /// the minute: writing it on every request would turn each read into a
     /// write and serialise all API traffic on SQLite.
-    pub async fn use_api_token(&self, token_hash: &str) -> Result<Option<UserRecord>, StorageError> {
+    pub async fn use_api_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<UserRecord>, StorageError> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1"
