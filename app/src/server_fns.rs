@@ -3,6 +3,9 @@
 //! layer in front of `/rpc/` is a second line of defence, not the first.
 
 use leptos::prelude::*;
+// JSON in both directions: the browser bundle then needs one codec, not two
+// (the no-JavaScript form posts to a plain axum route instead).
+use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 /// What a trigger did, as the trigger button needs to know it.
@@ -31,7 +34,7 @@ impl TriggerReply {
 }
 
 /// Triggers a PENDING job (PENDING → RUNNING), exactly like the REST route.
-#[server(prefix = "/rpc", endpoint = "trigger_job")]
+#[server(prefix = "/rpc", endpoint = "trigger_job", input = Json)]
 pub async fn trigger_job(job_id: String) -> Result<TriggerReply, ServerFnError> {
     use http::StatusCode;
     use regen_service::ServiceError as E;

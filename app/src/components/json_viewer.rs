@@ -341,6 +341,50 @@ mod tools {
         }
     }
 
+    thread_local! {
+        /// Bumped by every expand/collapse, so a newer one stops an older one.
+        static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Nodes opened (or closed) per frame: small enough that each frame's
+    /// layout stays short, so expanding tens of thousands of nodes never
+    /// freezes the page.
+    const BATCH: usize = 400;
+
+    fn open_in_batches(nodes: Vec<Element>, open: bool, status: WriteSignal<String>) {
+        let generation = GENERATION.with(|g| {
+            g.set(g.get().wrapping_add(1));
+            g.get()
+        });
+        if nodes.len() <= BATCH {
+            nodes.iter().for_each(|d| set_open(d, open));
+            return;
+        }
+        let verb = if open { "Expanded" } else { "Collapsed" };
+        leptos::task::spawn_local(async move {
+            let total = nodes.len();
+            for (i, chunk) in nodes.chunks(BATCH).enumerate() {
+                if GENERATION.with(|g| g.get()) != generation {
+                    return;
+                }
+                chunk.iter().for_each(|d| set_open(d, open));
+                status.set(format!(
+                    "{verb} {} of {total} nodes…",
+                    ((i + 1) * BATCH).min(total)
+                ));
+                next_frame().await;
+            }
+            status.set(format!("{verb} {total} nodes"));
+        });
+    }
+
+    async fn next_frame() {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().request_animation_frame(&resolve);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
     fn raw_text(root: &Element) -> String {
         root.query_selector(".jt-raw")
             .ok()
@@ -360,12 +404,8 @@ mod tools {
         // Everything but the "show more characters" folds of long strings.
         let all_details = ".jt-tree details:not(.jt-more)";
         match action {
-            "expand" => all(root, all_details)
-                .iter()
-                .for_each(|d| set_open(d, true)),
-            "collapse" => all(root, all_details)
-                .iter()
-                .for_each(|d| set_open(d, false)),
+            "expand" => open_in_batches(all(root, all_details), true, status),
+            "collapse" => open_in_batches(all(root, all_details), false, status),
             "depth1" | "depth2" | "depth3" => {
                 let depth: usize = action[5..].parse().unwrap_or(1);
                 for details in all(root, tree_details) {
