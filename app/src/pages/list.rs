@@ -164,12 +164,16 @@ fn JobRow(job: JobSummary, now: Timestamp) -> impl IntoView {
     let id = job.id.to_string();
     let title = id.clone();
     let href = format!("{LIST_PATH}/{id}");
+    // UUIDv7 ids share their leading (time) digits; the tail tells rows apart.
+    // The head stays in the DOM, clipped, so selecting the id copies all of it.
+    let (head, tail) = id.split_at(id.len() - 8);
+    let (head, tail) = (head.to_owned(), tail.to_owned());
     let status: JobStatus = job.status;
     view! {
         <tr>
             <td>
                 <a href=href class="job-id" title=title>
-                    <code>{id}</code>
+                    <code><span class="id-head">{head}</span>"…"<span class="id-tail">{tail}</span></code>
                 </a>
             </td>
             <td><StatusBadge status/></td>
