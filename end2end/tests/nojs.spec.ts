@@ -31,3 +31,14 @@ test('without JavaScript the JSON tree is readable and collapsible', async ({ pa
   await page.locator('summary.jt-row').first().click();
   await expect(prompt).toBeHidden();
 });
+
+test('without JavaScript a large document still downloads', async ({ page }) => {
+  const chunk = 'y'.repeat(1000);
+  const id = createJob({ instruction: `[${Array.from({ length: 2_200 }, (_, i) => `"${i}-${chunk}"`).join(',')}]` });
+  await openWithoutJavaScript(page, id);
+  await expect(page.locator('.notice')).toContainText('tree view is off');
+  const download = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'Download' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe(`regeneration-job-${id}-instructionJson.json`);
+});

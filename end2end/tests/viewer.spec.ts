@@ -41,7 +41,7 @@ test('copy path and copy value put the exact text on the clipboard', async ({ pa
 test('download saves the stored bytes under a name with the job and field', async ({ page }) => {
   const { id, viewer } = await open(page);
   const download = page.waitForEvent('download');
-  await viewer.getByRole('button', { name: 'Download' }).click();
+  await viewer.getByRole('link', { name: 'Download' }).click();
   const file = await download;
   expect(file.suggestedFilename()).toBe(`regeneration-job-${id}-instructionJson.json`);
   expect(fs.readFileSync(await file.path(), 'utf8')).toBe(DOC);

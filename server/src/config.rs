@@ -25,6 +25,10 @@ pub struct Config {
     /// origin equal to the request's Host is accepted, and cookies are
     /// Secure only behind HTTPS (`X-Forwarded-Proto: https`).
     pub public_origin: Option<String>,
+    /// A header set by a trusted reverse proxy holding the client address
+    /// (e.g. `x-forwarded-for`; its right-most entry is used). Unset: the
+    /// TCP peer address, which behind a load balancer is the balancer's.
+    pub client_ip_header: Option<String>,
     pub env_label: Option<String>,
     pub env_color: String,
     pub audit_fallback_path: PathBuf,
@@ -43,6 +47,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("LEPTOS_SITE_ADDR", "127.0.0.1:3000", "address the web server listens on"),
     ("LEPTOS_SITE_ROOT", "`target/site`, found next to the binary or in the working directory", "built site files (WASM, JS, CSS)"),
     ("REGEN_PUBLIC_ORIGIN", "unset", "browser-facing origin, e.g. `https://regen.example.com`; `https` makes the session cookie Secure"),
+    ("REGEN_CLIENT_IP_HEADER", "unset (TCP peer address)", "header from a trusted proxy with the client address, e.g. `x-forwarded-for` (right-most entry); login throttling is per client address"),
     ("REGEN_ENV_LABEL", "unset (no banner)", "environment banner text, e.g. `production`"),
     ("REGEN_ENV_COLOR", "`#b91c1c` for production, else `#1d4ed8`", "banner colour (CSS colour)"),
     ("REGEN_AUDIT_FALLBACK_PATH", "next to the SQLite file, else `data/audit-fallback.jsonl`", "JSON-lines journal for audit events the database refused"),
@@ -136,6 +141,14 @@ impl Config {
                 ));
             }
         }
+        let client_ip_header = var("REGEN_CLIENT_IP_HEADER").map(|h| h.trim().to_lowercase());
+        if let Some(header) = &client_ip_header {
+            if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                errors.push(format!(
+                    "REGEN_CLIENT_IP_HEADER={header:?} is not a header name"
+                ));
+            }
+        }
         let log_format = match var("REGEN_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -190,6 +203,7 @@ impl Config {
                 site_addr,
                 site_root,
                 public_origin,
+                client_ip_header,
                 env_label,
                 env_color,
                 audit_fallback_path,
@@ -213,6 +227,7 @@ impl Config {
             site_addr: "127.0.0.1:0".parse().expect("valid"),
             site_root,
             public_origin: None,
+            client_ip_header: None,
             env_label: Some("test".into()),
             env_color: "#1d4ed8".into(),
             audit_fallback_path: fallback,

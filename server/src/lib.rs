@@ -20,10 +20,11 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use regen_service::{AdminService, AuditJournal, Store};
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 
 use config::Config;
-use http::middleware::{access_guard, csrf_guard, label_route, request_context, CspNonce};
+use http::middleware::{
+    access_guard, csrf_guard, label_route, limit_body, request_context, CspNonce,
+};
 use http::{api, metrics, pages, AppState};
 
 /// No route of this product takes more than a login form; bodies above
@@ -95,6 +96,10 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
             "/admin/regeneration-jobs/{jobId}/trigger",
             post(pages::trigger_form),
         )
+        .route(
+            "/admin/regeneration-jobs/{jobId}/download/{field}",
+            get(pages::download_field),
+        )
         .route("/healthz", get(pages::healthz))
         .route("/readyz", get(pages::readyz))
         .route("/metrics", get(metrics::metrics))
@@ -103,10 +108,10 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
 
     ours.merge(site)
         .route_layer(from_fn(label_route))
+        .layer(from_fn(limit_body))
         .layer(from_fn_with_state(state.clone(), csrf_guard))
         .layer(from_fn(access_guard))
         .layer(from_fn_with_state(state.clone(), request_context))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CompressionLayer::new())
 }
 
@@ -206,16 +211,28 @@ impl Application {
         .with_graceful_shutdown(async move {
             let _ = stop_for_server.wait_for(|s| *s).await;
         });
-        let server = tokio::spawn(async move { server.await });
+        let mut server = tokio::spawn(async move { server.await });
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = stop_tx.send(true);
-        match tokio::time::timeout(grace, server).await {
+        match tokio::time::timeout(grace, &mut server).await {
             Ok(result) => result??,
-            Err(_) => tracing::warn!(?grace, "in-flight requests did not finish in time"),
+            Err(_) => {
+                tracing::warn!(
+                    ?grace,
+                    "in-flight requests did not finish in time; stopping them"
+                );
+                server.abort();
+            }
         }
-        // Transactions are atomic: anything not committed by now rolls back.
-        self.state.service.store().close().await;
+        // Transactions are atomic: anything not committed by now rolls back
+        // when its connection goes.
+        if tokio::time::timeout(grace, self.state.service.store().close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database pool did not close in time");
+        }
         Ok(())
     }
 }

@@ -34,6 +34,25 @@ pub fn escape_html(text: &str, out: &mut String) {
     }
 }
 
+/// The document as the content of a `<pre>`, such that the browser's text
+/// of the element is exactly the stored text: the HTML parser drops a
+/// newline right after `<pre>` and turns CR into LF, so a newline is put
+/// first and every CR is written as a character reference.
+pub fn raw_pre_html(doc: &JsonText) -> String {
+    let mut out = String::with_capacity(doc.len() + 16);
+    out.push('\n');
+    for piece in doc.as_str().split_inclusive('\r') {
+        match piece.strip_suffix('\r') {
+            Some(text) => {
+                escape_html(text, &mut out);
+                out.push_str("&#13;");
+            }
+            None => escape_html(piece, &mut out),
+        }
+    }
+    out
+}
+
 /// The tree as HTML, or `None` when the document is too large for a tree.
 pub fn render_tree_html(doc: &JsonText, label: &str) -> Option<String> {
     if doc.len() > TREE_LIMIT_BYTES {
@@ -215,6 +234,9 @@ pub fn JsonViewer(
     let heading_id = format!("{field}-heading");
     let labelled_by = heading_id.clone();
     let file_name = format!("regeneration-job-{job_id}-{field}.json");
+    // A plain link: works without JavaScript and serves the stored bytes.
+    let download = format!("/admin/regeneration-jobs/{job_id}/download/{field}");
+    let raw = raw_pre_html(&doc);
     let tree = render_tree_html(&doc, title);
     let too_big = tree.is_none();
     let tree_view = match tree {
@@ -230,11 +252,11 @@ pub fn JsonViewer(
     view! {
         <section class="json-section" aria-labelledby=labelled_by>
             <h2 id=heading_id>{title} " " <span class="size">{size}</span></h2>
-            <JsonViewerTools file_name has_tree=!too_big>
+            <JsonViewerTools file_name download has_tree=!too_big>
                 {tree_view}
                 // Hidden until asked for: laying out megabytes of text is what
                 // makes large documents slow, not parsing them.
-                <pre class="jt-raw" hidden=true tabindex="0">{doc.into_string()}</pre>
+                <pre class="jt-raw" hidden=true tabindex="0" inner_html=raw></pre>
             </JsonViewerTools>
         </section>
     }
@@ -244,7 +266,12 @@ pub fn JsonViewer(
 /// wraps; it never receives the document as a prop, so the JSON is in the
 /// page once, not twice.
 #[island]
-pub fn JsonViewerTools(file_name: String, has_tree: bool, children: Children) -> impl IntoView {
+pub fn JsonViewerTools(
+    file_name: String,
+    download: String,
+    has_tree: bool,
+    children: Children,
+) -> impl IntoView {
     let root = NodeRef::<leptos::html::Div>::new();
     let (hydrated, set_hydrated) = signal(false);
     let (raw, set_raw) = signal(false);
@@ -253,14 +280,10 @@ pub fn JsonViewerTools(file_name: String, has_tree: bool, children: Children) ->
     let (status, set_status) = signal(String::new());
     Effect::new(move |_| set_hydrated.set(true));
 
-    let act = {
-        let file_name = file_name.clone();
-        move |action: &'static str| {
-            let file_name = file_name.clone();
-            move |_| {
-                if let Some(root) = root.get_untracked() {
-                    tools::run(&root, action, &file_name, set_status, set_raw);
-                }
+    let act = move |action: &'static str| {
+        move |_| {
+            if let Some(root) = root.get_untracked() {
+                tools::run(&root, action, set_status, set_raw);
             }
         }
     };
@@ -286,7 +309,7 @@ pub fn JsonViewerTools(file_name: String, has_tree: bool, children: Children) ->
                     }}
                 </button>
                 <button type="button" disabled=move || !hydrated.get() on:click=act("copy")>"Copy all"</button>
-                <button type="button" disabled=move || !hydrated.get() on:click=act("download") data-file-name=file_name>"Download"</button>
+                <a class="button" href=download download=file_name>"Download"</a>
                 <label class="jt-filter">
                     <span class="visually-hidden">"Filter keys and values"</span>
                     <input type="search" placeholder="Filter keys and values" disabled=tree_tools_off
@@ -306,8 +329,7 @@ mod tools {
     use leptos::prelude::*;
     use leptos::web_sys::HtmlDivElement;
 
-    pub fn run(_: &HtmlDivElement, _: &str, _: &str, _: WriteSignal<String>, _: WriteSignal<bool>) {
-    }
+    pub fn run(_: &HtmlDivElement, _: &str, _: WriteSignal<String>, _: WriteSignal<bool>) {}
     pub fn on_click(_: &HtmlDivElement, _: &leptos::ev::MouseEvent, _: WriteSignal<String>) {}
     pub fn on_keydown(_: &HtmlDivElement, _: &leptos::ev::KeyboardEvent) {}
     pub fn filter(_: &HtmlDivElement, _: &str, _: WriteSignal<String>) {}
@@ -396,7 +418,6 @@ mod tools {
     pub fn run(
         root: &HtmlDivElement,
         action: &str,
-        file_name: &str,
         status: WriteSignal<String>,
         raw: WriteSignal<bool>,
     ) {
@@ -438,7 +459,6 @@ mod tools {
                 }
             }
             "copy" => copy(root, raw_text(root), "Document copied", status),
-            "download" => download(&raw_text(root), file_name, status),
             _ => {}
         }
     }
@@ -528,27 +548,6 @@ mod tools {
         } else {
             "Copy is not available here: select the raw view and copy it".into()
         }
-    }
-
-    fn download(text: &str, file_name: &str, status: WriteSignal<String>) {
-        let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type("application/json");
-        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-            return;
-        };
-        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-            return;
-        };
-        if let Ok(link) = document().create_element("a") {
-            let _ = link.set_attribute("href", &url);
-            let _ = link.set_attribute("download", file_name);
-            if let Some(link) = link.dyn_ref::<HtmlElement>() {
-                link.click();
-            }
-        }
-        let _ = web_sys::Url::revoke_object_url(&url);
-        status.set(format!("Downloaded {file_name}"));
     }
 
     pub fn filter(root: &HtmlDivElement, needle: &str, status: WriteSignal<String>) {

@@ -1,7 +1,7 @@
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use regen_domain::AuditEvent;
 use regen_storage::Store;
@@ -9,11 +9,12 @@ use regen_storage::Store;
 use crate::ServiceError;
 
 /// The durable fallback for audit events the database refused: one JSON
-/// object per line, appended and fsynced before the trigger answers.
-#[derive(Debug)]
+/// object per line, appended and fsynced before the trigger answers. Each
+/// instance writes its own file; `audit replay` reads the file it is given.
+#[derive(Debug, Clone)]
 pub struct AuditJournal {
     path: PathBuf,
-    lock: Mutex<()>,
+    lock: Arc<Mutex<()>>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,7 +28,7 @@ impl AuditJournal {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
-            lock: Mutex::new(()),
+            lock: Arc::new(Mutex::new(())),
         }
     }
 

@@ -152,43 +152,64 @@ impl Default for LoginThrottle {
     }
 }
 
+/// Longest user name considered; longer ones cannot exist (see `create_user`).
+const MAX_USERNAME: usize = 64;
+
 impl LoginThrottle {
     fn keys(username: &str, client: &str) -> [String; 2] {
+        let username: String = username.chars().take(MAX_USERNAME).collect();
         [
             format!("user:{}", username.to_lowercase()),
             format!("addr:{client}"),
         ]
     }
 
-    /// Seconds to wait if either key is over its budget.
-    fn retry_after(&self, username: &str, client: &str) -> Option<u64> {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().expect("throttle lock");
-        let mut wait = None;
-        for key in Self::keys(username, client) {
-            if let Some(times) = failures.get_mut(&key) {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                if times.len() >= self.max_failures {
-                    let oldest = times[0];
-                    let secs = (self.window - now.duration_since(oldest)).as_secs().max(1);
-                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
-                }
-            }
-        }
-        wait
-    }
-
-    fn record_failure(&self, username: &str, client: &str) {
+    /// Counts an attempt before its password is checked, so that parallel
+    /// guesses cannot all slip in before the first failure is recorded.
+    /// Refused with the seconds to wait when either key is over budget.
+    fn begin_attempt(&self, username: &str, client: &str) -> Result<(), u64> {
         let now = Instant::now();
         let mut failures = self.failures.lock().expect("throttle lock");
         if failures.len() > 100_000 {
             // Bounded memory under a spray of distinct names or addresses.
             failures.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < self.window));
         }
-        for key in Self::keys(username, client) {
+        let keys = Self::keys(username, client);
+        let mut wait = None;
+        for key in &keys {
+            if let Some(times) = failures.get_mut(key) {
+                times.retain(|t| now.duration_since(*t) < self.window);
+                if times.len() >= self.max_failures {
+                    let secs = (self.window - now.duration_since(times[0]))
+                        .as_secs()
+                        .max(1);
+                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+                }
+            }
+        }
+        if let Some(secs) = wait {
+            return Err(secs);
+        }
+        for key in keys {
             failures.entry(key).or_default().push(now);
         }
+        Ok(())
     }
+
+    /// A successful login does not count against either budget.
+    fn succeeded(&self, username: &str, client: &str) {
+        let mut failures = self.failures.lock().expect("throttle lock");
+        for key in Self::keys(username, client) {
+            if let Some(times) = failures.get_mut(&key) {
+                times.pop();
+            }
+        }
+    }
+}
+
+/// A user name as logs show it: bounded, whatever was typed.
+fn short(username: &str) -> String {
+    username.chars().take(MAX_USERNAME).collect()
 }
 
 fn after(duration: Duration) -> Timestamp {
@@ -210,28 +231,46 @@ impl AdminService {
         password: &str,
         client: &str,
     ) -> Result<(Caller, SessionSecret), LoginFailure> {
-        if let Some(retry_after_secs) = self.inner.throttle.retry_after(username, client) {
-            tracing::warn!(username, client, "login refused: too many failed attempts");
+        if let Err(retry_after_secs) = self.inner.throttle.begin_attempt(username, client) {
+            tracing::warn!(username = %short(username), client, "login refused: too many failed attempts");
             return Err(ServiceError::RateLimited { retry_after_secs }.into());
         }
-        let user = self
-            .store()
-            .find_user_by_name(username)
-            .await
-            .map_err(ServiceError::from)?;
+        let user = if username.len() > MAX_USERNAME {
+            None
+        } else {
+            self.store()
+                .find_user_by_name(username)
+                .await
+                .map_err(ServiceError::from)?
+        };
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| dummy_hash().to_owned());
-        let verified = verify_password(password.to_owned(), hash).await;
+        // Each verification takes ~19 MiB and a core for a while: only a few
+        // at a time, however many requests arrive.
+        let verified = {
+            let _permit = self
+                .inner
+                .password_checks
+                .acquire()
+                .await
+                .map_err(|_| LoginFailure::InvalidCredentials)?;
+            verify_password(password.to_owned(), hash).await
+        };
         let user = match user {
             Some(user) if verified => user,
             _ => {
-                self.inner.throttle.record_failure(username, client);
-                tracing::warn!(username, client, "login failed");
+                tracing::warn!(username = %short(username), client, "login failed");
                 return Err(LoginFailure::InvalidCredentials);
             }
         };
+        self.inner.throttle.succeeded(username, client);
+        // Logins are rare: a good moment to drop sessions that have ended.
+        let idle_since = before(self.session_policy().idle_timeout);
+        if let Err(error) = self.store().delete_expired_sessions(idle_since).await {
+            tracing::warn!(error = %error, "could not purge ended sessions");
+        }
         let secret = SessionSecret(random_secret());
         let policy = self.session_policy();
         self.store()
@@ -242,7 +281,7 @@ impl AdminService {
             })
             .await
             .map_err(ServiceError::from)?;
-        tracing::info!(username, user_id = %user.id, client, "login succeeded");
+        tracing::info!(username = %user.username, user_id = %user.id, client, "login succeeded");
         Ok((Caller::from(user), secret))
     }
 
@@ -332,12 +371,23 @@ mod tests {
             ..LoginThrottle::default()
         };
         for _ in 0..3 {
-            assert!(throttle.retry_after("ada", "1.1.1.1").is_none());
-            throttle.record_failure("ada", "1.1.1.1");
+            assert!(throttle.begin_attempt("ada", "1.1.1.1").is_ok());
         }
-        assert!(throttle.retry_after("ada", "2.2.2.2").is_some());
-        assert!(throttle.retry_after("bob", "1.1.1.1").is_some());
-        assert!(throttle.retry_after("bob", "2.2.2.2").is_none());
+        assert!(throttle.begin_attempt("ada", "2.2.2.2").is_err());
+        assert!(throttle.begin_attempt("bob", "1.1.1.1").is_err());
+        assert!(throttle.begin_attempt("bob", "2.2.2.2").is_ok());
+    }
+
+    #[test]
+    fn successful_attempts_do_not_count() {
+        let throttle = LoginThrottle {
+            max_failures: 2,
+            ..LoginThrottle::default()
+        };
+        for _ in 0..5 {
+            assert!(throttle.begin_attempt("ada", "1.1.1.1").is_ok());
+            throttle.succeeded("ada", "1.1.1.1");
+        }
     }
 
     #[test]

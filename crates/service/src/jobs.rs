@@ -281,7 +281,7 @@ impl AdminService {
                 let audit_recorded = match audit {
                     Ok(_) => true,
                     Err(failure) => {
-                        self.keep_failed_audit_event(failure);
+                        self.keep_failed_audit_event(failure).await;
                         false
                     }
                 };
@@ -295,7 +295,7 @@ impl AdminService {
 
     /// The transition committed but its audit row did not: log it, count it
     /// and append it to the durable journal for `regen-admin audit replay`.
-    fn keep_failed_audit_event(&self, failure: regen_storage::AuditWriteFailure) {
+    async fn keep_failed_audit_event(&self, failure: regen_storage::AuditWriteFailure) {
         let event = &failure.event;
         self.metrics().count_audit_write_failure();
         tracing::error!(
@@ -307,7 +307,13 @@ impl AdminService {
             error = %failure.error,
             "audit insert failed; the transition is committed and the event goes to the fallback journal"
         );
-        if let Err(error) = self.journal().append(event) {
+        // The append fsyncs: keep it off the async workers.
+        let journal = self.journal().clone();
+        let line = event.clone();
+        let appended = tokio::task::spawn_blocking(move || journal.append(&line))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(error) = appended {
             self.metrics().count_audit_journal_failure();
             tracing::error!(
                 job_id = %event.job_id,

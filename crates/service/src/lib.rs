@@ -34,6 +34,7 @@ struct Inner {
     journal: AuditJournal,
     sessions: SessionPolicy,
     throttle: LoginThrottle,
+    password_checks: tokio::sync::Semaphore,
     metrics: ServiceMetrics,
 }
 
@@ -45,6 +46,7 @@ impl AdminService {
                 journal,
                 sessions,
                 throttle: LoginThrottle::default(),
+                password_checks: tokio::sync::Semaphore::new(4),
                 metrics: ServiceMetrics::default(),
             }),
         }

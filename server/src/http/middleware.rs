@@ -70,12 +70,43 @@ fn request_id(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-pub fn client_address(request: &Request) -> String {
+/// The client's address: from the trusted proxy's header when one is
+/// configured (its right-most entry, the one the proxy itself added), else
+/// the TCP peer.
+pub fn client_address(state: &AppState, request: &Request) -> String {
+    if let Some(header) = &state.config.client_ip_header {
+        let forwarded = request
+            .headers()
+            .get_all(header.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|v| !v.is_empty());
+        if let Some(address) = forwarded {
+            return address.chars().take(64).collect();
+        }
+    }
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Methods as metrics label them: a fixed set, so that made-up methods
+/// cannot grow the series without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 /// Assigns the request id, authenticates (a bearer header wins over any
@@ -93,8 +124,24 @@ pub async fn request_context(
 
     let (caller, credential) = match authenticate(&state, request.headers()).await {
         Ok(found) => found,
+        // The database is needed to know who is calling. Public paths go on
+        // anonymously (so login, logout and health checks still answer);
+        // everything else says the service is unavailable, in its own format.
+        Err(_) if is_public(&path) => (None, Credential::None),
         Err(error) => {
-            let response = Problem::from_service(error, &request_id).into_response();
+            let response = if is_machine_path(&path) {
+                Problem::from_service(error, &request_id).into_response()
+            } else {
+                tracing::warn!(request_id, error = ?error, "authentication failed: database unavailable");
+                let mut page = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Html(super::pages::unavailable_page()),
+                )
+                    .into_response();
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(2));
+                page
+            };
             return finish(
                 &state,
                 response,
@@ -187,7 +234,7 @@ fn finish(
     let elapsed = started.elapsed();
     state
         .http_metrics
-        .observe(&route, method.as_str(), status.as_u16(), elapsed);
+        .observe(&route, method_label(method), status.as_u16(), elapsed);
     tracing::info!(
         request_id,
         method = %method,
@@ -238,6 +285,34 @@ fn is_public(path: &str) -> bool {
     ) || path.starts_with("/pkg/")
 }
 
+/// Paths answered in problem+json rather than HTML.
+fn is_machine_path(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/rpc/") || path == "/metrics"
+}
+
+/// Refuses bodies over `limit` with a problem+json 413 (declared length), and
+/// caps streamed bodies at the same size.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    let limit = crate::BODY_LIMIT;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            format!("At most {limit} bytes are accepted."),
+        )
+        .into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}
+
 /// Default deny: pages send anonymous visitors to the login form and show
 /// members a 403 page; the API and server functions answer 401/403.
 pub async fn access_guard(request: Request, next: Next) -> Response {
@@ -249,8 +324,7 @@ pub async fn access_guard(request: Request, next: Next) -> Response {
         .extensions()
         .get::<RequestInfo>()
         .and_then(|info| info.caller.clone());
-    let is_machine_path =
-        path.starts_with("/api/") || path.starts_with("/rpc/") || path == "/metrics";
+    let is_machine_path = is_machine_path(path);
     match caller {
         Some(caller) if caller.role == Role::Admin => next.run(request).await,
         Some(_) if is_machine_path => Problem::forbidden().into_response(),

@@ -49,6 +49,14 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
+pub fn unavailable_page() -> String {
+    page(
+        "Unavailable",
+        "<section class=\"error-panel\" role=\"alert\"><h1>Database unavailable</h1>\
+         <p>The database is not answering right now. Nothing was changed; try again in a moment.</p></section>",
+    )
+}
+
 pub fn forbidden_page() -> String {
     page(
         "Admins only",
@@ -103,7 +111,7 @@ pub struct LoginForm {
 }
 
 pub async fn login(State(state): State<AppState>, request: Request) -> Response {
-    let client = client_address(&request);
+    let client = client_address(&state, &request);
     let https = is_https(&state, request.headers());
     let old_session = session_cookie(request.headers());
     let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &()).await else {
@@ -205,6 +213,45 @@ pub async fn trigger_form(
     };
     let id = form_safe_id(&id);
     Redirect::to(&format!("{HOME}/{id}?outcome={outcome}")).into_response()
+}
+
+/// One JSON field of a job as a file: the stored bytes, exactly. The viewer's
+/// Download control is a plain link here, so it also works without WASM.
+pub async fn download_field(
+    State(state): State<AppState>,
+    Extension(info): Extension<RequestInfo>,
+    Path((id, field)): Path<(String, String)>,
+) -> Response {
+    let job = match state.service.get_job(info.caller.as_ref(), &id).await {
+        Ok(job) => job,
+        Err(error) => {
+            return super::problem::Problem::from_service(error, &info.request_id).into_response()
+        }
+    };
+    let document = match field.as_str() {
+        "instructionJson" => Some(job.instruction_json),
+        "outputRef" => job.output_ref,
+        "errorJson" => job.error_json,
+        _ => None,
+    };
+    let Some(document) = document else {
+        return super::problem::Problem::not_found("This job has no such JSON field.")
+            .into_response();
+    };
+    let disposition = format!(
+        "attachment; filename=\"regeneration-job-{}-{field}.json\"",
+        job.id
+    );
+    let mut response = document.into_string().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
 }
 
 fn form_safe_id(id: &str) -> String {

@@ -24,7 +24,32 @@ both_backends!(
     unknown_api_paths_are_404_json,
     a_64_way_trigger_race_has_exactly_one_winner,
     every_response_carries_a_request_id,
+    any_body_over_64_kib_is_a_413_problem_with_a_request_id,
 );
+
+async fn any_body_over_64_kib_is_a_413_problem_with_a_request_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in [
+        "/login",
+        "/rpc/trigger_job",
+        "/api/admin/regeneration-jobs/x/trigger",
+    ] {
+        let response = client()
+            .post(app.url(path))
+            .bearer_auth(&app.admin_token)
+            .body(vec![b'x'; 64 * 1024 + 1])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        assert!(response.headers().contains_key("x-request-id"), "{path}");
+    }
+}
 
 async fn json(response: reqwest::Response) -> Value {
     response.json().await.unwrap()

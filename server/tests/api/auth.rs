@@ -484,6 +484,22 @@ async fn html_pages_carry_a_csp_whose_nonce_matches_their_scripts(backend: Backe
 
 async fn login_attempts_are_rate_limited(backend: Backend) {
     let app = spawn_app(backend).await;
+    // Guesses sent all at once are counted before their passwords are checked.
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let request = client()
+                .post(app.url("/login"))
+                .form(&[("username", "mel"), ("password", "guess guess")]);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut checked = 0;
+    for task in burst {
+        if task.await.unwrap() == 401 {
+            checked += 1;
+        }
+    }
+    assert!(checked <= 10, "{checked} passwords checked in one burst");
     let mut last = 0;
     for _ in 0..11 {
         last = client()
@@ -506,6 +522,42 @@ async fn login_attempts_are_rate_limited(backend: Backend) {
         right_password.status(),
         429,
         "blocked even with the right password while throttled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_logins_are_throttled_per_forwarded_client() {
+    let options = Options {
+        client_ip_header: Some("x-forwarded-for".into()),
+        ..Options::default()
+    };
+    let app = spawn_app_with(Backend::Sqlite, options).await;
+    let attempt = |forwarded: &'static str, user: &'static str, password: &'static str| {
+        client()
+            .post(app.url("/login"))
+            .header("x-forwarded-for", forwarded)
+            .form(&[("username", user), ("password", password)])
+            .send()
+    };
+    for n in 0..10 {
+        let user = ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"][n];
+        attempt("spoofed, 203.0.113.7", user, "wrong password")
+            .await
+            .unwrap();
+    }
+
+    let same_client = attempt("203.0.113.7", "ada", PASSWORD).await.unwrap();
+    let other_client = attempt("198.51.100.1", "ada", PASSWORD).await.unwrap();
+
+    assert_eq!(
+        same_client.status(),
+        429,
+        "the right-most address is the client"
+    );
+    assert_eq!(
+        other_client.status(),
+        303,
+        "other clients behind the proxy are not locked out"
     );
 }
 

@@ -28,6 +28,7 @@ pub struct TestApp {
 pub struct Options {
     pub metrics: bool,
     pub idle_secs: u64,
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for Options {
@@ -35,6 +36,7 @@ impl Default for Options {
         Self {
             metrics: false,
             idle_secs: 3600,
+            client_ip_header: None,
         }
     }
 }
@@ -76,6 +78,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     let journal = dir.path().join("audit-fallback.jsonl");
     let mut config = Config::for_tests(&database.url, dir.path().join("site"), journal.clone());
     config.sessions.idle_timeout = std::time::Duration::from_secs(options.idle_secs);
+    config.client_ip_header = options.client_ip_header.clone();
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }

@@ -155,6 +155,16 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
         .await;
     let page_status = page.status();
     let page_text = page.text().await.unwrap();
+    let login = app
+        .get("/login", Some(&app.admin_token))
+        .await
+        .status()
+        .as_u16();
+    let health = app
+        .get("/healthz", Some(&app.admin_token))
+        .await
+        .status()
+        .as_u16();
     let trigger = app.trigger(&id, Some(&app.admin_token)).await;
     let trigger_status = trigger.status();
     let retry_after = trigger.headers().get("retry-after").is_some();
@@ -164,6 +174,11 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
         .unwrap();
 
     assert_eq!(ready, 503);
+    assert_eq!(
+        (login, health),
+        (200, 200),
+        "public pages answer even with stale credentials"
+    );
     assert_eq!(page_status, 503, "a friendly 503 page, not a panic");
     assert!(
         page_text.contains("Database unavailable") || page_text.contains("database"),

@@ -16,6 +16,7 @@ both_backends!(
     the_detail_page_offers_trigger_only_for_pending_jobs,
     json_is_rendered_read_only_and_escaped,
     the_no_javascript_trigger_redirects_back_with_the_outcome,
+    json_fields_download_as_the_exact_stored_bytes,
     an_unknown_job_page_is_a_404,
 );
 
@@ -239,4 +240,51 @@ async fn an_unknown_job_page_is_a_404(backend: Backend) {
         assert_eq!(response.status(), 404, "{id}");
         assert!(response.text().await.unwrap().contains("Not found"));
     }
+}
+
+async fn json_fields_download_as_the_exact_stored_bytes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let text = "\r\n{ \"a\" :\r\n 1.50,\"b\":\"\\u00e9<\\/script>\" }\n";
+    let job = NewJob {
+        instruction_json: JsonText::parse(text).unwrap(),
+        ..crate::helpers::new_job(JobStatus::Pending)
+    };
+    let id = app.service.store().insert_job(job).await.unwrap().id;
+    let browser = app.browser_login("ada").await;
+
+    let response = browser
+        .get(app.url(&format!(
+            "/admin/regeneration-jobs/{id}/download/instructionJson"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"regeneration-job-{id}-instructionJson.json\"").as_str()
+    );
+    assert_eq!(response.bytes().await.unwrap().as_ref(), text.as_bytes());
+    let missing = browser
+        .get(app.url(&format!("/admin/regeneration-jobs/{id}/download/outputRef")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let anonymous = crate::helpers::client()
+        .get(app.url(&format!(
+            "/admin/regeneration-jobs/{id}/download/instructionJson"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+
+    // The raw view's text is the stored text once the HTML parser has run:
+    // a newline leads (the parser eats it) and CR is a character reference.
+    let page = html(&browser, app.url(&format!("/admin/regeneration-jobs/{id}"))).await;
+    assert!(
+        page.contains(">\n&#13;\n{ &quot;a&quot; :&#13;\n 1.50,"),
+        "{page}"
+    );
 }
