@@ -721,6 +721,17 @@ mod tests {
     }
 
     #[test]
+    fn the_raw_view_survives_the_html_parser_byte_for_byte() {
+        let doc = JsonText::parse("\r\n{\"a\":\"<b>&\"}\r\n").unwrap();
+        let html = raw_pre_html(&doc);
+        // A leading newline for the parser to eat, CR as a reference, markup escaped.
+        assert_eq!(
+            html,
+            "\n&#13;\n{&quot;a&quot;:&quot;&lt;b&gt;&amp;&quot;}&#13;\n"
+        );
+    }
+
+    #[test]
     fn documents_over_the_limit_get_no_tree() {
         let big = format!("\"{}\"", "x".repeat(TREE_LIMIT_BYTES));
         assert!(render_tree_html(&JsonText::parse(big).unwrap(), "doc").is_none());
