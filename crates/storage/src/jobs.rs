@@ -73,17 +73,7 @@ pub enum TriggerOutcome {
 impl Store {
     /// Inserts a job and its REGEN_JOB_CREATED audit row in one transaction.
     pub async fn insert_job(&self, new: NewJob) -> Result<RegenerationJob, StorageError> {
-        let job = RegenerationJob {
-            id: JobId::from_uuid(Uuid::now_v7()),
-            status: new.status,
-            target_type: new.target_type,
-            target_id: new.target_id,
-            instruction_json: new.instruction_json,
-            output_ref: new.output_ref.filter(|j| !j.is_null()),
-            error_json: new.error_json.filter(|j| !j.is_null()),
-            created_at: now(),
-            created_by: new.created_by,
-        };
+        let job = new_row(new, now());
         let mut tx = self.pool.begin().await?;
         insert_job_row(&mut tx, &job).await?;
         insert_audit(&mut tx, &creation_event(&job)).await?;
@@ -98,17 +88,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let count = jobs.len();
         for (new, created_at) in jobs {
-            let job = RegenerationJob {
-                id: JobId::from_uuid(Uuid::now_v7()),
-                status: new.status,
-                target_type: new.target_type,
-                target_id: new.target_id,
-                instruction_json: new.instruction_json,
-                output_ref: new.output_ref.filter(|j| !j.is_null()),
-                error_json: new.error_json.filter(|j| !j.is_null()),
-                created_at,
-                created_by: new.created_by,
-            };
+            let job = new_row(new, created_at);
             insert_job_row(&mut tx, &job).await?;
             insert_audit(&mut tx, &creation_event(&job)).await?;
         }
@@ -315,6 +295,21 @@ impl Store {
                 ))
             })
             .collect()
+    }
+}
+
+/// A new job as stored: a fresh UUIDv7, and JSON `null` payloads as SQL NULL.
+fn new_row(new: NewJob, created_at: Timestamp) -> RegenerationJob {
+    RegenerationJob {
+        id: JobId::from_uuid(Uuid::now_v7()),
+        status: new.status,
+        target_type: new.target_type,
+        target_id: new.target_id,
+        instruction_json: new.instruction_json,
+        output_ref: new.output_ref.filter(|j| !j.is_null()),
+        error_json: new.error_json.filter(|j| !j.is_null()),
+        created_at,
+        created_by: new.created_by,
     }
 }
 
