@@ -251,20 +251,25 @@ fn the_product_contains_no_generator_or_background_work() {
     }
 }
 
-/// The real binary serving on a random port, with a token for its admin.
+/// The real binary serving on a random port, and what it logs.
 struct Process {
     child: std::process::Child,
     address: String,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 fn start_binary(url: &str) -> Process {
+    start_binary_with(url, &[("RUST_LOG", "warn")])
+}
+
+fn start_binary_with(url: &str, env: &[(&str, &str)]) -> Process {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regen-admin"))
         .arg("serve")
         .env("DATABASE_URL", url)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("REGEN_SHUTDOWN_GRACE_SECS", "10")
-        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -276,8 +281,18 @@ fn start_binary(url: &str) -> Process {
             break address.trim().to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
-    Process { child, address }
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    Process {
+        child,
+        address,
+        logs,
+    }
 }
 
 fn signal(process: &Process, name: &str) {
@@ -389,4 +404,99 @@ async fn kill_9_under_writes_leaves_an_intact_sqlite_database() {
         .await
         .unwrap();
     assert_eq!(check, "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_have_one_line_per_request_and_no_secrets_or_payloads() {
+    let db = regen_service::testing::TestDatabase::new(Backend::Sqlite).await;
+    let store = db.store().await;
+    let service = regen_service::AdminService::new(
+        store.clone(),
+        regen_service::AuditJournal::new(std::env::temp_dir().join("regen-unused.jsonl")),
+        Default::default(),
+    );
+    let password = "a very secret password";
+    service
+        .create_user("ops", regen_service::Role::Admin, password)
+        .await
+        .unwrap();
+    let token = service.create_api_token("ops").await.unwrap();
+    let payload = r#"{"prompt":"payload-marker-7f3a"}"#;
+    let job = regen_domain::NewJob {
+        instruction_json: regen_domain::JsonText::parse(payload).unwrap(),
+        ..crate::helpers::new_job(JobStatus::Pending)
+    };
+    let id = store.insert_job(job).await.unwrap().id.to_string();
+    let mut process = start_binary_with(
+        &db.url,
+        &[("REGEN_LOG_FORMAT", "json"), ("RUST_LOG", "info")],
+    );
+
+    let login = client()
+        .post(format!("{}/login", process.address))
+        .form(&[("username", "ops"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let detail = client()
+        .get(format!(
+            "{}/api/admin/regeneration-jobs/{id}",
+            process.address
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(detail.text().await.unwrap().contains("payload-marker-7f3a"));
+    let trigger = client()
+        .post(format!(
+            "{}/api/admin/regeneration-jobs/{id}/trigger",
+            process.address
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let request_id = trigger.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    signal(&process, "TERM");
+    tokio::task::spawn_blocking(move || process.child.wait().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    let logs = process.logs.lock().unwrap().join("\n");
+    let secret = cookie.split('=').nth(1).unwrap();
+    for (what, needle) in [
+        ("password", password),
+        ("token", &token[4..]),
+        ("session", secret),
+        ("payload", "payload-marker-7f3a"),
+    ] {
+        assert!(
+            !logs.contains(needle),
+            "the {what} appears in the logs:\n{logs}"
+        );
+    }
+    let trigger_line = logs
+        .lines()
+        .find(|l| l.contains(&request_id))
+        .unwrap_or_else(|| panic!("no log line for the trigger in\n{logs}"));
+    let line: serde_json::Value = serde_json::from_str(trigger_line).expect("JSON log line");
+    assert_eq!(
+        line["route"],
+        "/api/admin/regeneration-jobs/{jobId}/trigger"
+    );
+    assert_eq!(line["status"], 200);
+    assert!(line["latency_ms"].is_number());
+    assert!(!line["user_id"].as_str().unwrap().is_empty());
 }
