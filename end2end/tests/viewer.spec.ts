@@ -91,3 +91,17 @@ test('big numbers and unicode escapes are shown as written, scripts as text', as
   expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
   await expect(viewer.locator('img')).toHaveCount(0);
 });
+
+test('without the Clipboard API, copy falls back and still says what happened', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const { viewer } = await open(page);
+  await page.evaluate(() => {
+    navigator.clipboard.writeText = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
+  });
+  await viewer.getByRole('button', { name: 'Copy all' }).click();
+  await expect(viewer.locator('.jt-status')).toHaveText(/Document copied|Copy is not available here/);
+  if ((await viewer.locator('.jt-status').textContent()) === 'Document copied') {
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(DOC);
+  }
+  await expect(viewer.locator('textarea')).toHaveCount(0);
+});
