@@ -44,7 +44,7 @@ export async function hydrated(page: Page, selector: string) {
   await page.locator(`${selector}[data-hydrated="true"]`).first().waitFor({ timeout: 15_000 });
 }
 
-/** Every test fails on a console error or an uncaught exception. */
+/** Every test fails on a console error, a hydration warning or an uncaught exception. */
 export const test = base.extend<{ allowedConsoleErrors: RegExp[]; consoleErrors: string[] }>({
   // A test that loads an error page on purpose lists the browser's own report of it here.
   allowedConsoleErrors: [[], { option: true }],
@@ -53,7 +53,10 @@ export const test = base.extend<{ allowedConsoleErrors: RegExp[]; consoleErrors:
       const errors: string[] = [];
       page.on('console', (message) => {
         const text = message.text();
-        if (message.type() === 'error' && !allowedConsoleErrors.some((allowed) => allowed.test(text))) errors.push(text);
+        const hydrationWarning = message.type() === 'warning' && /hydrat/i.test(text);
+        if ((message.type() === 'error' || hydrationWarning) && !allowedConsoleErrors.some((allowed) => allowed.test(text))) {
+          errors.push(text);
+        }
       });
       page.on('pageerror', (error) => errors.push(String(error)));
       await use(errors);

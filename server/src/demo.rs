@@ -1,6 +1,6 @@
 //! `regen-admin demo`: a realistic data set to explore the product with.
 
-use regen_domain::{JobStatus, JsonText, NewJob};
+use regen_domain::{AuditEvent, AuditEventType, JobId, JobStatus, JsonText, NewJob, Timestamp};
 use regen_service::{AdminService, Role};
 
 const TARGET_TYPES: [&str; 4] = ["insight", "article", "summary", "headline"];
@@ -51,22 +51,74 @@ pub async fn seed(service: &AdminService, count: usize, password: &str) -> Resul
                 .map_err(crate::cli::describe)?;
         }
     }
+    let admin = service
+        .store()
+        .find_user_by_name("admin")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the admin account is missing")?;
     let now = regen_service::now().millis();
     let spacing = (30 * 24 * 3600 * 1000 / count.max(1) as i64).max(1);
     let mut batch = Vec::with_capacity(BATCH);
     for n in 0..count {
-        let created_at = regen_domain::Timestamp::from_millis(now - (count - n) as i64 * spacing)
+        let created_at = Timestamp::from_millis(now - (count - n) as i64 * spacing)
             .ok_or("clock out of range")?;
         batch.push((demo_job(n)?, created_at));
         if batch.len() == BATCH || n + 1 == count {
+            let jobs = std::mem::take(&mut batch);
+            let history: Vec<_> = jobs.iter().map(|(job, at)| (job.status, *at)).collect();
+            let ids = service
+                .store()
+                .insert_jobs(jobs)
+                .await
+                .map_err(|e| e.to_string())?;
+            let events: Vec<AuditEvent> = ids
+                .into_iter()
+                .zip(history)
+                .flat_map(|(id, (status, at))| lifecycle(id, status, at, &admin.id, now))
+                .collect();
             service
                 .store()
-                .insert_jobs(std::mem::take(&mut batch))
+                .insert_audit_events(&events)
                 .await
                 .map_err(|e| e.to_string())?;
         }
     }
     Ok(())
+}
+
+/// The audit history a job in `status` would have: triggered by the admin
+/// a few minutes after creation, then finished by the executor.
+fn lifecycle(
+    job_id: JobId,
+    status: JobStatus,
+    created_at: Timestamp,
+    admin_id: &str,
+    now: i64,
+) -> Vec<AuditEvent> {
+    let at = |minutes: i64| {
+        Timestamp::from_millis((created_at.millis() + minutes * 60_000).min(now))
+            .unwrap_or(created_at)
+    };
+    let event = |event_type, actor: &str, occurred_at| AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        event_type,
+        job_id,
+        actor: actor.to_owned(),
+        occurred_at,
+        request_id: Some(uuid::Uuid::new_v4().to_string()),
+        details: None,
+    };
+    let triggered = event(AuditEventType::Triggered, admin_id, at(3));
+    match status {
+        JobStatus::Pending => vec![],
+        JobStatus::Running => vec![triggered],
+        JobStatus::Completed => vec![
+            triggered,
+            event(AuditEventType::Completed, "executor", at(9)),
+        ],
+        JobStatus::Failed => vec![triggered, event(AuditEventType::Failed, "executor", at(7))],
+    }
 }
 
 fn demo_job(n: usize) -> Result<NewJob, String> {

@@ -84,16 +84,31 @@ impl Store {
     /// Inserts many jobs, each with its REGEN_JOB_CREATED audit row, in one
     /// transaction, keeping the creation times the producer recorded. For
     /// importers, demo data and benchmark seeding.
-    pub async fn insert_jobs(&self, jobs: Vec<(NewJob, Timestamp)>) -> Result<usize, StorageError> {
+    pub async fn insert_jobs(
+        &self,
+        jobs: Vec<(NewJob, Timestamp)>,
+    ) -> Result<Vec<JobId>, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let count = jobs.len();
+        let mut ids = Vec::with_capacity(jobs.len());
         for (new, created_at) in jobs {
             let job = new_row(new, created_at);
             insert_job_row(&mut tx, &job).await?;
             insert_audit(&mut tx, &creation_event(&job)).await?;
+            ids.push(job.id);
         }
         tx.commit().await?;
-        Ok(count)
+        Ok(ids)
+    }
+
+    /// Inserts audit events recorded elsewhere (an importer's history, demo
+    /// data) in one transaction. Audit rows stay insert-only.
+    pub async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await?;
+        for event in events {
+            insert_audit(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn get_job(&self, id: JobId) -> Result<Option<RegenerationJob>, StorageError> {

@@ -126,7 +126,8 @@ async fn bulk_inserts_keep_creation_times_and_audit_each_job(backend: Backend) {
         .map(|n| (new_job(JobStatus::Pending, "t", &n.to_string()), at(n)))
         .collect();
 
-    assert_eq!(store.insert_jobs(jobs).await.unwrap(), 3);
+    let ids = store.insert_jobs(jobs).await.unwrap();
+    assert_eq!(ids.len(), 3);
 
     let listed = store
         .list_jobs(&JobFilter::default(), None, 10)
@@ -135,6 +136,12 @@ async fn bulk_inserts_keep_creation_times_and_audit_each_job(backend: Backend) {
     let times: Vec<_> = listed.iter().map(|j| j.created_at).collect();
     assert_eq!(times, vec![at(2), at(1), at(0)]);
     assert!(store.jobs_missing_audit().await.unwrap().is_empty());
+    let mut history = store.audit_events(ids[0]).await.unwrap();
+    history[0].id = uuid::Uuid::now_v7();
+    history[0].event_type = AuditEventType::Completed;
+    history[0].actor = "executor".into();
+    store.insert_audit_events(&history).await.unwrap();
+    assert_eq!(store.audit_events(ids[0]).await.unwrap().len(), 2);
 }
 
 async fn listing_is_newest_first_with_ties_broken_by_id(backend: Backend) {

@@ -40,7 +40,43 @@ both_backends!(
     users_and_tokens_are_created_from_the_cli,
     audit_check_is_clean_on_a_fresh_database,
     a_refused_audit_event_is_recovered_with_replay_and_check,
+    the_demo_data_has_a_consistent_audit_history,
 );
+
+async fn the_demo_data_has_a_consistent_audit_history(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+
+    let demo = run(&db.url, &["demo", "--jobs", "50"], "");
+    let check = run(&db.url, &["audit", "check"], "");
+
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    assert!(text(&demo.stdout).contains("admin"), "prints how to log in");
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    let store = db.store().await;
+    let admin = store.find_user_by_name("admin").await.unwrap().unwrap();
+    let completed = store
+        .list_jobs(
+            &regen_service::JobFilter {
+                statuses: vec![regen_domain::JobStatus::Completed],
+                ..Default::default()
+            },
+            None,
+            1,
+        )
+        .await
+        .unwrap();
+    let events = store.audit_events(completed[0].id).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "REGEN_JOB_CREATED",
+            "REGEN_JOB_TRIGGERED",
+            "REGEN_JOB_COMPLETED"
+        ]
+    );
+    assert_eq!(events[1].actor, admin.id);
+}
 
 async fn a_refused_audit_event_is_recovered_with_replay_and_check(backend: Backend) {
     use regen_service::testing::{break_audit_inserts, repair_audit_inserts};
