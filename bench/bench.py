@@ -262,6 +262,9 @@ def bench_backend(backend, jobs, port):
     log(f"[{backend}] seeding {jobs:,} jobs")
     seconds, token, big100k, big5m, small = seed(db_url, jobs)
     facts[f"seed_seconds_{backend}"] = seconds
+    # The seed leaves gigabytes of dirty pages; their write-back would compete
+    # with the measurements for the disk and the CPU.
+    run(["sync"])
     server = Server(db_url, port)
     facts[f"startup_full_{backend}"] = server.startup
     time.sleep(1)
