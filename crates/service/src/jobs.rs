@@ -91,11 +91,13 @@ impl ListQuery {
     }
 }
 
-fn percent_encode(value: &str) -> String {
+/// Percent-encodes a query-string value. `/` is left as it is: it is legal
+/// in a query and keeps paths passed as values (`next=/admin/…`) readable.
+pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
                 out.push(byte as char)
             }
             _ => out.push_str(&format!("%{byte:02X}")),

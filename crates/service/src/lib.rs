@@ -16,7 +16,7 @@ pub use auth::{
 };
 pub use cursor::Cursor;
 pub use error::ServiceError;
-pub use jobs::{JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use jobs::{percent_encode, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use metrics::{ServiceMetrics, TriggerCounts};
 pub use regen_storage::{now, Backend, JobFilter, Role, Store, StoreOptions};
 

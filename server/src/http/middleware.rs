@@ -336,23 +336,10 @@ pub async fn access_guard(request: Request, next: Next) -> Response {
                 .path_and_query()
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_else(|| "/".into());
-            let next_param: String = form_urlencoded_byte_serialize(&target);
+            let next_param = regen_service::percent_encode(&target);
             Redirect::to(&format!("/login?next={next_param}")).into_response()
         }
     }
-}
-
-fn form_urlencoded_byte_serialize(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 /// Refuses cross-site state changes made with a session cookie. Browsers

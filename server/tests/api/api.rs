@@ -85,20 +85,15 @@ async fn listing_is_newest_first_without_payloads(backend: Backend) {
         ids.push(app.insert_job(JobStatus::Pending).await);
     }
 
+    let listed = app.listed_ids("/api/admin/regeneration-jobs").await;
     let body = json(
         app.get("/api/admin/regeneration-jobs", Some(&app.admin_token))
             .await,
     )
     .await;
 
-    let listed: Vec<&str> = body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["id"].as_str().unwrap())
-        .collect();
     ids.reverse();
-    assert_eq!(listed, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(listed, ids);
     let keys: Vec<&String> = body[0].as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
@@ -156,19 +151,11 @@ async fn list_filters_use_the_query_parameters(backend: Backend) {
     let failed = app.insert_job(JobStatus::Failed).await;
     app.insert_job(JobStatus::Completed).await;
 
-    let body = json(
-        app.get("/api/admin/regeneration-jobs?status=PENDING&status=FAILED&targetType=insight&targetId=ins-1", Some(&app.admin_token))
-            .await,
-    )
-    .await;
+    let ids = app
+        .listed_ids("/api/admin/regeneration-jobs?status=PENDING&status=FAILED&targetType=insight&targetId=ins-1")
+        .await;
 
-    let ids: Vec<&str> = body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, [failed.as_str(), pending.as_str()]);
+    assert_eq!(ids, [failed, pending]);
     let none = json(
         app.get(
             "/api/admin/regeneration-jobs?targetType=other",
@@ -367,14 +354,7 @@ async fn a_trigger_body_over_16_kib_is_413(backend: Backend) {
         response.headers()["content-type"],
         "application/problem+json"
     );
-    let detail = json(
-        app.get(
-            &format!("/api/admin/regeneration-jobs/{id}"),
-            Some(&app.admin_token),
-        )
-        .await,
-    )
-    .await;
+    let detail = app.detail(&id).await;
     assert_eq!(detail["status"], "PENDING");
     let small = client()
         .post(app.url(&format!("/api/admin/regeneration-jobs/{id}/trigger")))
@@ -410,14 +390,7 @@ async fn every_unlisted_method_is_405_with_allow(backend: Backend) {
             assert_eq!(response.headers()["allow"], allow, "{method} {path}");
         }
     }
-    let detail = json(
-        app.get(
-            &format!("/api/admin/regeneration-jobs/{id}"),
-            Some(&app.admin_token),
-        )
-        .await,
-    )
-    .await;
+    let detail = app.detail(&id).await;
     assert_eq!(detail["status"], "PENDING");
 }
 
@@ -476,14 +449,7 @@ async fn a_64_way_trigger_race_has_exactly_one_winner(backend: Backend) {
         let outcome = race(&addresses, &id, &app.admin_token, 64).await;
 
         assert_eq!(outcome, (1, 63, 0));
-        let detail = json(
-            app.get(
-                &format!("/api/admin/regeneration-jobs/{id}"),
-                Some(&app.admin_token),
-            )
-            .await,
-        )
-        .await;
+        let detail = app.detail(&id).await;
         let triggers = detail["auditEvents"]
             .as_array()
             .unwrap()

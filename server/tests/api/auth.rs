@@ -88,20 +88,20 @@ async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
     let anonymous = client();
     let before = app.snapshot().await;
     let mut failures = Vec::new();
+    // One request as a browser on this site would send it.
+    let status_of = |client: &reqwest::Client, method: &str, path: &str| {
+        let request = client
+            .request(method.parse().unwrap(), app.url(path))
+            .header("sec-fetch-site", "same-origin");
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
     for who in [Who::Anonymous, Who::Member] {
         for (method, path, anon, mem, _) in matrix(&pending, &other) {
             let (client, expected) = match who {
                 Who::Anonymous => (&anonymous, anon),
                 _ => (&member, mem),
             };
-            let status = client
-                .request(method.parse().unwrap(), app.url(&path))
-                .header("sec-fetch-site", "same-origin")
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16();
+            let status = status_of(client, method, &path).await;
             if status != expected {
                 failures.push(format!(
                     "{who:?} {method} {path}: {status}, expected {expected}"
@@ -115,14 +115,7 @@ async fn every_route_answers_each_role_as_the_matrix_says(backend: Backend) {
         "nothing changes for anonymous or members"
     );
     for (method, path, _, _, expected) in matrix(&pending, &other) {
-        let status = admin
-            .request(method.parse().unwrap(), app.url(&path))
-            .header("sec-fetch-site", "same-origin")
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        let status = status_of(&admin, method, &path).await;
         if status != expected {
             failures.push(format!(
                 "Admin {method} {path}: {status}, expected {expected}"
@@ -163,16 +156,7 @@ async fn every_server_function_refuses_anonymous_and_members(backend: Backend) {
             .unwrap();
         assert_eq!(as_member.status(), 403, "member {path}");
     }
-    let detail = app
-        .get(
-            &format!("/api/admin/regeneration-jobs/{id}"),
-            Some(&app.admin_token),
-        )
-        .await;
-    assert_eq!(
-        detail.json::<serde_json::Value>().await.unwrap()["status"],
-        "PENDING"
-    );
+    assert_eq!(app.detail(&id).await["status"], "PENDING");
 }
 
 async fn login_sets_a_strict_http_only_session_cookie_and_redirects_to_next(backend: Backend) {

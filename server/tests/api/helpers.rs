@@ -160,6 +160,24 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// The job as the admin reads it through the API.
+    pub async fn detail(&self, id: &str) -> serde_json::Value {
+        let path = format!("/api/admin/regeneration-jobs/{id}");
+        let response = self.get(&path, Some(&self.admin_token)).await;
+        response.json().await.unwrap()
+    }
+
+    /// The ids a listing returns, in order.
+    pub async fn listed_ids(&self, path: &str) -> Vec<String> {
+        let response = self.get(path, Some(&self.admin_token)).await;
+        let body: serde_json::Value = response.json().await.unwrap();
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|job| job["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     pub async fn trigger(&self, id: &str, token: Option<&str>) -> reqwest::Response {
         let mut request =
             client().post(self.url(&format!("/api/admin/regeneration-jobs/{id}/trigger")));

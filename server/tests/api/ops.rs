@@ -195,14 +195,8 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(recovered, "readiness recovers without a restart");
-    let detail = app
-        .get(
-            &format!("/api/admin/regeneration-jobs/{id}"),
-            Some(&app.admin_token),
-        )
-        .await;
     assert_eq!(
-        detail.json::<serde_json::Value>().await.unwrap()["status"],
+        app.detail(&id).await["status"],
         "PENDING",
         "nothing half-written"
     );
