@@ -1,6 +1,8 @@
 #![recursion_limit = "256"]
-//! The Leptos UI: the HTML shell, the two admin pages, the islands that make
-//! them interactive, and the server function behind the trigger button.
+//! The Leptos UI: the HTML shell, the admin pages, the documents the server
+//! renders outside the router (login, 403, 503), the islands that make the
+//! detail page interactive, and the server function behind the trigger
+//! button.
 //!
 //! Pages render on the server only; the browser hydrates just the islands
 //! (`TriggerControl`, `JsonViewerTools`), so the list page ships no WASM work
@@ -8,10 +10,12 @@
 //! layer the REST API uses.
 
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod documents;
 pub mod pages;
 pub mod server_fns;
 mod shell;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use shell::{shell, App};
+pub use shell::{shell, App, DocumentHead};

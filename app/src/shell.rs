@@ -23,19 +23,28 @@ fn page_has_islands() -> bool {
     }
 }
 
-/// The HTML document around every page. The hydration scripts carry the
-/// per-response CSP nonce that the server put into context.
+/// What every document's `<head>` starts with, routed pages and the
+/// server's own documents (`crate::documents`) alike.
+#[component]
+pub fn DocumentHead() -> impl IntoView {
+    view! {
+        <meta charset="utf-8"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
+        <meta name="color-scheme" content="light dark"/>
+        <link rel="stylesheet" href="/pkg/regen-admin.css"/>
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+    }
+}
+
+/// The HTML document around every routed page. The hydration scripts carry
+/// the per-response CSP nonce that the server put into context.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let scripts = page_has_islands().then(|| view! { <HydrationScripts options islands=true/> });
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="light dark"/>
-                <link rel="stylesheet" href="/pkg/regen-admin.css"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <DocumentHead/>
                 {scripts}
                 <MetaTags/>
             </head>

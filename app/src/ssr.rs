@@ -2,9 +2,11 @@
 //! middleware puts into each request, and how pages read it.
 
 use leptos::prelude::*;
-use regen_service::{AdminService, Caller};
+use regen_domain::Caller;
+use regen_service::AdminService;
 
-/// Set by the server's authentication middleware on every request.
+/// Set by the server's authentication middleware on every request (and
+/// provided directly when the server renders a document itself).
 #[derive(Debug, Clone, Default)]
 pub struct RequestInfo {
     pub caller: Option<Caller>,
@@ -21,8 +23,11 @@ pub struct UiConfig {
 }
 
 pub fn request_info() -> RequestInfo {
-    use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<RequestInfo>().cloned())
+    use_context::<RequestInfo>()
+        .or_else(|| {
+            use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<RequestInfo>().cloned())
+        })
         .unwrap_or_default()
 }
 

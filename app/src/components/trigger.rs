@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "hydrate")]
-use crate::server_fns::{trigger_job, TriggerReply};
+use crate::server_fns::trigger_job;
+#[cfg(feature = "hydrate")]
+use regen_domain::TriggerOutcome;
 
 /// The one action of the product. Without JavaScript it is a two-step HTML
 /// form (open, then confirm) posting to the server, which redirects back.
@@ -77,13 +79,13 @@ pub fn TriggerControl(job_id: String, target: String) -> impl IntoView {
 fn submit(job_id: String, set_busy: WriteSignal<bool>, set_message: WriteSignal<String>) {
     leptos::task::spawn_local(async move {
         match trigger_job(job_id.clone()).await {
-            Ok(reply) => {
+            Ok(outcome) => {
                 // Reload the page's data from the server, with the outcome.
                 let href = format!(
                     "/admin/regeneration-jobs/{job_id}?outcome={}",
-                    reply.outcome()
+                    outcome.as_str()
                 );
-                if matches!(reply, TriggerReply::Unavailable) {
+                if outcome == TriggerOutcome::Unavailable {
                     set_busy.set(false);
                     set_message.set(
                         "The database is unavailable; nothing was triggered. Try again.".into(),

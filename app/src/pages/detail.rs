@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use regen_domain::{JobDetail, Timestamp};
+use regen_domain::{JobDetail, Timestamp, TriggerOutcome};
 
 use super::{ErrorPanel, PageError};
 use crate::components::badge::StatusBadge;
-use crate::components::json_viewer::JsonViewer;
+use crate::components::json_viewer::ReadOnlyJsonViewer;
 use crate::components::time::Time;
 use crate::components::trigger::TriggerControl;
 
@@ -28,15 +28,17 @@ async fn load(_id: String) -> Result<(JobDetail, Timestamp), PageError> {
 fn outcome_notice(query: &str) -> Option<(&'static str, &'static str)> {
     let outcome = query
         .split('&')
-        .find_map(|pair| pair.strip_prefix("outcome="))?;
+        .find_map(|pair| pair.strip_prefix("outcome="))
+        .and_then(TriggerOutcome::parse)?;
     match outcome {
-        "triggered" => Some(("notice success", "Job triggered: it is now RUNNING.")),
-        "conflict" => Some((
+        TriggerOutcome::Triggered => Some(("notice success", "Job triggered: it is now RUNNING.")),
+        TriggerOutcome::Conflict => Some((
             "notice warning",
             "This job was no longer PENDING, so nothing was triggered. Someone else was faster; the page shows its current status.",
         )),
-        "unavailable" => Some(("notice error", "The database was unavailable; nothing was triggered. Try again.")),
-        _ => None,
+        TriggerOutcome::Unavailable => Some(("notice error", "The database was unavailable; nothing was triggered. Try again.")),
+        // The page itself says there is no such job.
+        TriggerOutcome::NotFound => None,
     }
 }
 
@@ -87,10 +89,10 @@ fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
         }
     });
     let output = job.output_ref.clone().map(|doc| {
-        view! { <JsonViewer title="outputRef" field="outputRef" job_id=id.clone() doc/> }
+        view! { <ReadOnlyJsonViewer title="outputRef" field="outputRef" job_id=id.clone() doc/> }
     });
     let error = job.error_json.clone().map(|doc| {
-        view! { <JsonViewer title="errorJson" field="errorJson" job_id=id.clone() doc/> }
+        view! { <ReadOnlyJsonViewer title="errorJson" field="errorJson" job_id=id.clone() doc/> }
     });
     let events = job
         .audit_events
@@ -125,7 +127,7 @@ fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
             <dt>"Created by"</dt><dd>{job.created_by.clone()}</dd>
         </dl>
         {trigger}
-        <JsonViewer title="instructionJson" field="instructionJson" job_id=id.clone() doc=job.instruction_json.clone()/>
+        <ReadOnlyJsonViewer title="instructionJson" field="instructionJson" job_id=id.clone() doc=job.instruction_json.clone()/>
         {output}
         {error}
         <section class="audit" aria-labelledby="audit-heading">

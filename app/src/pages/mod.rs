@@ -1,5 +1,6 @@
 pub mod detail;
 pub mod list;
+pub mod login;
 pub mod not_found;
 
 use leptos::prelude::*;

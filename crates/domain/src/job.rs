@@ -196,17 +196,6 @@ impl JobDetail {
             audit_events,
         }
     }
-
-    pub fn summary(&self) -> JobSummary {
-        JobSummary {
-            id: self.id,
-            status: self.status,
-            target_type: self.target_type.clone(),
-            target_id: self.target_id.clone(),
-            created_at: self.created_at,
-            created_by: self.created_by.clone(),
-        }
-    }
 }
 
 #[cfg(test)]

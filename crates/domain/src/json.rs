@@ -103,8 +103,6 @@ mod tests {
     #[test]
     fn serialising_embeds_the_stored_text_verbatim() {
         let json = JsonText::parse("{\"b\":1,\"a\":1.000000000000000000001}").unwrap();
-        let wrapped = serde_json::to_string(&serde_json::json!({ "x": 1 })).unwrap();
-        assert_eq!(wrapped, "{\"x\":1}");
         let out = serde_json::to_string(&vec![json]).unwrap();
         assert_eq!(out, "[{\"b\":1,\"a\":1.000000000000000000001}]");
     }

@@ -45,45 +45,9 @@ impl<'a> JsonNode<'a> {
         }
         Ok(node)
     }
-
-    pub fn kind(&self) -> &'static str {
-        self.value.kind()
-    }
-
-    pub fn len(&self) -> usize {
-        self.value.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.value.len() == 0
-    }
 }
 
 impl JsonValue<'_> {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            JsonValue::Null => "null",
-            JsonValue::Bool(_) => "boolean",
-            JsonValue::Number(_) => "number",
-            JsonValue::String(_) => "string",
-            JsonValue::Array(_) => "array",
-            JsonValue::Object(_) => "object",
-        }
-    }
-
-    /// Number of direct children of an array or object.
-    pub fn len(&self) -> usize {
-        match self {
-            JsonValue::Array(items) => items.len(),
-            JsonValue::Object(members) => members.len(),
-            _ => 0,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The scalar as JSON text (strings quoted and escaped), for display
     /// and for "copy value".
     pub fn scalar_text(&self) -> Option<String> {

@@ -2,12 +2,15 @@
 //! transition this product performs, and the shapes shared by the REST API and
 //! the UI. Pure Rust with no I/O, so it compiles for the browser too.
 
+mod access;
 mod audit;
 mod job;
 mod json;
+pub mod json_html;
 pub mod json_tree;
 mod time;
 
+pub use access::{Caller, Role, TriggerOutcome};
 pub use audit::{AuditEvent, AuditEventType, AuditEventView};
 pub use job::{
     JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError,

@@ -9,8 +9,8 @@ use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
-use regen_domain::Timestamp;
-use regen_storage::{NewSession, Role, StorageError, UserRecord};
+use regen_domain::{Caller, Timestamp};
+use regen_storage::{NewSession, UserRecord};
 use sha2::{Digest, Sha256};
 
 use crate::{AdminService, ServiceError};
@@ -19,21 +19,12 @@ use crate::{AdminService, ServiceError};
 /// (secret scanners, logs) and easy to tell from session ids.
 pub const API_TOKEN_PREFIX: &str = "rga_";
 
-/// Who is calling: an authenticated user. Anonymous callers are `None`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub user_id: String,
-    pub username: String,
-    pub role: Role,
-}
-
-impl From<UserRecord> for Caller {
-    fn from(user: UserRecord) -> Self {
-        Self {
-            user_id: user.id,
-            username: user.username,
-            role: user.role,
-        }
+/// The caller a stored user stands for.
+pub(crate) fn caller_of(user: UserRecord) -> Caller {
+    Caller {
+        user_id: user.id,
+        username: user.username,
+        role: user.role,
     }
 }
 
@@ -76,7 +67,7 @@ fn random_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -85,7 +76,7 @@ fn sha256_hex(text: &str) -> String {
 
 /// Hashes a password with argon2id on a blocking thread: it is deliberately
 /// slow and must not stall the async runtime.
-pub async fn hash_password(password: String) -> String {
+pub(crate) async fn hash_password(password: String) -> String {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -133,12 +124,22 @@ pub enum LoginFailure {
     Service(#[from] ServiceError),
 }
 
-/// Failed-login counters per user name and per client address, in memory.
-/// Each instance limits on its own, which bounds guessing to N × instances.
+/// Failed-login counters, in memory (each instance limits on its own).
+///
+/// Three budgets, so that guessing is slow but nobody can lock a user out
+/// from elsewhere:
+/// - per client address: at most `max_failures` per window, whatever the
+///   user names;
+/// - per (user name, client address): a few free tries, then a delay that
+///   doubles with every further failure;
+/// - per user name from all addresses: never blocks (that would let anyone
+///   lock an admin out), but a storm of failures is logged and counted.
 #[derive(Debug)]
-pub struct LoginThrottle {
+pub(crate) struct LoginThrottle {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
     max_failures: usize,
+    free_attempts: usize,
+    storm_threshold: usize,
     window: Duration,
 }
 
@@ -147,6 +148,8 @@ impl Default for LoginThrottle {
         Self {
             failures: Mutex::default(),
             max_failures: 10,
+            free_attempts: 3,
+            storm_threshold: 20,
             window: Duration::from_secs(15 * 60),
         }
     }
@@ -155,51 +158,77 @@ impl Default for LoginThrottle {
 /// Longest user name considered; longer ones cannot exist (see `create_user`).
 const MAX_USERNAME: usize = 64;
 
+/// An attempt the throttle let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Admitted {
+    /// This attempt is the one that takes a user name's failures from all
+    /// addresses over the storm threshold.
+    pub storm_started: bool,
+}
+
+struct ThrottleKeys {
+    address: String,
+    pair: String,
+    user: String,
+}
+
 impl LoginThrottle {
-    fn keys(username: &str, client: &str) -> [String; 2] {
+    fn keys(username: &str, client: &str) -> ThrottleKeys {
         let username: String = username.chars().take(MAX_USERNAME).collect();
-        [
-            format!("user:{}", username.to_lowercase()),
-            format!("addr:{client}"),
-        ]
+        let username = username.to_lowercase();
+        ThrottleKeys {
+            address: format!("addr:{client}"),
+            pair: format!("pair:{client}\u{0}{username}"),
+            user: format!("user:{username}"),
+        }
     }
 
     /// Counts an attempt before its password is checked, so that parallel
     /// guesses cannot all slip in before the first failure is recorded.
-    /// Refused with the seconds to wait when either key is over budget.
-    fn begin_attempt(&self, username: &str, client: &str) -> Result<(), u64> {
+    /// Refused with the seconds to wait when over budget.
+    pub(crate) fn begin_attempt(&self, username: &str, client: &str) -> Result<Admitted, u64> {
         let now = Instant::now();
+        let window = self.window;
         let mut failures = self.failures.lock().expect("throttle lock");
         if failures.len() > 100_000 {
             // Bounded memory under a spray of distinct names or addresses.
-            failures.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < self.window));
+            failures.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < window));
         }
         let keys = Self::keys(username, client);
-        let mut wait = None;
-        for key in &keys {
-            if let Some(times) = failures.get_mut(key) {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                if times.len() >= self.max_failures {
-                    let secs = (self.window - now.duration_since(times[0]))
-                        .as_secs()
-                        .max(1);
-                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
-                }
-            }
+        let mut recent = |key: &str| -> Vec<Instant> {
+            let times = failures.entry(key.to_owned()).or_default();
+            times.retain(|t| now.duration_since(*t) < window);
+            times.clone()
+        };
+        let by_address = recent(&keys.address);
+        let by_pair = recent(&keys.pair);
+        let by_user = recent(&keys.user);
+        let mut wait = Duration::ZERO;
+        if by_address.len() >= self.max_failures {
+            wait = wait.max(window.saturating_sub(now.duration_since(by_address[0])));
         }
-        if let Some(secs) = wait {
-            return Err(secs);
+        if by_pair.len() >= self.free_attempts {
+            let doublings = (by_pair.len() - self.free_attempts).min(20) as u32;
+            let delay = Duration::from_secs(1u64 << doublings).min(window);
+            let last = *by_pair.last().expect("not empty");
+            wait = wait.max(delay.saturating_sub(now.duration_since(last)));
         }
-        for key in keys {
-            failures.entry(key).or_default().push(now);
+        if !wait.is_zero() {
+            return Err(wait.as_secs().max(1));
         }
-        Ok(())
+        for key in [&keys.address, &keys.pair, &keys.user] {
+            failures.entry(key.clone()).or_default().push(now);
+        }
+        Ok(Admitted {
+            storm_started: by_user.len() + 1 == self.storm_threshold,
+        })
     }
 
-    /// A successful login does not count against either budget.
-    fn succeeded(&self, username: &str, client: &str) {
+    /// A successful login does not count against any budget.
+    pub(crate) fn succeeded(&self, username: &str, client: &str) {
         let mut failures = self.failures.lock().expect("throttle lock");
-        for key in Self::keys(username, client) {
+        let keys = Self::keys(username, client);
+        for key in [keys.address, keys.pair, keys.user] {
             if let Some(times) = failures.get_mut(&key) {
                 times.pop();
             }
@@ -231,9 +260,18 @@ impl AdminService {
         password: &str,
         client: &str,
     ) -> Result<(Caller, SessionSecret), LoginFailure> {
-        if let Err(retry_after_secs) = self.inner.throttle.begin_attempt(username, client) {
-            tracing::warn!(username = %short(username), client, "login refused: too many failed attempts");
-            return Err(ServiceError::RateLimited { retry_after_secs }.into());
+        // Client-supplied text goes into logs in Debug form, so control
+        // characters are escaped and cannot forge lines.
+        match self.inner.throttle.begin_attempt(username, client) {
+            Err(retry_after_secs) => {
+                tracing::warn!(username = ?short(username), client = ?client, "login refused: too many failed attempts");
+                return Err(ServiceError::RateLimited { retry_after_secs }.into());
+            }
+            Ok(admitted) if admitted.storm_started => {
+                self.metrics().count_login_failure_storm();
+                tracing::warn!(username = ?short(username), "login failure storm: many failed attempts for one account from several addresses");
+            }
+            Ok(_) => {}
         }
         let user = if username.len() > MAX_USERNAME {
             None
@@ -261,7 +299,7 @@ impl AdminService {
         let user = match user {
             Some(user) if verified => user,
             _ => {
-                tracing::warn!(username = %short(username), client, "login failed");
+                tracing::warn!(username = ?short(username), client = ?client, "login failed");
                 return Err(LoginFailure::InvalidCredentials);
             }
         };
@@ -281,8 +319,8 @@ impl AdminService {
             })
             .await
             .map_err(ServiceError::from)?;
-        tracing::info!(username = %user.username, user_id = %user.id, client, "login succeeded");
-        Ok((Caller::from(user), secret))
+        tracing::info!(username = %user.username, user_id = %user.id, client = ?client, "login succeeded");
+        Ok((caller_of(user), secret))
     }
 
     /// The caller a session cookie stands for, if the session is live.
@@ -295,7 +333,7 @@ impl AdminService {
             .store()
             .touch_session(&sha256_hex(secret), idle_since)
             .await?;
-        Ok(session.map(|s| Caller::from(s.user)))
+        Ok(session.map(|s| caller_of(s.user)))
     }
 
     pub async fn logout(&self, secret: &str) -> Result<(), ServiceError> {
@@ -309,81 +347,98 @@ impl AdminService {
             return Ok(None);
         }
         let user = self.store().use_api_token(&sha256_hex(token)).await?;
-        Ok(user.map(Caller::from))
+        Ok(user.map(caller_of))
     }
+}
 
-    /// Creates a user (operator CLI).
-    pub async fn create_user(
-        &self,
-        username: &str,
-        role: Role,
-        password: &str,
-    ) -> Result<Caller, ServiceError> {
-        let username = username.trim();
-        if username.is_empty()
-            || username.len() > 64
-            || !username
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-        {
-            return Err(ServiceError::InvalidInput(
-                "user name must be 1-64 characters of letters, digits and . _ - @".into(),
-            ));
-        }
-        if password.chars().count() < 8 {
-            return Err(ServiceError::InvalidInput(
-                "password must be at least 8 characters".into(),
-            ));
-        }
-        let hash = hash_password(password.to_owned()).await;
-        match self.store().create_user(username, role, &hash).await {
-            Ok(user) => Ok(Caller::from(user)),
-            Err(StorageError::Duplicate(_)) => Err(ServiceError::InvalidInput(format!(
-                "user {username:?} already exists"
-            ))),
-            Err(e) => Err(e.into()),
-        }
+/// A new account's name and password, checked before anything is hashed.
+pub(crate) fn validate_new_user<'a>(username: &'a str, password: &str) -> Result<&'a str, ServiceError> {
+    let username = username.trim();
+    if username.is_empty()
+        || username.len() > MAX_USERNAME
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    {
+        return Err(ServiceError::InvalidInput(
+            "user name must be 1-64 characters of letters, digits and . _ - @".into(),
+        ));
     }
+    if password.chars().count() < 8 {
+        return Err(ServiceError::InvalidInput(
+            "password must be at least 8 characters".into(),
+        ));
+    }
+    Ok(username)
+}
 
-    /// Creates an API token for a user and returns it; only its hash is kept.
-    pub async fn create_api_token(&self, username: &str) -> Result<String, ServiceError> {
-        let user = self
-            .store()
-            .find_user_by_name(username)
-            .await?
-            .ok_or_else(|| ServiceError::InvalidInput(format!("unknown user {username:?}")))?;
-        let token = format!("{API_TOKEN_PREFIX}{}", random_secret());
-        self.store()
-            .create_api_token(&user.id, &sha256_hex(&token))
-            .await?;
-        Ok(token)
-    }
+pub(crate) fn new_api_token() -> String {
+    format!("{API_TOKEN_PREFIX}{}", random_secret())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn throttle_blocks_after_too_many_failures_per_user_or_address() {
-        let throttle = LoginThrottle {
-            max_failures: 3,
+    fn throttle() -> LoginThrottle {
+        LoginThrottle {
+            max_failures: 5,
+            free_attempts: 2,
+            storm_threshold: 4,
             ..LoginThrottle::default()
-        };
-        for _ in 0..3 {
+        }
+    }
+
+    #[test]
+    fn failures_from_one_address_do_not_lock_the_user_out_elsewhere() {
+        let throttle = throttle();
+        for _ in 0..2 {
             assert!(throttle.begin_attempt("ada", "1.1.1.1").is_ok());
         }
-        assert!(throttle.begin_attempt("ada", "2.2.2.2").is_err());
-        assert!(throttle.begin_attempt("bob", "1.1.1.1").is_err());
-        assert!(throttle.begin_attempt("bob", "2.2.2.2").is_ok());
+        assert!(throttle.begin_attempt("ada", "1.1.1.1").is_err());
+        assert!(throttle.begin_attempt("ada", "2.2.2.2").is_ok());
+    }
+
+    #[test]
+    fn delays_double_per_failure_for_one_user_at_one_address() {
+        let throttle = throttle();
+        let start = Instant::now() - Duration::from_secs(60);
+        {
+            let mut failures = throttle.failures.lock().unwrap();
+            let keys = LoginThrottle::keys("ada", "1.1.1.1");
+            // Four failures, the last one 3 s ago: 2 free, then 2^2 = 4 s.
+            failures.insert(keys.pair, vec![start, start, start, Instant::now() - Duration::from_secs(3)]);
+        }
+        assert_eq!(throttle.begin_attempt("ada", "1.1.1.1"), Err(1));
+    }
+
+    #[test]
+    fn an_address_has_a_budget_whatever_names_it_tries() {
+        let throttle = throttle();
+        for name in ["a", "b", "c", "d", "e"] {
+            assert!(throttle.begin_attempt(name, "1.1.1.1").is_ok());
+        }
+        assert!(throttle.begin_attempt("f", "1.1.1.1").is_err());
+        assert!(throttle.begin_attempt("f", "2.2.2.2").is_ok());
+    }
+
+    #[test]
+    fn a_storm_against_one_account_is_reported_once() {
+        let throttle = throttle();
+        let storms: Vec<bool> = (0..6)
+            .map(|i| {
+                throttle
+                    .begin_attempt("ada", &format!("10.0.0.{i}"))
+                    .unwrap()
+                    .storm_started
+            })
+            .collect();
+        assert_eq!(storms, [false, false, false, true, false, false]);
     }
 
     #[test]
     fn successful_attempts_do_not_count() {
-        let throttle = LoginThrottle {
-            max_failures: 2,
-            ..LoginThrottle::default()
-        };
+        let throttle = throttle();
         for _ in 0..5 {
             assert!(throttle.begin_attempt("ada", "1.1.1.1").is_ok());
             throttle.succeeded("ada", "1.1.1.1");

@@ -1,6 +1,11 @@
 use regen_domain::Timestamp;
 use regen_storage::{KeysetPosition, PageDirection};
 
+/// The shape of every cursor, as the API description states it: a
+/// direction, the row's creation time in hexadecimal milliseconds (11 digits
+/// reach the year 2527), and its id.
+pub const CURSOR_PATTERN: &str = "^[on][0-9a-f]{1,11}\\.[0-9a-f]{32}$";
+
 /// An opaque page cursor: the direction and the keyset position of the row
 /// the page starts after. Clients must treat it as an opaque string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +34,14 @@ impl Cursor {
             _ => return None,
         };
         let (millis, id) = text[1..].split_once('.')?;
-        let millis = i64::from_str_radix(millis, 16).ok()?;
-        if id.len() != 32 {
+        // Exactly the shape the API description's pattern promises
+        // (`CURSOR_PATTERN`): no signs, no capitals, nothing the pattern
+        // would refuse but the parsers would take.
+        let lower_hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if millis.is_empty() || millis.len() > 11 || !lower_hex(millis) || id.len() != 32 || !lower_hex(id) {
             return None;
         }
+        let millis = i64::from_str_radix(millis, 16).ok()?;
         let id = uuid::Uuid::try_parse(id).ok()?;
         Some(Cursor {
             direction,
@@ -69,6 +78,9 @@ mod tests {
             "o12",
             "oz.0192f0c17a3b7c4d8e5f0123456789ab",
             "o1.abc",
+            "o+1.0192f0c17a3b7c4d8e5f0123456789ab",
+            "o1.0192F0C17A3B7C4D8E5F0123456789AB",
+            "o123456789abc.0192f0c17a3b7c4d8e5f0123456789ab",
         ] {
             assert_eq!(Cursor::decode(text), None, "{text}");
         }

@@ -21,6 +21,9 @@ pub enum ServiceError {
     Unavailable(#[source] StorageError),
     #[error("internal error")]
     Internal(#[source] StorageError),
+    /// The database could not be opened or migrated at start-up.
+    #[error("{0}")]
+    Setup(#[source] StorageError),
 }
 
 impl From<StorageError> for ServiceError {

@@ -1,7 +1,10 @@
-use regen_domain::{AuditEventView, JobDetail, JobId, JobStatus, JobSummary, MAX_LABEL_LEN};
-use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerOutcome};
+use regen_domain::{
+    AuditEventView, Caller, JobDetail, JobId, JobStatus, JobSummary, TriggerOutcome, MAX_LABEL_LEN,
+};
+use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerResult};
 
-use crate::{require_admin, AdminService, Caller, Cursor, ServiceError};
+use crate::cursor::Cursor;
+use crate::{require_admin, AdminService, ServiceError};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -67,43 +70,24 @@ impl ListQuery {
     /// The query string for this listing at another cursor, with the same
     /// filters and limit.
     pub fn to_query_string(&self, cursor: Option<&str>) -> String {
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        let mut query = form_urlencoded::Serializer::new(String::new());
         for status in &self.statuses {
-            pairs.push(("status", status));
+            query.append_pair("status", status);
         }
-        if let Some(v) = &self.target_type {
-            pairs.push(("targetType", v));
-        }
-        if let Some(v) = &self.target_id {
-            pairs.push(("targetId", v));
-        }
-        if let Some(v) = &self.limit {
-            pairs.push(("limit", v));
-        }
-        if let Some(v) = cursor {
-            pairs.push(("cursor", v));
-        }
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
-    }
-}
-
-/// Percent-encodes a query-string value. `/` is left as it is: it is legal
-/// in a query and keeps paths passed as values (`next=/admin/…`) readable.
-pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
+        for (name, value) in [
+            ("targetType", &self.target_type),
+            ("targetId", &self.target_id),
+            ("limit", &self.limit),
+        ] {
+            if let Some(value) = value {
+                query.append_pair(name, value);
             }
-            _ => out.push_str(&format!("%{byte:02X}")),
         }
+        if let Some(cursor) = cursor {
+            query.append_pair("cursor", cursor);
+        }
+        query.finish()
     }
-    out
 }
 
 /// One page of a listing with the cursors of its neighbours.
@@ -114,6 +98,20 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
     /// Newer jobs precede (only when this page was reached through a cursor).
     pub prev_cursor: Option<String>,
+}
+
+/// How a trigger attempt reads to a person, for the paths that report it
+/// as a page (the trigger button and the no-JS form). `None` when the
+/// caller was refused or the failure is internal: those are not outcomes
+/// of a trigger but errors of the request.
+pub fn trigger_outcome(result: &Result<Triggered, ServiceError>) -> Option<TriggerOutcome> {
+    match result {
+        Ok(_) => Some(TriggerOutcome::Triggered),
+        Err(ServiceError::Conflict { .. }) => Some(TriggerOutcome::Conflict),
+        Err(ServiceError::NotFound) => Some(TriggerOutcome::NotFound),
+        Err(ServiceError::Unavailable(_)) => Some(TriggerOutcome::Unavailable),
+        Err(_) => None,
+    }
 }
 
 /// A successful trigger.
@@ -161,10 +159,15 @@ fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> {
         ("targetType", &query.target_type),
         ("targetId", &query.target_id),
     ] {
-        if value.as_ref().is_some_and(|v| v.len() > MAX_LABEL_LEN) {
+        let Some(value) = value else { continue };
+        // Counted in characters, as the API description's maxLength is.
+        if value.chars().count() > MAX_LABEL_LEN {
             return Err(invalid(format!(
-                "{name} must be at most {MAX_LABEL_LEN} bytes"
+                "{name} must be at most {MAX_LABEL_LEN} characters"
             )));
+        }
+        if value.contains('\0') {
+            return Err(invalid(format!("{name} must not contain NUL characters")));
         }
     }
     Ok(ValidListing {
@@ -277,9 +280,9 @@ impl AdminService {
             .trigger_job(id, &caller.user_id, request_id)
             .await?
         {
-            TriggerOutcome::NotFound => Err(ServiceError::NotFound),
-            TriggerOutcome::Conflict { current } => Err(ServiceError::Conflict { current }),
-            TriggerOutcome::Triggered { job, audit } => {
+            TriggerResult::NotFound => Err(ServiceError::NotFound),
+            TriggerResult::Conflict { current } => Err(ServiceError::Conflict { current }),
+            TriggerResult::Triggered { job, audit } => {
                 let audit_recorded = match audit {
                     Ok(_) => true,
                     Err(failure) => {
@@ -302,7 +305,7 @@ impl AdminService {
         self.metrics().count_audit_write_failure();
         tracing::error!(
             job_id = %event.job_id,
-            actor = %event.actor,
+            actor = ?event.actor,
             request_id = event.request_id.as_deref().unwrap_or(""),
             event_id = %event.id,
             event_type = %event.event_type,
@@ -319,7 +322,7 @@ impl AdminService {
             self.metrics().count_audit_journal_failure();
             tracing::error!(
                 job_id = %event.job_id,
-                actor = %event.actor,
+                actor = ?event.actor,
                 event = %serde_json::to_string(event).unwrap_or_default(),
                 error = %error,
                 "audit fallback journal write failed; this log line is the only record of the event"
@@ -367,6 +370,7 @@ mod tests {
             ("limit", "ten"),
             ("status", "DONE"),
             ("cursor", "nope"),
+            ("targetId", "a\0b"),
         ] {
             let q = ListQuery::from_pairs([(k, v)]).unwrap();
             assert!(validate(&q).is_err(), "{k}={v}");
@@ -376,9 +380,8 @@ mod tests {
     #[test]
     fn query_strings_keep_filters_and_encode_values() {
         let q = ListQuery::from_pairs([("status", "PENDING"), ("targetId", "a b&c")]).unwrap();
-        assert_eq!(
-            q.to_query_string(Some("o1.x")),
-            "status=PENDING&targetId=a%20b%26c&cursor=o1.x"
-        );
+        let text = q.to_query_string(Some("o1.x"));
+        assert_eq!(text, "status=PENDING&targetId=a+b%26c&cursor=o1.x");
+        assert_eq!(ListQuery::from_query_string(&text).unwrap().target_id, q.target_id);
     }
 }

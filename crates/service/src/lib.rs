@@ -1,6 +1,8 @@
-//! The use cases of regen-admin, shared by the REST API and the UI's server
-//! functions so that both obey the same rules. Every operation takes the
-//! caller and authorises it here: no route can reach the data without it.
+//! The use cases of regen-admin, shared by the REST API, the UI's server
+//! functions and the operator CLI, so that all of them obey the same rules.
+//! Every operation takes its caller and authorises it here. Storage is
+//! private to this crate: no route, page or command reaches the data
+//! without passing through one of these methods.
 
 mod audit_journal;
 mod auth;
@@ -8,22 +10,61 @@ mod cursor;
 mod error;
 mod jobs;
 mod metrics;
+mod operator;
 
-pub use audit_journal::{AuditJournal, ReplayReport};
-pub use auth::{
-    hash_password, Caller, LoginFailure, LoginThrottle, SessionPolicy, SessionSecret,
-    API_TOKEN_PREFIX,
-};
-pub use cursor::Cursor;
+pub use audit_journal::ReplayReport;
+pub use auth::{LoginFailure, SessionPolicy, SessionSecret, API_TOKEN_PREFIX};
+pub use cursor::CURSOR_PATTERN;
 pub use error::ServiceError;
-pub use jobs::{percent_encode, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use jobs::{
+    trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
 pub use metrics::{ServiceMetrics, TriggerCounts};
-pub use regen_storage::{now, Backend, JobFilter, Role, Store, StoreOptions};
+pub use operator::Operator;
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// The one service object an instance builds at start-up and hands to both
-/// the REST routes and the Leptos server functions.
+use audit_journal::AuditJournal;
+use auth::LoginThrottle;
+use regen_domain::{Caller, Timestamp};
+use regen_storage::{Backend, Store, StoreOptions};
+
+/// The clock every stored time comes from, truncated to milliseconds.
+pub fn now() -> Timestamp {
+    regen_storage::now()
+}
+
+/// The name of the database backend a `DATABASE_URL` selects (`sqlite` or
+/// `postgres`), or `None` when no backend serves it.
+pub fn database_kind(url: &str) -> Option<&'static str> {
+    Backend::from_url(url).map(Backend::name)
+}
+
+/// What an instance needs to build its service.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    pub database_url: String,
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection (and, on SQLite, for
+    /// the write lock) before the service reports itself unavailable.
+    pub acquire_timeout: Duration,
+    /// The JSON-lines journal for audit events the database refused.
+    pub audit_fallback_path: PathBuf,
+    pub sessions: SessionPolicy,
+}
+
+/// How the database pool is used, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The one service object an instance builds at start-up and hands to the
+/// REST routes, the Leptos server functions and the CLI.
 #[derive(Clone)]
 pub struct AdminService {
     inner: Arc<Inner>,
@@ -39,24 +80,33 @@ struct Inner {
 }
 
 impl AdminService {
-    pub fn new(store: Store, journal: AuditJournal, sessions: SessionPolicy) -> Self {
-        Self {
+    /// Connects to the database and applies pending migrations.
+    pub async fn connect(settings: &ServiceSettings) -> Result<AdminService, ServiceError> {
+        let options = StoreOptions {
+            max_connections: settings.max_connections,
+            acquire_timeout: settings.acquire_timeout,
+        };
+        let store = Store::connect(&settings.database_url, &options)
+            .await
+            .map_err(ServiceError::Setup)?;
+        store.migrate().await.map_err(ServiceError::Setup)?;
+        Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                journal,
-                sessions,
+                journal: AuditJournal::new(settings.audit_fallback_path.clone()),
+                sessions: settings.sessions,
                 throttle: LoginThrottle::default(),
                 password_checks: tokio::sync::Semaphore::new(4),
                 metrics: ServiceMetrics::default(),
             }),
-        }
+        })
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 
-    pub fn journal(&self) -> &AuditJournal {
+    pub(crate) fn journal(&self) -> &AuditJournal {
         &self.inner.journal
     }
 
@@ -67,17 +117,44 @@ impl AdminService {
     pub fn session_policy(&self) -> &SessionPolicy {
         &self.inner.sessions
     }
-}
 
-/// Only admins may see or do anything; members are known but refused.
-pub fn require_admin(caller: Option<&Caller>) -> Result<&Caller, ServiceError> {
-    match caller {
-        None => Err(ServiceError::Unauthenticated),
-        Some(caller) if caller.role == Role::Admin => Ok(caller),
-        Some(_) => Err(ServiceError::Forbidden),
+    /// Ready when the database answers and every migration this binary
+    /// knows is applied. Public: it reveals nothing about any job.
+    pub async fn is_ready(&self) -> bool {
+        match self.store().is_ready().await {
+            Ok(ready) => ready,
+            Err(error) => {
+                tracing::warn!(error = %error, "readiness check failed");
+                false
+            }
+        }
+    }
+
+    pub fn pool_usage(&self) -> PoolUsage {
+        let stats = self.store().pool_stats();
+        PoolUsage {
+            size: stats.size,
+            idle: stats.idle,
+            max: stats.max,
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        self.store().backend().name()
+    }
+
+    /// Closes the pool; anything not committed by now rolls back.
+    pub async fn close(&self) {
+        self.store().close().await;
     }
 }
 
-/// Test support re-exported for the server's integration tests.
-#[cfg(feature = "testing")]
-pub use regen_storage::testing;
+/// Only admins may see or do anything; members are known but refused.
+pub(crate) fn require_admin(caller: Option<&Caller>) -> Result<&Caller, ServiceError> {
+    match caller {
+        None => Err(ServiceError::Unauthenticated),
+        Some(caller) if caller.is_admin() => Ok(caller),
+        Some(_) => Err(ServiceError::Forbidden),
+    }
+}

@@ -9,6 +9,7 @@ pub struct ServiceMetrics {
     triggers_error: AtomicU64,
     audit_write_failures: AtomicU64,
     audit_journal_failures: AtomicU64,
+    login_failure_storms: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +40,16 @@ impl ServiceMetrics {
 
     pub(crate) fn count_audit_journal_failure(&self) {
         self.audit_journal_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_login_failure_storm(&self) {
+        self.login_failure_storms.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Times one account drew a storm of failed logins from several
+    /// addresses (someone is guessing its password).
+    pub fn login_failure_storms(&self) -> u64 {
+        self.login_failure_storms.load(Ordering::Relaxed)
     }
 
     pub fn triggers(&self) -> TriggerCounts {

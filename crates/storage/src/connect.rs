@@ -83,7 +83,7 @@ impl Store {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
 
         let backend = Backend::from_url(url).ok_or_else(|| {
-            StorageError::Rejected(format!(
+            StorageError::InvalidUrl(format!(
                 "unsupported DATABASE_URL scheme in {:?}: use sqlite: or postgres://",
                 redact(url)
             ))
@@ -93,7 +93,7 @@ impl Store {
             Backend::Postgres => url.to_owned(),
         };
         let connect_options = AnyConnectOptions::from_str(&url)
-            .map_err(|e| StorageError::Rejected(format!("invalid DATABASE_URL: {e}")))?
+            .map_err(|e| StorageError::InvalidUrl(format!("invalid DATABASE_URL: {e}")))?
             .disable_statement_logging();
         let busy_ms = options.acquire_timeout.as_millis();
         let pool = AnyPoolOptions::new()
@@ -140,7 +140,7 @@ impl Store {
             .await
             .map_err(|e| match e {
                 sqlx::migrate::MigrateError::Execute(inner) => StorageError::from(inner),
-                other => StorageError::Corrupt(format!("migration failed: {other}")),
+                other => StorageError::Migration(other.to_string()),
             })
     }
 
@@ -173,7 +173,8 @@ impl Store {
     }
 
     /// The raw pool, for tests that must prove database-level guarantees with
-    /// hand-written SQL.
+    /// hand-written SQL. Not part of the production surface.
+    #[cfg(feature = "testing")]
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -186,14 +187,14 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StorageError> {
         .unwrap_or_default();
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path == ":memory:" {
-        return Err(StorageError::Rejected(
+        return Err(StorageError::InvalidUrl(
             "DATABASE_URL must name a SQLite file, e.g. sqlite://data/regen-admin.db".into(),
         ));
     }
     if let Some(dir) = Path::new(path).parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StorageError::Rejected(format!("cannot create {}: {e}", dir.display()))
+                StorageError::InvalidUrl(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
     }

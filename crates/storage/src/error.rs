@@ -16,9 +16,17 @@ pub enum StorageError {
     /// A row failed a CHECK or foreign-key constraint.
     #[error("rejected by the database: {0}")]
     Rejected(String),
+    /// The DATABASE_URL names no database this storage can open.
+    #[error("{0}")]
+    InvalidUrl(String),
+    /// A migration could not be applied (or the applied ones are not the
+    /// ones this binary knows).
+    #[error("migration failed: {0}")]
+    Migration(String),
     /// Anything else, including rows that do not decode.
     #[error("database error: {0}")]
     Other(#[source] sqlx::Error),
+    /// A stored row does not decode into the domain's types.
     #[error("corrupt row: {0}")]
     Corrupt(String),
 }

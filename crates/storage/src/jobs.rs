@@ -59,7 +59,7 @@ pub struct AuditWriteFailure {
 #[derive(Debug)]
 // Returned once per trigger and consumed at once; boxing would buy nothing.
 #[allow(clippy::large_enum_variant)]
-pub enum TriggerOutcome {
+pub enum TriggerResult {
     Triggered {
         job: RegenerationJob,
         audit: Result<AuditEvent, AuditWriteFailure>,
@@ -170,14 +170,18 @@ impl Store {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
+        // LIMIT is bound, so one statement per filter shape is prepared and
+        // cached, not one per page size.
+        let limit_param = format!("${}", params.len() + 1);
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM regeneration_jobs {where_clause} \
-             ORDER BY created_at {order}, id {order} LIMIT {limit}"
+             ORDER BY created_at {order}, id {order} LIMIT {limit_param}"
         );
         let mut query = sqlx::query(&sql);
         for param in params {
             query = query.bind(param);
         }
+        let query = query.bind(i64::from(limit));
         let rows = query.fetch_all(&self.pool).await?;
         let mut jobs = rows
             .iter()
@@ -198,7 +202,7 @@ impl Store {
         id: JobId,
         actor: &str,
         request_id: Option<&str>,
-    ) -> Result<TriggerOutcome, StorageError> {
+    ) -> Result<TriggerResult, StorageError> {
         let from = JobStatus::Pending;
         let to = from
             .trigger()
@@ -221,8 +225,8 @@ impl Store {
                     .await?;
             tx.rollback().await?;
             return match current {
-                None => Ok(TriggerOutcome::NotFound),
-                Some((status,)) => Ok(TriggerOutcome::Conflict {
+                None => Ok(TriggerResult::NotFound),
+                Some((status,)) => Ok(TriggerResult::Conflict {
                     current: status.parse().map_err(StorageError::corrupt)?,
                 }),
             };
@@ -251,7 +255,7 @@ impl Store {
             }
         };
         tx.commit().await?;
-        Ok(TriggerOutcome::Triggered { job, audit })
+        Ok(TriggerResult::Triggered { job, audit })
     }
 
     /// The job's audit trail, oldest first.

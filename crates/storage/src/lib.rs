@@ -14,10 +14,10 @@ mod jobs;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use accounts::{NewSession, Role, SessionRecord, UserRecord};
+pub use accounts::{NewSession, SessionRecord, UserRecord};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
-pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, TriggerOutcome};
+pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, TriggerResult};
 
 /// The clock every stored time comes from, truncated to milliseconds.
 pub fn now() -> regen_domain::Timestamp {

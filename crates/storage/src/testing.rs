@@ -44,6 +44,17 @@ impl TestDatabase {
         }
     }
 
+    /// A raw pool on this database, for proving database-level guarantees
+    /// with hand-written SQL, past every layer of the application.
+    pub async fn raw_pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.url))
+    }
+
     /// A migrated store on this database.
     pub async fn store(&self) -> Store {
         let store = Store::connect(&self.url, &StoreOptions::default())
@@ -98,8 +109,8 @@ async fn create_postgres_database() -> String {
 
 /// Makes the audit table refuse every insert, the way a broken audit store
 /// would, so tests can prove that audit failures never block a transition.
-pub async fn break_audit_inserts(store: &Store) {
-    let sql = match store.backend() {
+pub async fn break_audit_inserts(db: &TestDatabase) {
+    let sql = match db.backend {
         Backend::Sqlite => {
             "CREATE TRIGGER test_break_audit BEFORE INSERT ON audit_events \
              BEGIN SELECT RAISE(ABORT, 'audit store is broken'); END;"
@@ -111,14 +122,14 @@ pub async fn break_audit_inserts(store: &Store) {
              FOR EACH ROW EXECUTE FUNCTION test_break_audit();"
         }
     };
-    store.pool().execute(sqlx::raw_sql(sql)).await.unwrap();
+    db.raw_pool().await.execute(sqlx::raw_sql(sql)).await.unwrap();
 }
 
 /// Undoes [`break_audit_inserts`].
-pub async fn repair_audit_inserts(store: &Store) {
-    let sql = match store.backend() {
+pub async fn repair_audit_inserts(db: &TestDatabase) {
+    let sql = match db.backend {
         Backend::Sqlite => "DROP TRIGGER test_break_audit",
         Backend::Postgres => "DROP TRIGGER test_break_audit ON audit_events",
     };
-    store.pool().execute(sql).await.unwrap();
+    db.raw_pool().await.execute(sql).await.unwrap();
 }

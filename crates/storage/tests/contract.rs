@@ -1,10 +1,11 @@
 //! The storage contract, written once and run against SQLite and PostgreSQL,
 //! plus the database-level invariants proven with raw SQL.
 
-use regen_domain::{AuditEventType, JobStatus, JsonText, NewJob, ALL_STATUSES};
+use regen_domain::{AuditEventType, JobStatus, JsonText, NewJob, Role, ALL_STATUSES};
 use regen_storage::testing::{break_audit_inserts, repair_audit_inserts, TestDatabase};
 use regen_storage::{
-    Backend, JobFilter, KeysetPosition, PageDirection, Role, StorageError, Store, TriggerOutcome,
+    Backend, JobFilter, KeysetPosition, PageDirection, StorageError, Store, StoreOptions,
+    TriggerResult,
 };
 use sqlx::Executor;
 
@@ -31,7 +32,7 @@ contract_tests!(
     keyset_pages_visit_every_job_once_in_order,
     newer_pages_walk_back_towards_the_newest_job,
     listing_filters_by_status_target_type_and_target_id,
-    listing_never_includes_payloads,
+    listing_never_reads_a_payload_column,
     triggering_a_pending_job_makes_it_running_with_one_audit_row,
     triggering_twice_is_a_conflict,
     triggering_a_job_in_any_other_status_is_a_conflict,
@@ -258,18 +259,50 @@ async fn listing_filters_by_status_target_type_and_target_id(backend: Backend) {
     );
 }
 
-async fn listing_never_includes_payloads(backend: Backend) {
-    let (_db, store) = store(backend).await;
+/// Proven with PostgreSQL's column privileges: the listing runs as a role
+/// that may read only the summary columns, so touching a payload column
+/// would be refused. (The SQL is shared by both backends.)
+async fn listing_never_reads_a_payload_column(backend: Backend) {
+    if backend != Backend::Postgres {
+        return;
+    }
+    let (db, store) = store(backend).await;
     pending_job(&store).await;
-
-    let page = store
-        .list_jobs(&JobFilter::default(), None, 50)
+    let role = format!("regen_lister_{}", uuid::Uuid::new_v4().simple());
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    store
+        .pool()
+        .execute(sqlx::raw_sql(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'lister'; \
+             GRANT CONNECT ON DATABASE \"{database}\" TO {role}; \
+             GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT (id, status, target_type, target_id, created_at, created_by) \
+                 ON regeneration_jobs TO {role};"
+        )))
+        .await
+        .unwrap();
+    let (scheme, rest) = db.url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let lister_url = format!("{scheme}://{role}:lister@{host}");
+    let lister = Store::connect(&lister_url, &StoreOptions::default())
         .await
         .unwrap();
 
-    let json = serde_json::to_string(&page).unwrap();
-    assert!(!json.contains("instruction"), "{json}");
-    assert!(!json.contains("rewrite"), "{json}");
+    let page = lister.list_jobs(&JobFilter::default(), None, 50).await;
+    let detail = lister.get_job(page.as_ref().unwrap()[0].id).await;
+
+    lister.close().await;
+    store
+        .pool()
+        .execute(sqlx::raw_sql(&format!(
+            "REVOKE ALL ON regeneration_jobs FROM {role}; REVOKE ALL ON SCHEMA public FROM {role}; \
+             REVOKE ALL ON DATABASE \"{database}\" FROM {role}; DROP ROLE {role};"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(page.unwrap().len(), 1);
+    // The control: reading a payload column as that role is refused.
+    assert!(detail.is_err(), "the role must not read payloads");
 }
 
 async fn triggering_a_pending_job_makes_it_running_with_one_audit_row(backend: Backend) {
@@ -281,7 +314,7 @@ async fn triggering_a_pending_job_makes_it_running_with_one_audit_row(backend: B
         .await
         .unwrap();
 
-    let TriggerOutcome::Triggered {
+    let TriggerResult::Triggered {
         job: triggered,
         audit,
     } = outcome
@@ -308,7 +341,7 @@ async fn triggering_twice_is_a_conflict(backend: Backend) {
 
     assert!(matches!(
         second,
-        TriggerOutcome::Conflict {
+        TriggerResult::Conflict {
             current: JobStatus::Running
         }
     ));
@@ -322,7 +355,7 @@ async fn triggering_a_job_in_any_other_status_is_a_conflict(backend: Backend) {
 
         let outcome = store.trigger_job(job.id, "a", None).await.unwrap();
 
-        assert!(matches!(outcome, TriggerOutcome::Conflict { current } if current == status));
+        assert!(matches!(outcome, TriggerResult::Conflict { current } if current == status));
         assert_eq!(store.get_job(job.id).await.unwrap().unwrap().status, status);
         assert_eq!(store.audit_events(job.id).await.unwrap().len(), 1);
     }
@@ -334,20 +367,20 @@ async fn triggering_an_unknown_job_is_not_found(backend: Backend) {
 
     let outcome = store.trigger_job(id, "a", None).await.unwrap();
 
-    assert!(matches!(outcome, TriggerOutcome::NotFound));
+    assert!(matches!(outcome, TriggerResult::NotFound));
 }
 
 async fn an_audit_failure_does_not_roll_back_the_transition(backend: Backend) {
-    let (_db, store) = store(backend).await;
+    let (db, store) = store(backend).await;
     let job = pending_job(&store).await;
-    break_audit_inserts(&store).await;
+    break_audit_inserts(&db).await;
 
     let outcome = store
         .trigger_job(job.id, "admin-id", Some("req-7"))
         .await
         .unwrap();
 
-    let TriggerOutcome::Triggered {
+    let TriggerResult::Triggered {
         audit: Err(failure),
         ..
     } = outcome
@@ -376,8 +409,8 @@ async fn concurrent_triggers_of_one_job_succeed_exactly_once(backend: Backend) {
         let mut conflicts = 0;
         for task in tasks {
             match task.await.unwrap().unwrap() {
-                TriggerOutcome::Triggered { .. } => triggered += 1,
-                TriggerOutcome::Conflict {
+                TriggerResult::Triggered { .. } => triggered += 1,
+                TriggerResult::Conflict {
                     current: JobStatus::Running,
                 } => conflicts += 1,
                 other => panic!("unexpected {other:?}"),
@@ -517,18 +550,18 @@ async fn raw_truncate_is_refused(backend: Backend) {
 }
 
 async fn replaying_an_audit_event_is_idempotent(backend: Backend) {
-    let (_db, store) = store(backend).await;
+    let (db, store) = store(backend).await;
     let job = pending_job(&store).await;
-    break_audit_inserts(&store).await;
+    break_audit_inserts(&db).await;
     let outcome = store.trigger_job(job.id, "admin-id", None).await.unwrap();
-    let TriggerOutcome::Triggered {
+    let TriggerResult::Triggered {
         audit: Err(failure),
         ..
     } = outcome
     else {
         panic!("expected an audit failure, got {outcome:?}")
     };
-    repair_audit_inserts(&store).await;
+    repair_audit_inserts(&db).await;
 
     assert!(store
         .insert_audit_event_if_missing(&failure.event)
@@ -542,11 +575,11 @@ async fn replaying_an_audit_event_is_idempotent(backend: Backend) {
 }
 
 async fn jobs_missing_audit_are_reported(backend: Backend) {
-    let (_db, store) = store(backend).await;
+    let (db, store) = store(backend).await;
     let healthy = pending_job(&store).await;
     store.trigger_job(healthy.id, "a", None).await.unwrap();
     let broken = pending_job(&store).await;
-    break_audit_inserts(&store).await;
+    break_audit_inserts(&db).await;
     store.trigger_job(broken.id, "a", None).await.unwrap();
 
     let missing = store.jobs_missing_audit().await.unwrap();

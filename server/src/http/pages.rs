@@ -1,25 +1,23 @@
-//! The plain-HTML endpoints that live outside Leptos: the login form (no
-//! WASM, no session yet), logout, the no-JavaScript trigger form target,
-//! and health checks.
+//! The endpoints around the Leptos pages: the login form and its POST,
+//! logout, the no-JavaScript trigger form target, the exact-bytes download,
+//! and health checks. Their HTML comes from `app::documents`.
 
+use app::documents;
 use app::ssr::RequestInfo;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
+use regen_domain::TriggerOutcome;
 use regen_service::{LoginFailure, ServiceError};
 use serde::Deserialize;
 
-use super::middleware::{client_address, is_https, session_cookie, SESSION_COOKIE};
+use super::auth::{client_address, end_session_cookie, session_cookie, start_session_cookie};
+use super::problem::Problem;
+use super::security::is_https;
 use super::AppState;
 
 const HOME: &str = "/admin/regeneration-jobs";
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    app::components::json_viewer::escape_html(text, &mut out);
-    out
-}
 
 /// Only paths on this site: no scheme, no host, no `//evil.example`.
 fn safe_next(next: Option<&str>) -> String {
@@ -36,71 +34,21 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"color-scheme\" content=\"light dark\">\
-         <title>{} · regen-admin</title><link rel=\"stylesheet\" href=\"/pkg/regen-admin.css\">\
-         <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"></head>\
-         <body><header class=\"top\"><span class=\"brand\">regen-admin</span></header>\
-         <main id=\"main\">{body}</main></body></html>",
-        escape(title)
-    )
-}
-
-pub fn unavailable_page() -> String {
-    page(
-        "Unavailable",
-        "<section class=\"error-panel\" role=\"alert\"><h1>Database unavailable</h1>\
-         <p>The database is not answering right now. Nothing was changed; try again in a moment.</p></section>",
-    )
-}
-
-pub fn forbidden_page() -> String {
-    page(
-        "Admins only",
-        "<section class=\"error-panel\" role=\"alert\"><h1>Admins only</h1>\
-         <p>Your account does not have the admin role, so this control plane shows you nothing.</p>\
-         <form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form></section>",
-    )
-}
-
-fn login_page(next: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!("<p class=\"notice error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    page(
-        "Log in",
-        &format!(
-            "<section class=\"login\"><h1>Log in</h1>{error}\
-             <form method=\"post\" action=\"/login\">\
-             <input type=\"hidden\" name=\"next\" value=\"{}\">\
-             <label>User name <input name=\"username\" autocomplete=\"username\" required autofocus></label>\
-             <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
-             <button type=\"submit\" class=\"primary\">Log in</button></form></section>",
-            escape(next)
-        ),
-    )
-}
-
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
 }
 
 pub async fn login_form(
+    State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
     axum::extract::Query(query): axum::extract::Query<NextQuery>,
 ) -> Response {
     let next = safe_next(query.next.as_deref());
-    if info
-        .caller
-        .is_some_and(|c| c.role == regen_service::Role::Admin)
-    {
+    if info.caller.is_some_and(|c| c.is_admin()) {
         return Redirect::to(&next).into_response();
     }
-    Html(login_page(&next, None)).into_response()
+    Html(documents::login_document(&state.ui, &next, None)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -112,12 +60,15 @@ pub struct LoginForm {
 
 pub async fn login(State(state): State<AppState>, request: Request) -> Response {
     let client = client_address(&state, &request);
-    let https = is_https(&state, request.headers());
+    let https = is_https(&state.config);
+    let login_page = |next: &str, error: &str| {
+        Html(documents::login_document(&state.ui, next, Some(error)))
+    };
     let old_session = session_cookie(request.headers());
     let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &()).await else {
         return (
             StatusCode::BAD_REQUEST,
-            Html(login_page(HOME, Some("Enter a user name and a password."))),
+            login_page(HOME, "Enter a user name and a password."),
         )
             .into_response();
     };
@@ -133,29 +84,25 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
                 let _ = state.service.logout(&old).await;
             }
             let max_age = state.service.session_policy().absolute_lifetime.as_secs();
-            let secure = if https { "; Secure" } else { "" };
-            let cookie = format!(
-                "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}",
-                secret.as_str()
-            );
             let mut response = Redirect::to(&next).into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                start_session_cookie(secret.as_str(), max_age, https),
+            );
             response
         }
         Err(LoginFailure::InvalidCredentials) => (
             StatusCode::UNAUTHORIZED,
-            Html(login_page(&next, Some("Invalid user name or password."))),
+            login_page(&next, "Invalid user name or password."),
         )
             .into_response(),
         Err(LoginFailure::Service(ServiceError::RateLimited { retry_after_secs })) => {
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
-                Html(login_page(
+                login_page(
                     &next,
-                    Some("Too many failed attempts. Wait a few minutes and try again."),
-                )),
+                    "Too many failed attempts. Wait a few minutes and try again.",
+                ),
             )
                 .into_response();
             response
@@ -167,10 +114,10 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
             tracing::error!(error = ?error, "login failed on the server side");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Html(login_page(
+                login_page(
                     &next,
-                    Some("Logging in is not possible right now. Try again shortly."),
-                )),
+                    "Logging in is not possible right now. Try again shortly.",
+                ),
             )
                 .into_response()
         }
@@ -184,10 +131,9 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Response
         }
     }
     let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("regen_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, end_session_cookie());
     response
 }
 
@@ -198,21 +144,19 @@ pub async fn trigger_form(
     Extension(info): Extension<RequestInfo>,
     Path(id): Path<String>,
 ) -> Response {
-    let outcome = match state
+    let result = state
         .service
         .trigger_job(info.caller.as_ref(), &id, Some(&info.request_id))
-        .await
-    {
-        Ok(_) => "triggered",
-        Err(ServiceError::Conflict { .. }) => "conflict",
-        Err(ServiceError::NotFound) => "notfound",
-        Err(ServiceError::Unavailable(_)) => "unavailable",
-        Err(error) => {
-            return super::problem::Problem::from_service(error, &info.request_id).into_response();
+        .await;
+    let outcome: TriggerOutcome = match regen_service::trigger_outcome(&result) {
+        Some(outcome) => outcome,
+        None => {
+            let error = result.expect_err("only errors have no outcome");
+            return Problem::from_service(error, &info.request_id).into_response();
         }
     };
     let id = form_safe_id(&id);
-    Redirect::to(&format!("{HOME}/{id}?outcome={outcome}")).into_response()
+    Redirect::to(&format!("{HOME}/{id}?outcome={}", outcome.as_str())).into_response()
 }
 
 /// One JSON field of a job as a file: the stored bytes, exactly. The viewer's
@@ -225,7 +169,7 @@ pub async fn download_field(
     let job = match state.service.get_job(info.caller.as_ref(), &id).await {
         Ok(job) => job,
         Err(error) => {
-            return super::problem::Problem::from_service(error, &info.request_id).into_response()
+            return Problem::from_service(error, &info.request_id).into_response()
         }
     };
     let document = match field.as_str() {
@@ -235,7 +179,7 @@ pub async fn download_field(
         _ => None,
     };
     let Some(document) = document else {
-        return super::problem::Problem::not_found("This job has no such JSON field.")
+        return Problem::not_found("This job has no such JSON field.")
             .into_response();
     };
     let disposition = format!(
@@ -270,13 +214,10 @@ pub async fn healthz() -> StatusCode {
 
 /// Ready when the database answers and every migration is applied.
 pub async fn readyz(State(state): State<AppState>) -> StatusCode {
-    match state.service.store().is_ready().await {
-        Ok(true) => StatusCode::OK,
-        Ok(false) => StatusCode::SERVICE_UNAVAILABLE,
-        Err(error) => {
-            tracing::warn!(error = %error, "readiness check failed");
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+    if state.service.is_ready().await {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     }
 }
 
@@ -300,11 +241,5 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), HOME, "{bad}");
         }
         assert_eq!(safe_next(None), HOME);
-    }
-
-    #[test]
-    fn login_page_escapes_next() {
-        let html = login_page("/x\"><script>", None);
-        assert!(!html.contains("<script>"));
     }
 }

@@ -18,7 +18,7 @@ pub struct Problem {
     #[serde(skip)]
     pub retry_after: Option<u64>,
     #[serde(skip)]
-    pub allow: Option<&'static str>,
+    pub allow: Option<HeaderValue>,
 }
 
 impl Problem {
@@ -56,15 +56,26 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
 
-    pub fn method_not_allowed(allow: &'static str) -> Problem {
+    /// `allow` is the router's own `Allow` header, so the answer can never
+    /// disagree with the routes.
+    pub fn method_not_allowed(allow: HeaderValue) -> Problem {
         let mut problem = Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method not allowed",
-            format!("Allowed methods: {allow}."),
+            format!("Allowed methods: {}.", allow.to_str().unwrap_or_default()),
         );
         problem.allow = Some(allow);
         problem
+    }
+
+    pub fn body_too_large(limit: usize) -> Problem {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            format!("At most {limit} bytes are accepted."),
+        )
     }
 
     /// Maps a service error. Internal causes are logged with the request id
@@ -143,8 +154,30 @@ impl IntoResponse for Problem {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if let Some(allow) = self.allow {
-            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            headers.insert(header::ALLOW, allow);
         }
         response
     }
+}
+
+/// Gives the router's bare 405 answers (an `Allow` header and no body) the
+/// problem+json body every other error has, keeping the router's `Allow`.
+pub async fn explain_method_not_allowed(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let allow = response
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(',').map(str::trim).collect::<Vec<_>>().join(", "))
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+        .unwrap_or_else(|| HeaderValue::from_static(""));
+    Problem::method_not_allowed(allow).into_response()
 }

@@ -1,0 +1,110 @@
+//! Who may call the service, as both the server and the UI name them.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A user's role. Only admins see or do anything; members are known
+/// accounts that are refused everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            other => Err(format!("unknown role {other:?}: expected admin or member")),
+        }
+    }
+}
+
+/// An authenticated user making a request. Anonymous callers are `None`
+/// wherever an `Option<&Caller>` is taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub username: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// What a trigger attempt did, as every trigger path (REST, server
+/// function, no-JS form) reports it to a person. Its `as_str` is the
+/// `?outcome=` the detail page reads after a trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TriggerOutcome {
+    /// PENDING → RUNNING happened.
+    Triggered,
+    /// The job was no longer PENDING: someone else was faster, or it never was.
+    Conflict,
+    NotFound,
+    /// The database did not answer; nothing changed.
+    Unavailable,
+}
+
+impl TriggerOutcome {
+    pub const ALL: [TriggerOutcome; 4] = [
+        TriggerOutcome::Triggered,
+        TriggerOutcome::Conflict,
+        TriggerOutcome::NotFound,
+        TriggerOutcome::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerOutcome::Triggered => "triggered",
+            TriggerOutcome::Conflict => "conflict",
+            TriggerOutcome::NotFound => "notfound",
+            TriggerOutcome::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TriggerOutcome> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in [Role::Admin, Role::Member] {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("Admin".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn trigger_outcomes_round_trip_through_their_names() {
+        for outcome in TriggerOutcome::ALL {
+            assert_eq!(TriggerOutcome::parse(outcome.as_str()), Some(outcome));
+        }
+        assert_eq!(TriggerOutcome::parse("ok"), None);
+    }
+}
