@@ -10,8 +10,9 @@ use axum::body::Body;
 use axum::http::Request;
 use criterion::{criterion_group, criterion_main, Criterion};
 use regen_domain::JsonText;
-use regen_service::testing::TestDatabase;
-use regen_service::{Backend, ListQuery};
+use regen_service::{ListQuery, Operator};
+use regen_storage::testing::TestDatabase;
+use regen_storage::Backend;
 use server::config::Config;
 use tower::ServiceExt;
 
@@ -33,10 +34,14 @@ fn hot_paths(c: &mut Criterion) {
             std::env::temp_dir().join("bench.jsonl"),
         );
         let service = server::build_service(&config).await.expect("service");
-        server::demo::seed(&service, 10_000, "bench password")
+        let operator = Operator::command_line();
+        server::demo::seed(&service, &operator, 10_000, "bench password")
             .await
             .expect("seed");
-        let token = service.create_api_token("admin").await.expect("token");
+        let token = service
+            .create_api_token(&operator, "admin")
+            .await
+            .expect("token");
         (db, service, token)
     });
     let caller = rt
@@ -59,12 +64,9 @@ fn hot_paths(c: &mut Criterion) {
         "target/site".into(),
         std::env::temp_dir().join("bench.jsonl"),
     );
-    let state = server::http::AppState {
-        service: service.clone(),
-        config: std::sync::Arc::new(config.clone()),
-        http_metrics: Default::default(),
-    };
-    let router = rt.block_on(async { server::router(state, server::leptos_options(&config)) });
+    let state = server::http::AppState::new(service.clone(), config.clone());
+    let router =
+        rt.block_on(async { server::http::router(state, server::leptos_options(&config)) });
     c.bench_function("SSR list page, in process", |b| {
         b.to_async(&rt).iter(|| async {
             let request = Request::get("/admin/regeneration-jobs")
@@ -87,7 +89,7 @@ fn hot_paths(c: &mut Criterion) {
     let doc = JsonText::parse(doc).expect("valid");
     c.bench_function("JSON viewer tree, 1 MB document", |b| {
         b.iter(|| {
-            app::components::json_viewer::render_tree_html(&doc, "instructionJson").expect("tree")
+            regen_domain::json_html::render_tree_html(&doc, "instructionJson").expect("tree")
         })
     });
     drop(db);

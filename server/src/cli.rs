@@ -4,8 +4,8 @@
 use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
-use regen_domain::{JobStatus, JsonText, NewJob, MAX_LABEL_LEN};
-use regen_service::{AdminService, Role};
+use regen_domain::{JobStatus, JsonText, NewJob, Role, MAX_LABEL_LEN};
+use regen_service::{AdminService, Operator};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -174,7 +174,7 @@ pub async fn add_user(
     password: &str,
 ) -> Result<(), String> {
     service
-        .create_user(name, role, password)
+        .create_user(&Operator::command_line(), name, role, password)
         .await
         .map(|_| ())
         .map_err(describe)
@@ -186,6 +186,7 @@ pub fn describe(error: regen_service::ServiceError) -> String {
         E::InvalidInput(message) => message,
         E::Unavailable(cause) => format!("database unavailable: {cause}"),
         E::Internal(cause) => format!("database error: {cause}"),
+        E::Setup(cause) => format!("cannot open the database: {cause}"),
         other => other.to_string(),
     }
 }

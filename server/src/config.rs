@@ -21,9 +21,9 @@ pub struct Config {
     pub site_addr: SocketAddr,
     pub site_root: PathBuf,
     /// The browser-facing origin, e.g. `https://regen.example.com`. Decides
-    /// the cookie's Secure flag and the Origin accepted for CSRF. Unset: any
-    /// origin equal to the request's Host is accepted, and cookies are
-    /// Secure only behind HTTPS (`X-Forwarded-Proto: https`).
+    /// the Origin accepted for CSRF, the cookie's Secure flag and HSTS.
+    /// Unset only on a loopback listener, where the loopback names of this
+    /// port are accepted.
     pub public_origin: Option<String>,
     /// A header set by a trusted reverse proxy holding the client address
     /// (e.g. `x-forwarded-for`; its right-most entry is used). Unset: the
@@ -40,13 +40,14 @@ pub struct Config {
     pub shutdown_grace: Duration,
 }
 
-/// One documented setting: name, default, meaning. The README's table is
-/// generated from the same words by hand; a test keeps them in step.
+/// One documented setting: name, default, meaning. The README's
+/// configuration table says the same; a test checks that every name here
+/// has a row there.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("DATABASE_URL", DEFAULT_DATABASE_URL, "`sqlite://PATH` (file and directory created on first use) or `postgres://USER@HOST:PORT/DB`"),
     ("LEPTOS_SITE_ADDR", "127.0.0.1:3000", "address the web server listens on"),
     ("LEPTOS_SITE_ROOT", "`target/site`, found next to the binary or in the working directory", "built site files (WASM, JS, CSS)"),
-    ("REGEN_PUBLIC_ORIGIN", "unset", "browser-facing origin, e.g. `https://regen.example.com`; `https` makes the session cookie Secure"),
+    ("REGEN_PUBLIC_ORIGIN", "unset (allowed only on a loopback address)", "browser-facing origin, e.g. `https://regen.example.com`; required when listening on anything but loopback. The only origin accepted for cookie-authenticated writes; `https` makes the session cookie Secure and turns on HSTS"),
     ("REGEN_CLIENT_IP_HEADER", "unset (TCP peer address)", "header from a trusted proxy with the client address, e.g. `x-forwarded-for` (right-most entry); login throttling is per client address"),
     ("REGEN_ENV_LABEL", "unset (no banner)", "environment banner text, e.g. `production`"),
     ("REGEN_ENV_COLOR", "`#b91c1c` for production, else `#1d4ed8`", "banner colour (CSS colour)"),
@@ -122,7 +123,7 @@ impl Config {
     pub fn from_env() -> Result<Config, Vec<String>> {
         let mut errors = Vec::new();
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if regen_service::Backend::from_url(&database_url).is_none() {
+        if regen_service::database_kind(&database_url).is_none() {
             errors.push("DATABASE_URL must start with sqlite: or postgres://".to_owned());
         }
         let site_addr = parse_addr(
@@ -140,6 +141,11 @@ impl Config {
                     "REGEN_PUBLIC_ORIGIN={origin:?} must start with http:// or https://"
                 ));
             }
+        }
+        if public_origin.is_none() && !site_addr.ip().is_loopback() {
+            errors.push(format!(
+                "REGEN_PUBLIC_ORIGIN must be set when listening on {site_addr} (not a loopback address), e.g. REGEN_PUBLIC_ORIGIN=https://regen.example.com"
+            ));
         }
         let client_ip_header = var("REGEN_CLIENT_IP_HEADER").map(|h| h.trim().to_lowercase());
         if let Some(header) = &client_ip_header {
@@ -240,10 +246,13 @@ impl Config {
         }
     }
 
-    pub fn store_options(&self) -> regen_service::StoreOptions {
-        regen_service::StoreOptions {
+    pub fn service_settings(&self) -> regen_service::ServiceSettings {
+        regen_service::ServiceSettings {
+            database_url: self.database_url.clone(),
             max_connections: self.db_max_connections,
             acquire_timeout: self.db_acquire_timeout,
+            audit_fallback_path: self.audit_fallback_path.clone(),
+            sessions: self.sessions,
         }
     }
 }

@@ -1,7 +1,11 @@
 //! `regen-admin demo`: a realistic data set to explore the product with.
 
-use regen_domain::{AuditEvent, AuditEventType, JobId, JobStatus, JsonText, NewJob, Timestamp};
-use regen_service::{AdminService, Role};
+use regen_domain::{
+    AuditEvent, AuditEventType, JobId, JobStatus, JsonText, NewJob, Role, Timestamp,
+};
+use regen_service::{AdminService, Operator};
+
+use crate::cli::describe;
 
 const TARGET_TYPES: [&str; 4] = ["insight", "article", "summary", "headline"];
 
@@ -36,26 +40,29 @@ const BATCH: usize = 1_000;
 /// Inserts `count` jobs across every status and target type, created over
 /// the last 30 days, with instruction sizes from tiny to over 1 MB, plus the
 /// `admin` and `member` accounts when they do not exist yet.
-pub async fn seed(service: &AdminService, count: usize, password: &str) -> Result<(), String> {
+pub async fn seed(
+    service: &AdminService,
+    operator: &Operator,
+    count: usize,
+    password: &str,
+) -> Result<(), String> {
     for (name, role) in ACCOUNTS {
         if service
-            .store()
-            .find_user_by_name(name)
+            .find_user(operator, name)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(describe)?
             .is_none()
         {
             service
-                .create_user(name, role, password)
+                .create_user(operator, name, role, password)
                 .await
-                .map_err(crate::cli::describe)?;
+                .map_err(describe)?;
         }
     }
     let admin = service
-        .store()
-        .find_user_by_name("admin")
+        .find_user(operator, "admin")
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(describe)?
         .ok_or("the admin account is missing")?;
     let now = regen_service::now().millis();
     let spacing = (30 * 24 * 3600 * 1000 / count.max(1) as i64).max(1);
@@ -68,20 +75,18 @@ pub async fn seed(service: &AdminService, count: usize, password: &str) -> Resul
             let jobs = std::mem::take(&mut batch);
             let history: Vec<_> = jobs.iter().map(|(job, at)| (job.status, *at)).collect();
             let ids = service
-                .store()
-                .insert_jobs(jobs)
+                .import_jobs(operator, jobs)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(describe)?;
             let events: Vec<AuditEvent> = ids
                 .into_iter()
                 .zip(history)
-                .flat_map(|(id, (status, at))| lifecycle(id, status, at, &admin.id, now))
+                .flat_map(|(id, (status, at))| lifecycle(id, status, at, &admin.user_id, now))
                 .collect();
             service
-                .store()
-                .insert_audit_events(&events)
+                .import_audit_events(operator, &events)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(describe)?;
         }
     }
     Ok(())

@@ -9,23 +9,15 @@ pub mod http;
 pub mod telemetry;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context as _;
-use app::ssr::UiConfig;
-use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use regen_service::{AdminService, AuditJournal, Store};
-use tower_http::compression::CompressionLayer;
+use regen_service::AdminService;
 
 use config::Config;
-use http::middleware::{
-    access_guard, csrf_guard, label_route, limit_body, request_context, CspNonce,
-};
-use http::{api, metrics, pages, AppState};
+use http::AppState;
 
 /// No route of this product takes more than a login form; bodies above
 /// this are refused before any handler runs.
@@ -33,18 +25,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Connects, migrates, and builds the service an instance runs on.
 pub async fn build_service(config: &Config) -> anyhow::Result<AdminService> {
-    let store = Store::connect(&config.database_url, &config.store_options())
+    AdminService::connect(&config.service_settings())
         .await
-        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot apply migrations: {e}"))?;
-    Ok(AdminService::new(
-        store,
-        AuditJournal::new(config.audit_fallback_path.clone()),
-        config.sessions,
-    ))
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -56,71 +39,19 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-/// The whole HTTP surface of one instance.
-pub fn router(state: AppState, options: LeptosOptions) -> Router {
-    let routes = generate_route_list(app::App);
-    let ui = UiConfig {
-        env_label: state.config.env_label.clone(),
-        env_color: state.config.env_color.clone(),
-    };
-    let context = {
-        let service = state.service.clone();
-        move || {
-            provide_context(service.clone());
-            provide_context(ui.clone());
-            // The CSP header and the page's scripts must carry the same nonce.
-            if let Some(parts) = use_context::<axum::http::request::Parts>() {
-                if let Some(nonce) = parts.extensions.get::<CspNonce>() {
-                    provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
-                }
-            }
-        }
-    };
-    let shell = {
-        let options = options.clone();
-        move || app::shell(options.clone())
-    };
-    let site = Router::new()
-        .leptos_routes_with_context(&options, routes, context.clone(), shell)
-        .fallback(leptos_axum::file_and_error_handler_with_context(
-            context,
-            app::shell,
-        ))
-        .with_state(options);
-
-    let ours = Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route(
-            "/admin/regeneration-jobs/{jobId}/trigger",
-            post(pages::trigger_form),
-        )
-        .route(
-            "/admin/regeneration-jobs/{jobId}/download/{field}",
-            get(pages::download_field),
-        )
-        .route("/healthz", get(pages::healthz))
-        .route("/readyz", get(pages::readyz))
-        .route("/metrics", get(metrics::metrics))
-        .nest("/api", api::router())
-        .with_state(state.clone());
-
-    ours.merge(site)
-        .route_layer(from_fn(label_route))
-        .layer(from_fn(limit_body))
-        .layer(from_fn_with_state(state.clone(), csrf_guard))
-        .layer(from_fn(access_guard))
-        .layer(from_fn_with_state(state.clone(), request_context))
-        .layer(CompressionLayer::new())
+/// Binds a listener whose connections send small writes at once: without
+/// TCP_NODELAY, a body written in several pieces waits for the client's
+/// delayed ACK (about 40 ms) on every reused connection.
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
 }
 
-/// A metrics-only router for `REGEN_METRICS_ADDR`: reachable by whoever can
-/// reach that address, which operators keep private.
-pub fn metrics_router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics::metrics))
-        .with_state(state)
+fn no_delay(stream: &mut tokio::net::TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY");
+    }
 }
 
 /// A bound, ready-to-serve instance.
@@ -141,26 +72,16 @@ impl Application {
         config: Config,
         service: AdminService,
     ) -> anyhow::Result<Application> {
-        let listener = tokio::net::TcpListener::bind(config.site_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.site_addr))?;
+        let listener = bind(config.site_addr).await?;
         let metrics_listener = match config.metrics_addr {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr}"))?,
-            ),
+            Some(addr) => Some(bind(addr).await?),
             None => None,
         };
         let mut config = config;
         config.site_addr = listener.local_addr()?;
         let options = leptos_options(&config);
-        let state = AppState {
-            service,
-            config: Arc::new(config),
-            http_metrics: Arc::default(),
-        };
-        let router = router(state.clone(), options);
+        let state = AppState::new(service, config);
+        let router = http::router(state.clone(), options);
         Ok(Application {
             listener,
             metrics_listener,
@@ -193,9 +114,9 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut stop_for_metrics = stop_rx.clone();
         if let Some(listener) = self.metrics_listener {
-            let router = metrics_router(self.state.clone());
+            let router = http::metrics_router(self.state.clone());
             tokio::spawn(async move {
-                let _ = axum::serve(listener, router)
+                let _ = axum::serve(listener.tap_io(no_delay), router)
                     .with_graceful_shutdown(async move {
                         let _ = stop_for_metrics.wait_for(|s| *s).await;
                     })
@@ -204,7 +125,7 @@ impl Application {
         }
         let mut stop_for_server = stop_rx.clone();
         let server = axum::serve(
-            self.listener,
+            self.listener.tap_io(no_delay),
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -227,7 +148,7 @@ impl Application {
         }
         // Transactions are atomic: anything not committed by now rolls back
         // when its connection goes.
-        if tokio::time::timeout(grace, self.state.service.store().close())
+        if tokio::time::timeout(grace, self.state.service.close())
             .await
             .is_err()
         {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::cli::{self, AuditCommand, Cli, Command, JobCommand, TokenCommand, UserCommand};
 use server::config::Config;
+use regen_service::Operator;
 use server::{build_service, demo, shutdown_signal, telemetry, Application};
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -58,6 +59,7 @@ async fn main() -> ExitCode {
         Ok(service) => service,
         Err(error) => return fail(error),
     };
+    let operator = Operator::command_line();
     match command {
         Command::Serve => {
             let app = match Application::with_service(config, service).await {
@@ -93,7 +95,7 @@ async fn main() -> ExitCode {
         }
         Command::Token {
             command: TokenCommand::Create { name },
-        } => match service.create_api_token(&name).await {
+        } => match service.create_api_token(&operator, &name).await {
             Ok(token) => {
                 println!("{token}");
                 ExitCode::SUCCESS
@@ -104,18 +106,18 @@ async fn main() -> ExitCode {
             command: JobCommand::Create { .. },
         } => {
             let job = new_job.expect("validated above");
-            match service.store().insert_job(job).await {
+            match service.create_job(&operator, job).await {
                 Ok(job) => {
                     println!("{}", job.id);
                     ExitCode::SUCCESS
                 }
-                Err(error) => fail(error),
+                Err(error) => fail(cli::describe(error)),
             }
         }
         Command::Demo {
             admin_password,
             jobs,
-        } => match demo::seed(&service, jobs, &admin_password).await {
+        } => match demo::seed(&service, &operator, jobs, &admin_password).await {
             Ok(()) => {
                 println!("Demo data ready: {jobs} regeneration jobs.");
                 println!("Log in as `admin` with password `{admin_password}` (a `member` account has the same password and sees nothing).");
@@ -125,12 +127,12 @@ async fn main() -> ExitCode {
         },
         Command::Audit {
             command: AuditCommand::Replay,
-        } => match service.journal().replay(service.store()).await {
+        } => match service.replay_audit_journal(&operator).await {
             Ok(report) => {
                 println!(
                     "read {} journaled events from {}: {} inserted, {} already present",
                     report.read,
-                    service.journal().path().display(),
+                    service.audit_journal_path(&operator).display(),
                     report.inserted,
                     report.already_present
                 );
@@ -140,7 +142,7 @@ async fn main() -> ExitCode {
         },
         Command::Audit {
             command: AuditCommand::Check,
-        } => match service.store().jobs_missing_audit().await {
+        } => match service.jobs_missing_audit(&operator).await {
             Ok(missing) if missing.is_empty() => {
                 println!("audit check: every job's status is backed by its audit events");
                 ExitCode::SUCCESS
@@ -155,7 +157,7 @@ async fn main() -> ExitCode {
                 );
                 ExitCode::FAILURE
             }
-            Err(error) => fail(error),
+            Err(error) => fail(cli::describe(error)),
         },
     }
 }

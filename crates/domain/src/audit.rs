@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::{JobId, JsonText, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AuditEventType {
     #[serde(rename = "REGEN_JOB_CREATED")]
     Created,
@@ -67,6 +68,7 @@ pub struct AuditEvent {
 
 /// An audit event as shown next to its job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEventView {
     pub id: Uuid,

@@ -8,6 +8,11 @@ use crate::{AuditEventView, JsonText, Timestamp};
 
 /// A job id: a UUIDv7 in its canonical lowercase hyphenated form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, format = Uuid)
+)]
 #[serde(transparent)]
 pub struct JobId(Uuid);
 
@@ -38,6 +43,7 @@ impl fmt::Display for JobId {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JobStatus {
     Pending,
@@ -141,6 +147,7 @@ pub struct NewJob {
 /// One row of a job listing: never the JSON payloads, so a page costs the
 /// same whatever the jobs carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobSummary {
     pub id: JobId,
@@ -167,6 +174,7 @@ impl From<&RegenerationJob> for JobSummary {
 /// The full record with its audit trail, as the detail API returns it. The
 /// JSON fields are the stored text, embedded verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobDetail {
     pub id: JobId,

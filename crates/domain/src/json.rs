@@ -10,6 +10,11 @@ use serde_json::value::RawValue;
 /// never re-serialised: numbers beyond f64 precision, key order, whitespace and
 /// unicode escapes all survive. It is validated once, on the way in.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = Value, description = "Stored JSON, embedded verbatim")
+)]
 pub struct JsonText(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

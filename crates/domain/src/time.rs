@@ -10,6 +10,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The fixed-width text form is also the storage form on both databases, so
 /// text order is time order and keyset pagination needs no conversions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, format = DateTime)
+)]
 pub struct Timestamp(DateTime<Utc>);
 
 const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";

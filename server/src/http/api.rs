@@ -1,56 +1,136 @@
-//! The REST API: three routes, each a thin shim over the service.
+//! The REST API under `/api`: each route a thin shim over the service.
+//!
+//! This file is the route table. Every operation is declared once, with
+//! `#[utoipa::path]` on its handler, and `routes()` builds both the axum
+//! router and the OpenAPI document from those declarations, so the two
+//! cannot disagree. The 405 answers and their `Allow` header come from the
+//! same router.
+
+use std::sync::OnceLock;
 
 use app::ssr::RequestInfo;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use regen_domain::{JobDetail, JobStatus, JobSummary};
 use regen_service::ListQuery;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::problem::Problem;
 use super::AppState;
 
+pub const API_PREFIX: &str = "/api";
 pub const JOBS_PATH: &str = "/api/admin/regeneration-jobs";
 /// A trigger needs no body; anything bigger than this is refused.
 pub const TRIGGER_BODY_LIMIT: usize = 16 * 1024;
 
-/// Routes and the methods each allows, for the router, the 405 answers and
-/// the OpenAPI document.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("/admin/regeneration-jobs", "GET, HEAD"),
-    ("/admin/regeneration-jobs/{jobId}", "GET, HEAD"),
-    ("/admin/regeneration-jobs/{jobId}/trigger", "POST"),
-    ("/openapi.json", "GET, HEAD"),
-];
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "regen-admin",
+        description = "Admin control plane for content regeneration jobs: list, inspect, trigger a PENDING job."
+    ),
+    servers((url = "/api")),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("session" = [])),
+)]
+struct ApiDoc;
 
-fn not_allowed(allow: &'static str) -> impl Fn() -> std::future::Ready<Response> + Clone {
-    move || std::future::ready(Problem::method_not_allowed(allow).into_response())
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Token from `regen-admin token create NAME`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                super::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// The API's routes and their description, from the one set of declarations.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list_jobs))
+        .routes(routes!(get_job))
+        .routes(routes!(trigger_job))
+        .routes(routes!(openapi_document))
+        .split_for_parts();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    (router, document)
 }
 
 /// The `/api` router (nested under `/api`).
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/admin/regeneration-jobs",
-            get(list_jobs).fallback(not_allowed(ROUTES[0].1)),
-        )
-        .route(
-            "/admin/regeneration-jobs/{jobId}",
-            get(get_job).fallback(not_allowed(ROUTES[1].1)),
-        )
-        .route(
-            "/admin/regeneration-jobs/{jobId}/trigger",
-            post(trigger_job).fallback(not_allowed(ROUTES[2].1)),
-        )
-        .route(
-            "/openapi.json",
-            get(super::openapi::document).fallback(not_allowed(ROUTES[3].1)),
-        )
+    routes()
+        .0
         .fallback(|| async { Problem::not_found("There is no API route at this path.") })
 }
 
+/// The OpenAPI 3.1 document of this API, as served at `/api/openapi.json`.
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(|| routes().1)
+}
+
+/// The listing's query parameters, as the document describes them. The
+/// handler reads them through `ListQuery`, which enforces exactly these
+/// constraints (a test holds the two together); this type only describes.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListParameters {
+    /// Page size.
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    limit: Option<u32>,
+    /// Opaque; taken from a `Link` header.
+    #[param(pattern = r"^[on][0-9a-f]{1,11}\.[0-9a-f]{32}$")]
+    cursor: Option<String>,
+    /// Repeat for several statuses; none means every status.
+    #[param(style = Form, explode, inline)]
+    status: Option<Vec<JobStatus>>,
+    #[param(rename = "targetType", max_length = 200, pattern = r"^[^\u0000]*$")]
+    target_type: Option<String>,
+    #[param(rename = "targetId", max_length = 200, pattern = r"^[^\u0000]*$")]
+    target_id: Option<String>,
+}
+
+const PROBLEM: &str = "application/problem+json";
+
+/// List jobs, newest first (createdAt DESC, id DESC), without payloads.
+#[utoipa::path(
+    get,
+    path = "/admin/regeneration-jobs",
+    operation_id = "listJobs",
+    params(ListParameters),
+    responses(
+        (status = 200, description = "A page of jobs; `Link: <…>; rel=\"next\"` (and `rel=\"prev\"`) announce its neighbours",
+            body = [JobSummary], headers(("Link" = String, description = "RFC 8288 links to the next and previous pages"))),
+        (status = 400, description = "Invalid, unknown or repeated query parameter", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
+            headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
+        (status = 500, description = "Internal error (logged with the request id)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM,
+            headers(("Retry-After" = u32))),
+    )
+)]
 async fn list_jobs(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
@@ -65,33 +145,46 @@ async fn list_jobs(
         Ok::<_, regen_service::ServiceError>((query, page))
     }
     .await;
-    match result {
-        Ok((query, page)) => {
-            let mut links = Vec::new();
-            if let Some(cursor) = &page.next_cursor {
-                links.push(format!(
-                    "<{JOBS_PATH}?{}>; rel=\"next\"",
-                    query.to_query_string(Some(cursor))
-                ));
-            }
-            if let Some(cursor) = &page.prev_cursor {
-                links.push(format!(
-                    "<{JOBS_PATH}?{}>; rel=\"prev\"",
-                    query.to_query_string(Some(cursor))
-                ));
-            }
-            let mut response = Json(page.jobs).into_response();
-            if !links.is_empty() {
-                if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
-                    response.headers_mut().insert(header::LINK, value);
-                }
-            }
-            response
+    let (query, page) = match result {
+        Ok(found) => found,
+        Err(error) => return Problem::from_service(error, &info.request_id).into_response(),
+    };
+    let link = |cursor: &str, rel: &str| {
+        format!(
+            "<{JOBS_PATH}?{}>; rel=\"{rel}\"",
+            query.to_query_string(Some(cursor))
+        )
+    };
+    let links: Vec<String> = [(&page.next_cursor, "next"), (&page.prev_cursor, "prev")]
+        .into_iter()
+        .filter_map(|(cursor, rel)| cursor.as_deref().map(|c| link(c, rel)))
+        .collect();
+    let mut response = Json(page.jobs).into_response();
+    if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
+        if !links.is_empty() {
+            response.headers_mut().insert(header::LINK, value);
         }
-        Err(error) => Problem::from_service(error, &info.request_id).into_response(),
     }
+    response
 }
 
+/// One job with its JSON payloads (verbatim) and audit trail.
+#[utoipa::path(
+    get,
+    path = "/admin/regeneration-jobs/{jobId}",
+    operation_id = "getJob",
+    params(("jobId" = String, Path, format = Uuid, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job", body = JobDetail),
+        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
+            headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "Unknown or malformed id", body = Problem, content_type = PROBLEM),
+        (status = 500, description = "Internal error (logged with the request id)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM,
+            headers(("Retry-After" = u32))),
+    )
+)]
 async fn get_job(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
@@ -103,6 +196,25 @@ async fn get_job(
     }
 }
 
+/// PENDING → RUNNING, audited; nothing else changes and nothing runs.
+#[utoipa::path(
+    post,
+    path = "/admin/regeneration-jobs/{jobId}/trigger",
+    operation_id = "triggerJob",
+    params(("jobId" = String, Path, format = Uuid, description = "The job's id")),
+    responses(
+        (status = 200, description = "Triggered: the job as it is now (RUNNING)", body = JobSummary),
+        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
+            headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "Unknown or malformed id", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The job is not PENDING; `currentStatus` names its status", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "Request body over 16 KiB (a trigger needs none)", body = Problem, content_type = PROBLEM),
+        (status = 500, description = "Internal error (logged with the request id)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable; nothing changed; retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM,
+            headers(("Retry-After" = u32))),
+    )
+)]
 async fn trigger_job(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
@@ -115,13 +227,7 @@ async fn trigger_job(
         .await
         .is_err()
     {
-        return Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Request body too large",
-            format!("A trigger needs no body; at most {TRIGGER_BODY_LIMIT} bytes are accepted."),
-        )
-        .into_response();
+        return Problem::body_too_large(TRIGGER_BODY_LIMIT).into_response();
     }
     match state
         .service
@@ -130,5 +236,55 @@ async fn trigger_job(
     {
         Ok(triggered) => Json(triggered.job).into_response(),
         Err(error) => Problem::from_service(error, &info.request_id).into_response(),
+    }
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    responses(
+        (status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object),
+        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
+            headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
+    )
+)]
+async fn openapi_document() -> Response {
+    static JSON: OnceLock<Vec<u8>> = OnceLock::new();
+    let body = JSON.get_or_init(|| openapi().to_json().expect("the document serialises").into_bytes());
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.as_slice(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameter(name: &str) -> serde_json::Value {
+        let document = serde_json::to_value(openapi()).unwrap();
+        document["paths"]["/admin/regeneration-jobs"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no parameter {name}"))
+    }
+
+    #[test]
+    fn the_described_limits_are_the_ones_the_service_enforces() {
+        let limit = parameter("limit");
+        assert_eq!(limit["schema"]["maximum"], regen_service::MAX_PAGE_SIZE);
+        assert_eq!(limit["schema"]["default"], regen_service::DEFAULT_PAGE_SIZE);
+        assert_eq!(parameter("cursor")["schema"]["pattern"], regen_service::CURSOR_PATTERN);
+        for label in ["targetType", "targetId"] {
+            assert_eq!(parameter(label)["schema"]["maxLength"], regen_domain::MAX_LABEL_LEN);
+        }
     }
 }

@@ -129,7 +129,13 @@ pub fn render(state: &AppState) -> String {
          # TYPE regen_audit_journal_failures_total counter\nregen_audit_journal_failures_total {}",
         service.audit_journal_failures()
     );
-    let pool = state.service.store().pool_stats();
+    let _ = writeln!(
+        out,
+        "# HELP regen_login_failure_storms_total Times one account drew many failed logins from several addresses (someone is guessing).\n\
+         # TYPE regen_login_failure_storms_total counter\nregen_login_failure_storms_total {}",
+        service.login_failure_storms()
+    );
+    let pool = state.service.pool_usage();
     let _ = writeln!(
         out,
         "# HELP regen_db_pool_connections Database pool connections by state.\n# TYPE regen_db_pool_connections gauge\n\
@@ -145,7 +151,7 @@ pub fn render(state: &AppState) -> String {
         "# HELP regen_build_info Build information.\n# TYPE regen_build_info gauge\n\
          regen_build_info{{version=\"{}\",backend=\"{}\"}} 1",
         env!("CARGO_PKG_VERSION"),
-        state.service.store().backend().name()
+        state.service.backend_name()
     );
     out
 }

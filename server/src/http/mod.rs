@@ -1,15 +1,35 @@
-//! The HTTP surface: middleware (request ids, authentication, CSRF,
-//! security headers, default-deny guards), the REST API, the few plain
-//! HTML endpoints (login, no-JS trigger), health and metrics.
+//! The HTTP surface of one instance, and the order its layers run in.
+//!
+//! Outermost first, for every request:
+//! `observe` (request id, access log, metrics) → `reject_dot_segments` →
+//! `security_headers` (CSP nonce, nosniff, HSTS…) → `explain_method_not_allowed`
+//! → then either the static files (`/pkg`, the favicon: no authentication,
+//! no database) or the dynamic routes behind `authenticate` →
+//! `access_guard` (default deny) → `csrf_guard` → `guard_server_functions`
+//! → `limit_body`.
+//!
+//! Modules depend one way: `pages` and `api` use the layers; no layer uses
+//! a page.
 
 pub mod api;
+pub mod auth;
 pub mod metrics;
-pub mod middleware;
-pub mod openapi;
+pub mod observe;
 pub mod pages;
 pub mod problem;
+pub mod security;
 
+use std::sync::Arc;
+
+use app::ssr::UiConfig;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
 use regen_service::AdminService;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::Config;
 use metrics::HttpMetrics;
@@ -18,6 +38,108 @@ use metrics::HttpMetrics;
 #[derive(Clone)]
 pub struct AppState {
     pub service: AdminService,
-    pub config: std::sync::Arc<Config>,
-    pub http_metrics: std::sync::Arc<HttpMetrics>,
+    pub config: Arc<Config>,
+    pub ui: UiConfig,
+    pub http_metrics: Arc<HttpMetrics>,
+}
+
+impl AppState {
+    pub fn new(service: AdminService, config: Config) -> AppState {
+        let ui = UiConfig {
+            env_label: config.env_label.clone(),
+            env_color: config.env_color.clone(),
+        };
+        AppState {
+            service,
+            config: Arc::new(config),
+            ui,
+            http_metrics: Arc::default(),
+        }
+    }
+}
+
+/// The Leptos pages, with the service, the UI settings and the response's
+/// CSP nonce in their context.
+fn leptos_pages(state: &AppState, options: LeptosOptions) -> Router {
+    let routes = generate_route_list(app::App);
+    let context = {
+        let service = state.service.clone();
+        let ui = state.ui.clone();
+        move || {
+            provide_context(service.clone());
+            provide_context(ui.clone());
+            // The CSP header and the page's scripts must carry the same nonce.
+            if let Some(parts) = use_context::<axum::http::request::Parts>() {
+                if let Some(nonce) = parts.extensions.get::<security::CspNonce>() {
+                    provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+                }
+            }
+        }
+    };
+    let shell = {
+        let options = options.clone();
+        move || app::shell(options.clone())
+    };
+    Router::new()
+        .leptos_routes_with_context(&options, routes, context.clone(), shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context,
+            app::shell,
+        ))
+        .with_state(options)
+}
+
+/// Files that need neither a caller nor the database.
+fn static_files(config: &Config) -> Router {
+    let pkg = ServeDir::new(config.site_root.join("pkg"));
+    Router::new()
+        .nest_service("/pkg", pkg)
+        .route_service("/favicon.svg", ServeFile::new(config.site_root.join("favicon.svg")))
+        .layer(from_fn(observe::label_static))
+}
+
+/// The whole HTTP surface of one instance.
+pub fn router(state: AppState, options: LeptosOptions) -> Router {
+    let ours = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route(
+            "/admin/regeneration-jobs/{jobId}/trigger",
+            post(pages::trigger_form),
+        )
+        .route(
+            "/admin/regeneration-jobs/{jobId}/download/{field}",
+            get(pages::download_field),
+        )
+        .route("/healthz", get(pages::healthz))
+        .route("/readyz", get(pages::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .nest(api::API_PREFIX, api::router())
+        .with_state(state.clone());
+
+    let dynamic = ours
+        .merge(leptos_pages(&state, options))
+        .route_layer(from_fn(observe::label_route))
+        .layer(from_fn(security::limit_body))
+        .layer(from_fn(security::guard_server_functions))
+        .layer(from_fn_with_state(state.clone(), security::csrf_guard))
+        .layer(from_fn_with_state(state.clone(), auth::access_guard))
+        .layer(from_fn_with_state(state.clone(), auth::authenticate));
+
+    static_files(&state.config)
+        .merge(dynamic)
+        .layer(from_fn(problem::explain_method_not_allowed))
+        .layer(from_fn_with_state(state.clone(), security::security_headers))
+        .layer(from_fn(security::reject_dot_segments))
+        .layer(from_fn_with_state(state, observe::observe))
+        .layer(CompressionLayer::new())
+}
+
+/// A metrics-only router for `REGEN_METRICS_ADDR`: reachable by whoever can
+/// reach that address, which operators keep private.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .with_state(state)
 }

@@ -107,13 +107,11 @@ pub async fn label_route(request: Request, next: Next) -> Response {
     response
 }
 
-/// Labels everything a nested service answers (static files) with one
-/// fixed template.
-pub fn label_static(template: &'static str) -> impl Fn(Response) -> Response + Clone {
-    move |mut response: Response| {
-        response
-            .extensions_mut()
-            .insert(RouteLabel(template.to_owned()));
-        response
-    }
+/// Labels everything the static file services answer with one template.
+pub async fn label_static(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .extensions_mut()
+        .insert(RouteLabel("/pkg/{file}".to_owned()));
+    response
 }

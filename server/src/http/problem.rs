@@ -2,10 +2,12 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use regen_domain::JobStatus;
 use regen_service::ServiceError;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+/// An error, as every API answer other than a success carries it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -13,8 +15,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// On a 409: the status that made the trigger impossible.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_status: Option<String>,
+    pub current_status: Option<JobStatus>,
     #[serde(skip)]
     pub retry_after: Option<u64>,
     #[serde(skip)]
@@ -94,7 +97,7 @@ impl Problem {
                         "The job is {current}; only PENDING jobs can be triggered, and only once."
                     ),
                 );
-                problem.current_status = Some(current.to_string());
+                problem.current_status = Some(current);
                 problem
             }
             ServiceError::InvalidInput(message) => Problem::new(
@@ -124,7 +127,7 @@ impl Problem {
                 problem.retry_after = Some(2);
                 problem
             }
-            ServiceError::Internal(cause) => {
+            ServiceError::Internal(cause) | ServiceError::Setup(cause) => {
                 tracing::error!(request_id, error = ?cause, "internal error");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -65,6 +65,62 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, body)).await
 }
 
+/// The input rules of the server functions under `/rpc/`, which Leptos
+/// would otherwise answer with redirects and 500s that quote the parser:
+/// POST only, `Content-Type: application/json` only (a `text/plain` body is
+/// the classic cross-site shape that needs no preflight), a bounded body
+/// that is the function's arguments, and a JSON answer, never a redirect.
+pub async fn guard_server_functions(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/rpc/") {
+        return next.run(request).await;
+    }
+    if request.method() != Method::POST {
+        return Problem::method_not_allowed(HeaderValue::from_static("POST")).into_response();
+    }
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "Server functions take Content-Type: application/json.",
+        )
+        .into_response();
+    }
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::BODY_LIMIT).await else {
+        return Problem::body_too_large(crate::BODY_LIMIT).into_response();
+    };
+    let well_formed = match parts.uri.path() {
+        path if path == <app::server_fns::TriggerJob as leptos::server_fn::ServerFn>::PATH => {
+            serde_json::from_slice::<app::server_fns::TriggerJob>(&bytes).is_ok()
+        }
+        _ => return Problem::not_found("There is no server function at this path.").into_response(),
+    };
+    if !well_formed {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+            "The body must be a JSON object holding the function's arguments.",
+        )
+        .into_response();
+    }
+    // Leptos redirects browsers that accept HTML back to their Referer; a
+    // server function here only ever answers in JSON.
+    parts
+        .headers
+        .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::REFERER);
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
 /// Refuses cross-site state changes made with a session cookie. Browsers
 /// say where a request comes from (`Sec-Fetch-Site`, `Origin`); requests
 /// with neither header are not from a browser and carry no ambient
