@@ -76,11 +76,17 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, document)
 }
 
-/// The `/api` router (nested under `/api`).
+/// The `/api` router (nested under `/api`). It has no fallback of its own:
+/// axum flattens a nested router only without one, and only flattened
+/// routes get their `Allow` header on a 405. Unknown paths are
+/// [`unknown_path`]'s.
 pub fn router() -> Router<AppState> {
-    routes()
-        .0
-        .fallback(|| async { Problem::not_found("There is no API route at this path.") })
+    routes().0
+}
+
+/// Every other path under `/api`.
+pub async fn unknown_path() -> Problem {
+    Problem::not_found("There is no API route at this path.")
 }
 
 /// The OpenAPI 3.1 document of this API, as served at `/api/openapi.json`.

@@ -5,8 +5,8 @@
 //! `security_headers` (CSP nonce, nosniff, HSTS…) → `explain_method_not_allowed`
 //! → then either the static files (`/pkg`, the favicon: no authentication,
 //! no database) or the dynamic routes behind `authenticate` →
-//! `access_guard` (default deny) → `csrf_guard` → `guard_server_functions`
-//! → `limit_body`.
+//! `access_guard` (default deny) → `csrf_guard` → `limit_body` →
+//! `guard_server_functions`.
 //!
 //! Modules depend one way: `pages` and `api` use the layers; no layer uses
 //! a page.
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use app::ssr::UiConfig;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -116,19 +116,24 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         .route("/readyz", get(pages::readyz))
         .route("/metrics", get(metrics::metrics))
         .nest(api::API_PREFIX, api::router())
+        .route("/api/{*rest}", any(api::unknown_path))
         .with_state(state.clone());
 
     let dynamic = ours
         .merge(leptos_pages(&state, options))
         .route_layer(from_fn(observe::label_route))
-        .layer(from_fn(security::limit_body))
         .layer(from_fn(security::guard_server_functions))
+        .layer(from_fn(security::limit_body))
         .layer(from_fn_with_state(state.clone(), security::csrf_guard))
         .layer(from_fn_with_state(state.clone(), auth::access_guard))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 
-    static_files(&state.config)
-        .merge(dynamic)
+    // The routed app is wrapped as one service, so that the layers below
+    // see its finished answers: axum adds `Allow` to a 405 only as the
+    // route's future completes, after any layer applied to the routes.
+    let routed = static_files(&state.config).merge(dynamic);
+    Router::new()
+        .fallback_service(routed)
         .layer(from_fn(problem::explain_method_not_allowed))
         .layer(from_fn_with_state(state.clone(), security::security_headers))
         .layer(from_fn(security::reject_dot_segments))
@@ -143,3 +148,4 @@ pub fn metrics_router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .with_state(state)
 }
+

@@ -1,7 +1,7 @@
 //! Authentication, authorisation and browser security.
 
 use regen_domain::JobStatus;
-use regen_service::Backend;
+use regen_storage::Backend;
 use sqlx::Row;
 
 use crate::helpers::{client, spawn_app, spawn_app_with, spawn_second_instance, Options, PASSWORD};
@@ -197,9 +197,29 @@ async fn login_sets_a_strict_http_only_session_cookie_and_redirects_to_next(back
         .unwrap();
     assert_eq!(evil.headers()["location"], "/admin/regeneration-jobs");
 
-    let behind_https = client()
+    // A header the client chooses does not make the cookie Secure…
+    let forged_https = client()
         .post(app.url("/login"))
         .header("x-forwarded-proto", "https")
+        .form(&[("username", "ada"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(!forged_https.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
+    // …the configured https origin does, and turns on HSTS.
+    let https = spawn_app_with(
+        backend,
+        Options {
+            public_origin: Some("https://regen.example".into()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let behind_https = client()
+        .post(https.url("/login"))
         .form(&[("username", "ada"), ("password", PASSWORD)])
         .send()
         .await
@@ -208,6 +228,10 @@ async fn login_sets_a_strict_http_only_session_cookie_and_redirects_to_next(back
         .to_str()
         .unwrap()
         .contains("Secure"));
+    assert_eq!(
+        behind_https.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
 }
 
 async fn wrong_credentials_get_one_generic_message(backend: Backend) {
@@ -254,7 +278,7 @@ async fn login_rotates_the_session(backend: Backend) {
     let new_cookie = cookie_of(&again);
     let old_secret_is_dead = {
         let sessions: Vec<(String,)> = sqlx::query_as("SELECT id_hash FROM sessions")
-            .fetch_all(app.service.store().pool())
+            .fetch_all(&app.database.raw_pool().await)
             .await
             .unwrap();
         sessions.len()
@@ -292,7 +316,7 @@ async fn logout_ends_the_session(backend: Backend) {
         .unwrap();
     assert_eq!(page.status(), 303);
     let count: i64 = sqlx::query("SELECT COUNT(*) FROM sessions")
-        .fetch_one(app.service.store().pool())
+        .fetch_one(&app.database.raw_pool().await)
         .await
         .unwrap()
         .get(0);
@@ -329,7 +353,7 @@ async fn an_idle_session_sends_the_browser_back_to_login(backend: Backend) {
     assert_eq!(page.status(), 303);
     assert_eq!(
         page.headers()["location"],
-        "/login?next=/admin/regeneration-jobs"
+        "/login?next=%2Fadmin%2Fregeneration-jobs"
     );
 }
 
@@ -387,7 +411,7 @@ async fn tokens_are_stored_only_as_hashes(backend: Backend) {
     app.get("/api/admin/regeneration-jobs", Some(&app.admin_token))
         .await;
     let rows = sqlx::query("SELECT token_hash, last_used_at FROM api_tokens")
-        .fetch_all(app.service.store().pool())
+        .fetch_all(&app.database.raw_pool().await)
         .await
         .unwrap();
     let mut used = 0;

@@ -1,10 +1,11 @@
 //! The operator CLI: what it prints, and that bad input writes nothing.
 
+use regen_service::Operator;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use regen_service::testing::TestDatabase;
-use regen_service::Backend;
+use regen_storage::testing::TestDatabase;
+use regen_storage::Backend;
 
 fn run(url: &str, args: &[&str], stdin: &str) -> Output {
     let journal = std::env::temp_dir().join("regen-cli-test.jsonl");
@@ -56,7 +57,7 @@ async fn the_demo_data_has_a_consistent_audit_history(backend: Backend) {
     let admin = store.find_user_by_name("admin").await.unwrap().unwrap();
     let completed = store
         .list_jobs(
-            &regen_service::JobFilter {
+            &regen_storage::JobFilter {
                 statuses: vec![regen_domain::JobStatus::Completed],
                 ..Default::default()
             },
@@ -79,18 +80,14 @@ async fn the_demo_data_has_a_consistent_audit_history(backend: Backend) {
 }
 
 async fn a_refused_audit_event_is_recovered_with_replay_and_check(backend: Backend) {
-    use regen_service::testing::{break_audit_inserts, repair_audit_inserts};
+    use regen_storage::testing::{break_audit_inserts, repair_audit_inserts};
     let db = TestDatabase::new(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.jsonl");
     let store = db.store().await;
-    let service = regen_service::AdminService::new(
-        store.clone(),
-        regen_service::AuditJournal::new(&journal),
-        Default::default(),
-    );
+    let service = crate::helpers::service_on(&db, &journal).await;
     let admin = service
-        .create_user("ops", regen_service::Role::Admin, "a long password")
+        .create_user(&Operator::command_line(), "ops", regen_domain::Role::Admin, "a long password")
         .await
         .unwrap();
     let id = store
@@ -99,13 +96,13 @@ async fn a_refused_audit_event_is_recovered_with_replay_and_check(backend: Backe
         .unwrap()
         .id
         .to_string();
-    break_audit_inserts(&store).await;
+    break_audit_inserts(&db).await;
     let triggered = service
         .trigger_job(Some(&admin), &id, Some("req-1"))
         .await
         .unwrap();
     assert!(!triggered.audit_recorded);
-    repair_audit_inserts(&store).await;
+    repair_audit_inserts(&db).await;
 
     let check_before = run_with_journal(&db.url, &journal, &["audit", "check"], "");
     let replay = run_with_journal(&db.url, &journal, &["audit", "replay"], "");

@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use regen_domain::{JobStatus, JsonText, NewJob};
-use regen_service::testing::TestDatabase;
-use regen_service::{AdminService, Backend, Role};
+use regen_storage::testing::TestDatabase;
+use regen_domain::Role;
+use regen_service::{AdminService, Operator, ServiceSettings};
+use regen_storage::Backend;
 use reqwest::redirect::Policy;
 use server::config::Config;
 use server::Application;
@@ -29,6 +31,7 @@ pub struct Options {
     pub metrics: bool,
     pub idle_secs: u64,
     pub client_ip_header: Option<String>,
+    pub public_origin: Option<String>,
 }
 
 impl Default for Options {
@@ -37,6 +40,7 @@ impl Default for Options {
             metrics: false,
             idle_secs: 3600,
             client_ip_header: None,
+            public_origin: None,
         }
     }
 }
@@ -79,6 +83,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     let mut config = Config::for_tests(&database.url, dir.path().join("site"), journal.clone());
     config.sessions.idle_timeout = std::time::Duration::from_secs(options.idle_secs);
     config.client_ip_header = options.client_ip_header.clone();
+    config.public_origin = options.public_origin.clone();
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
@@ -91,15 +96,15 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         let _ = stopped.await;
     }));
     service
-        .create_user("ada", Role::Admin, PASSWORD)
+        .create_user(&Operator::command_line(), "ada", Role::Admin, PASSWORD)
         .await
         .unwrap();
     service
-        .create_user("mel", Role::Member, PASSWORD)
+        .create_user(&Operator::command_line(), "mel", Role::Member, PASSWORD)
         .await
         .unwrap();
-    let admin_token = service.create_api_token("ada").await.unwrap();
-    let member_token = service.create_api_token("mel").await.unwrap();
+    let admin_token = service.create_api_token(&Operator::command_line(), "ada").await.unwrap();
+    let member_token = service.create_api_token(&Operator::command_line(), "mel").await.unwrap();
     TestApp {
         address,
         service,
@@ -111,6 +116,19 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         _dir: dir,
         _stop: stop,
     }
+}
+
+/// A service of its own on a test database, as the CLI builds one.
+pub async fn service_on(db: &TestDatabase, journal: impl Into<PathBuf>) -> AdminService {
+    AdminService::connect(&ServiceSettings {
+        database_url: db.url.clone(),
+        max_connections: 5,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        audit_fallback_path: journal.into(),
+        sessions: Default::default(),
+    })
+    .await
+    .expect("service connects")
 }
 
 /// A client that does not follow redirects and keeps cookies.
@@ -138,13 +156,18 @@ pub fn new_job(status: JobStatus) -> NewJob {
 }
 
 impl TestApp {
+    /// The storage layer on this app's database, for tests that inspect or
+    /// arrange data past the service (never used by the server itself).
+    pub async fn store(&self) -> regen_storage::Store {
+        self.database.store().await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
     pub async fn insert_job(&self, status: JobStatus) -> String {
-        self.service
-            .store()
+        self.store().await
             .insert_job(new_job(status))
             .await
             .unwrap()
@@ -216,7 +239,7 @@ impl TestApp {
             ("api_tokens", "id, user_id, token_hash, created_at"),
         ] {
             let sql = format!("SELECT {columns} FROM {table} ORDER BY id");
-            for row in sqlx::query(&sql).fetch_all(self.service.store().pool()).await.unwrap() {
+            for row in sqlx::query(&sql).fetch_all(&self.database.raw_pool().await).await.unwrap() {
                 let values: Vec<String> = (0..row.len())
                     .map(|i| row.try_get::<Option<String>, _>(i).unwrap().unwrap_or_else(|| "NULL".into()))
                     .collect();

@@ -9,11 +9,11 @@ macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(regen_service::Backend::Sqlite).await })*
+            async fn $name() { super::$name(regen_storage::Backend::Sqlite).await })*
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(regen_service::Backend::Postgres).await })*
+            async fn $name() { super::$name(regen_storage::Backend::Postgres).await })*
         }
     };
 }

@@ -1,8 +1,9 @@
 //! Operations: health, readiness, metrics, the audit journal round trip.
 
+use regen_service::Operator;
 use regen_domain::JobStatus;
-use regen_service::testing::{break_audit_inserts, repair_audit_inserts};
-use regen_service::Backend;
+use regen_storage::testing::{break_audit_inserts, repair_audit_inserts};
+use regen_storage::Backend;
 
 use crate::helpers::{client, spawn_app, spawn_app_with, Options};
 
@@ -48,7 +49,7 @@ async fn metrics_count_triggers_and_audit_failures(backend: Backend) {
     )
     .await;
     let second = app.insert_job(JobStatus::Pending).await;
-    break_audit_inserts(app.service.store()).await;
+    break_audit_inserts(&app.database).await;
     app.trigger(&second, Some(&app.admin_token)).await;
 
     let text = app
@@ -90,37 +91,28 @@ async fn metrics_count_triggers_and_audit_failures(backend: Backend) {
 async fn a_journaled_audit_event_is_replayed_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.insert_job(JobStatus::Pending).await;
-    break_audit_inserts(app.service.store()).await;
+    break_audit_inserts(&app.database).await;
     assert_eq!(app.trigger(&id, Some(&app.admin_token)).await.status(), 200);
     assert_eq!(
-        app.service
-            .store()
+        app.store().await
             .jobs_missing_audit()
             .await
             .unwrap()
             .len(),
         1
     );
-    repair_audit_inserts(app.service.store()).await;
+    repair_audit_inserts(&app.database).await;
 
-    let first = app
-        .service
-        .journal()
-        .replay(app.service.store())
+    let first = app.service.replay_audit_journal(&Operator::command_line())
         .await
         .unwrap();
-    let second = app
-        .service
-        .journal()
-        .replay(app.service.store())
+    let second = app.service.replay_audit_journal(&Operator::command_line())
         .await
         .unwrap();
 
     assert_eq!((first.read, first.inserted), (1, 1));
     assert_eq!((second.inserted, second.already_present), (0, 1));
-    assert!(app
-        .service
-        .store()
+    assert!(app.store().await
         .jobs_missing_audit()
         .await
         .unwrap()
@@ -131,7 +123,7 @@ async fn a_journaled_audit_event_is_replayed_once(backend: Backend) {
 async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
     let app = spawn_app(Backend::Postgres).await;
     let name = app.database.url.rsplit('/').next().unwrap().to_owned();
-    let admin_url = regen_service::testing::postgres_admin_url();
+    let admin_url = regen_storage::testing::postgres_admin_url();
     let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
     let id = app.insert_job(JobStatus::Pending).await;
 
@@ -321,19 +313,15 @@ async fn trigger_storm(address: &str, token: &str, ids: Vec<String>) -> (usize, 
     (ok, failed)
 }
 
-async fn interrupted_under_load(backend: Backend, signal_name: &str) -> regen_service::Store {
-    let db = regen_service::testing::TestDatabase::new(backend).await;
+async fn interrupted_under_load(backend: Backend, signal_name: &str) -> regen_storage::Store {
+    let db = regen_storage::testing::TestDatabase::new(backend).await;
     let store = db.store().await;
-    let service = regen_service::AdminService::new(
-        store.clone(),
-        regen_service::AuditJournal::new(std::env::temp_dir().join("regen-unused.jsonl")),
-        Default::default(),
-    );
+    let service = crate::helpers::service_on(&db, std::env::temp_dir().join("regen-unused.jsonl")).await;
     service
-        .create_user("ops", regen_service::Role::Admin, "a long password")
+        .create_user(&Operator::command_line(), "ops", regen_domain::Role::Admin, "a long password")
         .await
         .unwrap();
-    let token = service.create_api_token("ops").await.unwrap();
+    let token = service.create_api_token(&Operator::command_line(), "ops").await.unwrap();
     let mut ids = Vec::new();
     for _ in 0..300 {
         ids.push(
@@ -364,7 +352,7 @@ async fn interrupted_under_load(backend: Backend, signal_name: &str) -> regen_se
     // Every answered trigger is committed; every RUNNING job is audited.
     let running = store
         .list_jobs(
-            &regen_service::JobFilter {
+            &regen_storage::JobFilter {
                 statuses: vec![JobStatus::Running],
                 ..Default::default()
             },
@@ -402,19 +390,15 @@ async fn kill_9_under_writes_leaves_an_intact_sqlite_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_have_one_line_per_request_and_no_secrets_or_payloads() {
-    let db = regen_service::testing::TestDatabase::new(Backend::Sqlite).await;
+    let db = regen_storage::testing::TestDatabase::new(Backend::Sqlite).await;
     let store = db.store().await;
-    let service = regen_service::AdminService::new(
-        store.clone(),
-        regen_service::AuditJournal::new(std::env::temp_dir().join("regen-unused.jsonl")),
-        Default::default(),
-    );
+    let service = crate::helpers::service_on(&db, std::env::temp_dir().join("regen-unused.jsonl")).await;
     let password = "a very secret password";
     service
-        .create_user("ops", regen_service::Role::Admin, password)
+        .create_user(&Operator::command_line(), "ops", regen_domain::Role::Admin, password)
         .await
         .unwrap();
-    let token = service.create_api_token("ops").await.unwrap();
+    let token = service.create_api_token(&Operator::command_line(), "ops").await.unwrap();
     let payload = r#"{"prompt":"payload-marker-7f3a"}"#;
     let job = regen_domain::NewJob {
         instruction_json: regen_domain::JsonText::parse(payload).unwrap(),

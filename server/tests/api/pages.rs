@@ -2,7 +2,7 @@
 //! it must never contain.
 
 use regen_domain::{JobStatus, JsonText, NewJob, ALL_STATUSES};
-use regen_service::Backend;
+use regen_storage::Backend;
 
 use crate::helpers::spawn_app;
 
@@ -163,7 +163,7 @@ async fn json_is_rendered_read_only_and_escaped(backend: Backend) {
         error_json: Some(JsonText::parse(r#"{"code":"E"}"#).unwrap()),
         created_by: "p".into(),
     };
-    let id = app.service.store().insert_job(job).await.unwrap().id;
+    let id = app.store().await.insert_job(job).await.unwrap().id;
     let browser = app.browser_login("ada").await;
 
     let page = html(&browser, app.url(&format!("/admin/regeneration-jobs/{id}"))).await;
@@ -249,7 +249,7 @@ async fn json_fields_download_as_the_exact_stored_bytes(backend: Backend) {
         instruction_json: JsonText::parse(text).unwrap(),
         ..crate::helpers::new_job(JobStatus::Pending)
     };
-    let id = app.service.store().insert_job(job).await.unwrap().id;
+    let id = app.store().await.insert_job(job).await.unwrap().id;
     let browser = app.browser_login("ada").await;
 
     let response = browser
