@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use regen_service::Operator;
 use server::cli::{self, AuditCommand, Cli, Command, JobCommand, TokenCommand, UserCommand};
 use server::config::Config;
-use regen_service::Operator;
 use server::{build_service, demo, shutdown_signal, telemetry, Application};
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {

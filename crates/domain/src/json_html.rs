@@ -127,7 +127,11 @@ fn render_key(label: Label, out: &mut String) {
 pub const ROOT_POINTER_LABEL: &str = "(root)";
 
 fn render_actions(path: &str, out: &mut String) {
-    let shown = if path.is_empty() { ROOT_POINTER_LABEL } else { path };
+    let shown = if path.is_empty() {
+        ROOT_POINTER_LABEL
+    } else {
+        path
+    };
     out.push_str("<span class=\"jt-actions\">");
     for (action, title) in [
         (NodeAction::CopyPath, "Copy path "),

@@ -352,7 +352,10 @@ impl AdminService {
 }
 
 /// A new account's name and password, checked before anything is hashed.
-pub(crate) fn validate_new_user<'a>(username: &'a str, password: &str) -> Result<&'a str, ServiceError> {
+pub(crate) fn validate_new_user<'a>(
+    username: &'a str,
+    password: &str,
+) -> Result<&'a str, ServiceError> {
     let username = username.trim();
     if username.is_empty()
         || username.len() > MAX_USERNAME
@@ -407,7 +410,10 @@ mod tests {
             let mut failures = throttle.failures.lock().unwrap();
             let keys = LoginThrottle::keys("ada", "1.1.1.1");
             // Four failures, the last one 3 s ago: 2 free, then 2^2 = 4 s.
-            failures.insert(keys.pair, vec![start, start, start, Instant::now() - Duration::from_secs(3)]);
+            failures.insert(
+                keys.pair,
+                vec![start, start, start, Instant::now() - Duration::from_secs(3)],
+            );
         }
         assert_eq!(throttle.begin_attempt("ada", "1.1.1.1"), Err(1));
     }

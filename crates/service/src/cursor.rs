@@ -37,8 +37,16 @@ impl Cursor {
         // Exactly the shape the API description's pattern promises
         // (`CURSOR_PATTERN`): no signs, no capitals, nothing the pattern
         // would refuse but the parsers would take.
-        let lower_hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if millis.is_empty() || millis.len() > 11 || !lower_hex(millis) || id.len() != 32 || !lower_hex(id) {
+        let lower_hex = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if millis.is_empty()
+            || millis.len() > 11
+            || !lower_hex(millis)
+            || id.len() != 32
+            || !lower_hex(id)
+        {
             return None;
         }
         let millis = i64::from_str_radix(millis, 16).ok()?;

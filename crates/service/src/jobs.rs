@@ -382,6 +382,9 @@ mod tests {
         let q = ListQuery::from_pairs([("status", "PENDING"), ("targetId", "a b&c")]).unwrap();
         let text = q.to_query_string(Some("o1.x"));
         assert_eq!(text, "status=PENDING&targetId=a+b%26c&cursor=o1.x");
-        assert_eq!(ListQuery::from_query_string(&text).unwrap().target_id, q.target_id);
+        assert_eq!(
+            ListQuery::from_query_string(&text).unwrap().target_id,
+            q.target_id
+        );
     }
 }

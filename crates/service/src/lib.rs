@@ -16,9 +16,7 @@ pub use audit_journal::ReplayReport;
 pub use auth::{LoginFailure, SessionPolicy, SessionSecret, API_TOKEN_PREFIX};
 pub use cursor::CURSOR_PATTERN;
 pub use error::ServiceError;
-pub use jobs::{
-    trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
-};
+pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use metrics::{ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 

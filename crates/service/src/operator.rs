@@ -1,7 +1,9 @@
 //! What the operator CLI may do: insert jobs the way producers do, seed and
 //! import, manage accounts, and repair the audit trail from the journal.
 
-use regen_domain::{AuditEvent, Caller, JobId, JobStatus, NewJob, RegenerationJob, Role, Timestamp};
+use regen_domain::{
+    AuditEvent, Caller, JobId, JobStatus, NewJob, RegenerationJob, Role, Timestamp,
+};
 use regen_storage::StorageError;
 
 use crate::auth::{caller_of, hash_password, new_api_token, sha256_hex, validate_new_user};

@@ -122,7 +122,11 @@ pub async fn break_audit_inserts(db: &TestDatabase) {
              FOR EACH ROW EXECUTE FUNCTION test_break_audit();"
         }
     };
-    db.raw_pool().await.execute(sqlx::raw_sql(sql)).await.unwrap();
+    db.raw_pool()
+        .await
+        .execute(sqlx::raw_sql(sql))
+        .await
+        .unwrap();
 }
 
 /// Undoes [`break_audit_inserts`].

@@ -259,10 +259,18 @@ async fn trigger_job(
 )]
 async fn openapi_document() -> Response {
     static JSON: OnceLock<Vec<u8>> = OnceLock::new();
-    let body = JSON.get_or_init(|| openapi().to_json().expect("the document serialises").into_bytes());
+    let body = JSON.get_or_init(|| {
+        openapi()
+            .to_json()
+            .expect("the document serialises")
+            .into_bytes()
+    });
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body.as_slice(),
     )
         .into_response()
@@ -288,9 +296,15 @@ mod tests {
         let limit = parameter("limit");
         assert_eq!(limit["schema"]["maximum"], regen_service::MAX_PAGE_SIZE);
         assert_eq!(limit["schema"]["default"], regen_service::DEFAULT_PAGE_SIZE);
-        assert_eq!(parameter("cursor")["schema"]["pattern"], regen_service::CURSOR_PATTERN);
+        assert_eq!(
+            parameter("cursor")["schema"]["pattern"],
+            regen_service::CURSOR_PATTERN
+        );
         for label in ["targetType", "targetId"] {
-            assert_eq!(parameter(label)["schema"]["maxLength"], regen_domain::MAX_LABEL_LEN);
+            assert_eq!(
+                parameter(label)["schema"]["maxLength"],
+                regen_domain::MAX_LABEL_LEN
+            );
         }
     }
 }

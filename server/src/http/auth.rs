@@ -132,7 +132,11 @@ fn request_id_of(request: &Request) -> String {
 /// Authenticates (a bearer header wins over any cookie) and records the
 /// caller for the guards, the pages and the access log. Responses to an
 /// authenticated caller are never cached.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let request_id = request_id_of(&request);
     let path = request.uri().path().to_owned();
     let (caller, credential) = match credentials(&state, request.headers()).await {
@@ -157,10 +161,9 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         }
     };
     let user_id = caller.as_ref().map(|c| c.user_id.clone());
-    request.extensions_mut().insert(RequestInfo {
-        caller,
-        request_id,
-    });
+    request
+        .extensions_mut()
+        .insert(RequestInfo { caller, request_id });
     request.extensions_mut().insert(credential);
     let mut response = next.run(request).await;
     if let Some(user_id) = user_id {

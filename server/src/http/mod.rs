@@ -94,7 +94,10 @@ fn static_files(config: &Config) -> Router {
     let pkg = ServeDir::new(config.site_root.join("pkg"));
     Router::new()
         .nest_service("/pkg", pkg)
-        .route_service("/favicon.svg", ServeFile::new(config.site_root.join("favicon.svg")))
+        .route_service(
+            "/favicon.svg",
+            ServeFile::new(config.site_root.join("favicon.svg")),
+        )
         .layer(from_fn(observe::label_static))
 }
 
@@ -135,7 +138,10 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     Router::new()
         .fallback_service(routed)
         .layer(from_fn(problem::explain_method_not_allowed))
-        .layer(from_fn_with_state(state.clone(), security::security_headers))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
         .layer(from_fn(security::reject_dot_segments))
         .layer(from_fn_with_state(state, observe::observe))
         .layer(CompressionLayer::new())
@@ -148,4 +154,3 @@ pub fn metrics_router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .with_state(state)
 }
-

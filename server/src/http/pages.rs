@@ -61,9 +61,8 @@ pub struct LoginForm {
 pub async fn login(State(state): State<AppState>, request: Request) -> Response {
     let client = client_address(&state, &request);
     let https = is_https(&state.config);
-    let login_page = |next: &str, error: &str| {
-        Html(documents::login_document(&state.ui, next, Some(error)))
-    };
+    let login_page =
+        |next: &str, error: &str| Html(documents::login_document(&state.ui, next, Some(error)));
     let old_session = session_cookie(request.headers());
     let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &()).await else {
         return (
@@ -168,9 +167,7 @@ pub async fn download_field(
 ) -> Response {
     let job = match state.service.get_job(info.caller.as_ref(), &id).await {
         Ok(job) => job,
-        Err(error) => {
-            return Problem::from_service(error, &info.request_id).into_response()
-        }
+        Err(error) => return Problem::from_service(error, &info.request_id).into_response(),
     };
     let document = match field.as_str() {
         "instructionJson" => Some(job.instruction_json),
@@ -179,8 +176,7 @@ pub async fn download_field(
         _ => None,
     };
     let Some(document) = document else {
-        return Problem::not_found("This job has no such JSON field.")
-            .into_response();
+        return Problem::not_found("This job has no such JSON field.").into_response();
     };
     let disposition = format!(
         "attachment; filename=\"regeneration-job-{}-{field}.json\"",

@@ -100,7 +100,9 @@ pub async fn guard_server_functions(request: Request, next: Next) -> Response {
         path if path == <app::server_fns::TriggerJob as leptos::server_fn::ServerFn>::PATH => {
             serde_json::from_slice::<app::server_fns::TriggerJob>(&bytes).is_ok()
         }
-        _ => return Problem::not_found("There is no server function at this path.").into_response(),
+        _ => {
+            return Problem::not_found("There is no server function at this path.").into_response()
+        }
     };
     if !well_formed {
         return Problem::new(

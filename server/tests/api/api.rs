@@ -306,7 +306,9 @@ async fn a_trigger_changes_only_the_status_and_adds_one_audit_row(backend: Backe
         .iter()
         .find(|r| r.starts_with("audit_events"))
         .unwrap();
-    let admin = app.store().await
+    let admin = app
+        .store()
+        .await
         .find_user_by_name("ada")
         .await
         .unwrap()
@@ -520,8 +522,15 @@ async fn the_openapi_document_describes_exactly_the_routes() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), 405, "{method} {url}");
-            assert_eq!(response.headers()["allow"], allow.join(", ").as_str(), "{method} {url}");
-            assert_eq!(response.headers()["content-type"], "application/problem+json");
+            assert_eq!(
+                response.headers()["allow"],
+                allow.join(", ").as_str(),
+                "{method} {url}"
+            );
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
         }
     }
 }

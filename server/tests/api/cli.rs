@@ -87,7 +87,12 @@ async fn a_refused_audit_event_is_recovered_with_replay_and_check(backend: Backe
     let store = db.store().await;
     let service = crate::helpers::service_on(&db, &journal).await;
     let admin = service
-        .create_user(&Operator::command_line(), "ops", regen_domain::Role::Admin, "a long password")
+        .create_user(
+            &Operator::command_line(),
+            "ops",
+            regen_domain::Role::Admin,
+            "a long password",
+        )
         .await
         .unwrap();
     let id = store

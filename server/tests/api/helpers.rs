@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use regen_domain::{JobStatus, JsonText, NewJob};
-use regen_storage::testing::TestDatabase;
 use regen_domain::Role;
+use regen_domain::{JobStatus, JsonText, NewJob};
 use regen_service::{AdminService, Operator, ServiceSettings};
+use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use reqwest::redirect::Policy;
 use server::config::Config;
@@ -103,8 +103,14 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         .create_user(&Operator::command_line(), "mel", Role::Member, PASSWORD)
         .await
         .unwrap();
-    let admin_token = service.create_api_token(&Operator::command_line(), "ada").await.unwrap();
-    let member_token = service.create_api_token(&Operator::command_line(), "mel").await.unwrap();
+    let admin_token = service
+        .create_api_token(&Operator::command_line(), "ada")
+        .await
+        .unwrap();
+    let member_token = service
+        .create_api_token(&Operator::command_line(), "mel")
+        .await
+        .unwrap();
     TestApp {
         address,
         service,
@@ -167,7 +173,8 @@ impl TestApp {
     }
 
     pub async fn insert_job(&self, status: JobStatus) -> String {
-        self.store().await
+        self.store()
+            .await
             .insert_job(new_job(status))
             .await
             .unwrap()

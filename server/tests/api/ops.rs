@@ -1,7 +1,7 @@
 //! Operations: health, readiness, metrics, the audit journal round trip.
 
-use regen_service::Operator;
 use regen_domain::JobStatus;
+use regen_service::Operator;
 use regen_storage::testing::{break_audit_inserts, repair_audit_inserts};
 use regen_storage::Backend;
 
@@ -94,25 +94,27 @@ async fn a_journaled_audit_event_is_replayed_once(backend: Backend) {
     break_audit_inserts(&app.database).await;
     assert_eq!(app.trigger(&id, Some(&app.admin_token)).await.status(), 200);
     assert_eq!(
-        app.store().await
-            .jobs_missing_audit()
-            .await
-            .unwrap()
-            .len(),
+        app.store().await.jobs_missing_audit().await.unwrap().len(),
         1
     );
     repair_audit_inserts(&app.database).await;
 
-    let first = app.service.replay_audit_journal(&Operator::command_line())
+    let first = app
+        .service
+        .replay_audit_journal(&Operator::command_line())
         .await
         .unwrap();
-    let second = app.service.replay_audit_journal(&Operator::command_line())
+    let second = app
+        .service
+        .replay_audit_journal(&Operator::command_line())
         .await
         .unwrap();
 
     assert_eq!((first.read, first.inserted), (1, 1));
     assert_eq!((second.inserted, second.already_present), (0, 1));
-    assert!(app.store().await
+    assert!(app
+        .store()
+        .await
         .jobs_missing_audit()
         .await
         .unwrap()
@@ -316,12 +318,21 @@ async fn trigger_storm(address: &str, token: &str, ids: Vec<String>) -> (usize, 
 async fn interrupted_under_load(backend: Backend, signal_name: &str) -> regen_storage::Store {
     let db = regen_storage::testing::TestDatabase::new(backend).await;
     let store = db.store().await;
-    let service = crate::helpers::service_on(&db, std::env::temp_dir().join("regen-unused.jsonl")).await;
+    let service =
+        crate::helpers::service_on(&db, std::env::temp_dir().join("regen-unused.jsonl")).await;
     service
-        .create_user(&Operator::command_line(), "ops", regen_domain::Role::Admin, "a long password")
+        .create_user(
+            &Operator::command_line(),
+            "ops",
+            regen_domain::Role::Admin,
+            "a long password",
+        )
         .await
         .unwrap();
-    let token = service.create_api_token(&Operator::command_line(), "ops").await.unwrap();
+    let token = service
+        .create_api_token(&Operator::command_line(), "ops")
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for _ in 0..300 {
         ids.push(
@@ -392,13 +403,22 @@ async fn kill_9_under_writes_leaves_an_intact_sqlite_database() {
 async fn json_logs_have_one_line_per_request_and_no_secrets_or_payloads() {
     let db = regen_storage::testing::TestDatabase::new(Backend::Sqlite).await;
     let store = db.store().await;
-    let service = crate::helpers::service_on(&db, std::env::temp_dir().join("regen-unused.jsonl")).await;
+    let service =
+        crate::helpers::service_on(&db, std::env::temp_dir().join("regen-unused.jsonl")).await;
     let password = "a very secret password";
     service
-        .create_user(&Operator::command_line(), "ops", regen_domain::Role::Admin, password)
+        .create_user(
+            &Operator::command_line(),
+            "ops",
+            regen_domain::Role::Admin,
+            password,
+        )
         .await
         .unwrap();
-    let token = service.create_api_token(&Operator::command_line(), "ops").await.unwrap();
+    let token = service
+        .create_api_token(&Operator::command_line(), "ops")
+        .await
+        .unwrap();
     let payload = r#"{"prompt":"payload-marker-7f3a"}"#;
     let job = regen_domain::NewJob {
         instruction_json: regen_domain::JsonText::parse(payload).unwrap(),

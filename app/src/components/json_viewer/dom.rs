@@ -170,7 +170,11 @@ mod browser {
         match action {
             NodeAction::CopyPath => {
                 let path = item.get_attribute("data-path").unwrap_or_default();
-                let shown = if path.is_empty() { ROOT_POINTER_LABEL } else { &path };
+                let shown = if path.is_empty() {
+                    ROOT_POINTER_LABEL
+                } else {
+                    &path
+                };
                 let done = format!("Path copied: {shown}");
                 copy(root, path.clone(), &done, status);
             }
