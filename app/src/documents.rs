@@ -68,3 +68,47 @@ pub fn unavailable_document(ui: &UiConfig, caller: Option<&Caller>) -> String {
         view! { <ErrorPanel error=PageError::Unavailable/> }.into_any(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ui() -> UiConfig {
+        UiConfig {
+            env_label: Some("staging".into()),
+            env_color: "#1d4ed8".into(),
+        }
+    }
+
+    #[test]
+    fn the_login_document_escapes_what_the_visitor_sent() {
+        let html = login_document(&ui(), "/x\"><script>alert(1)</script>", Some("<b>no</b>"));
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("<b>no</b>"), "{html}");
+        assert!(html.contains("name=\"username\""));
+    }
+
+    #[test]
+    fn every_document_shares_the_head_and_layout_of_the_routed_pages() {
+        let member = Caller {
+            user_id: "u1".into(),
+            username: "mel".into(),
+            role: regen_domain::Role::Member,
+        };
+        for html in [
+            login_document(&ui(), "/admin/regeneration-jobs", None),
+            forbidden_document(&ui(), Some(&member)),
+            unavailable_document(&ui(), None),
+        ] {
+            assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+            assert!(
+                html.contains("<link rel=\"stylesheet\" href=\"/pkg/regen-admin.css\">"),
+                "{html}"
+            );
+            assert!(html.contains("class=\"skip-link\""), "{html}");
+            assert!(html.contains("staging"), "the environment banner: {html}");
+            assert!(!html.contains("<script"), "no scripts: {html}");
+        }
+        assert!(forbidden_document(&ui(), Some(&member)).contains("mel"));
+    }
+}
