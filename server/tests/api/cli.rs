@@ -256,3 +256,27 @@ fn an_invalid_setting_is_reported_at_start_up() {
     assert_eq!(stderr.lines().count(), 2, "{stderr}");
     assert!(stderr.contains("REGEN_SESSION_IDLE_SECS") && stderr.contains("LEPTOS_SITE_ADDR"));
 }
+
+#[test]
+fn serving_beyond_loopback_requires_a_public_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("x.db").display()),
+        )
+        .env("LEPTOS_SITE_ADDR", "0.0.0.0:0")
+        .env_remove("REGEN_PUBLIC_ORIGIN")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("REGEN_PUBLIC_ORIGIN must be set"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("x.db").exists(), "nothing was created");
+}

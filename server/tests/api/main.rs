@@ -21,5 +21,6 @@ macro_rules! both_backends {
 mod api;
 mod auth;
 mod cli;
+mod hostile;
 mod ops;
 mod pages;

@@ -498,3 +498,40 @@ async fn json_logs_have_one_line_per_request_and_no_secrets_or_payloads() {
     assert!(line["latency_ms"].is_number());
     assert!(!line["user_id"].as_str().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_from_a_client_never_reach_a_log_line_raw() {
+    let db = regen_storage::testing::TestDatabase::new(Backend::Sqlite).await;
+    let mut process = start_binary_with(&db.url, &[("RUST_LOG", "info")]);
+    let forged = "x\n2026-01-01 INFO login succeeded username=alice\x1b[2J";
+
+    let response = client()
+        .post(format!("{}/login", process.address))
+        .form(&[("username", forged), ("password", "whatever it is")])
+        .send()
+        .await
+        .unwrap();
+    signal(&process, "TERM");
+    tokio::task::spawn_blocking(move || process.child.wait().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    assert_eq!(response.status(), 401);
+    let logs = process.logs.lock().unwrap().clone();
+    let failures: Vec<&String> = logs.iter().filter(|l| l.contains("login failed")).collect();
+    assert_eq!(failures.len(), 1, "exactly one line: {logs:#?}");
+    assert!(
+        failures[0].contains(r"x\n2026-01-01"),
+        "escaped: {}",
+        failures[0]
+    );
+    assert!(
+        logs.iter().all(|l| !l.contains('\x1b')),
+        "no raw ESC: {logs:#?}"
+    );
+    assert!(
+        logs.iter().all(|l| !l.starts_with("2026-01-01")),
+        "no forged line: {logs:#?}"
+    );
+}
