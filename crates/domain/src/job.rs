@@ -182,7 +182,11 @@ pub struct JobDetail {
     pub target_type: String,
     pub target_id: String,
     pub instruction_json: JsonText,
+    /// Any JSON value, or null when the job has none.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub output_ref: Option<JsonText>,
+    /// Any JSON value, or null when the job has none.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub error_json: Option<JsonText>,
     pub created_at: Timestamp,
     pub created_by: String,

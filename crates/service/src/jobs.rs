@@ -51,8 +51,10 @@ impl ListQuery {
                     "query parameter {key:?} given twice"
                 )));
             }
-            // An empty form field means "no filter".
-            if !value.is_empty() {
+            // An empty form field means "no filter". A page size or cursor
+            // is never a form field: empty, it is simply invalid.
+            let is_filter = matches!(key, "targetType" | "targetId");
+            if !(is_filter && value.is_empty()) {
                 *slot = Some(value.to_owned());
             }
         }
@@ -371,6 +373,8 @@ mod tests {
             ("status", "DONE"),
             ("cursor", "nope"),
             ("targetId", "a\0b"),
+            ("limit", ""),
+            ("cursor", ""),
         ] {
             let q = ListQuery::from_pairs([(k, v)]).unwrap();
             assert!(validate(&q).is_err(), "{k}={v}");
