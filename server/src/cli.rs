@@ -53,6 +53,19 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The job counts the database keeps.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// Recount every job with COUNT(*) and compare; exit 1 with the differences.
+    Check,
+    /// Replace the kept counts with a recount (safe while the server runs).
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]

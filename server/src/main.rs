@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use regen_service::Operator;
-use server::cli::{self, AuditCommand, Cli, Command, JobCommand, TokenCommand, UserCommand};
+use server::cli::{
+    self, AuditCommand, Cli, Command, JobCommand, StatsCommand, TokenCommand, UserCommand,
+};
 use server::config::Config;
 use server::{build_service, demo, shutdown_signal, telemetry, Application};
 
@@ -156,6 +158,37 @@ async fn main() -> ExitCode {
                     missing.len()
                 );
                 ExitCode::FAILURE
+            }
+            Err(error) => fail(cli::describe(error)),
+        },
+        Command::Stats {
+            command: StatsCommand::Check,
+        } => match service.check_job_counts(&operator).await {
+            Ok(differences) if differences.is_empty() => {
+                println!("stats check: the kept counts equal a recount of every job");
+                ExitCode::SUCCESS
+            }
+            Ok(differences) => {
+                for d in &differences {
+                    println!(
+                        "{} {} kept={} counted={}",
+                        d.target_type, d.status, d.kept, d.counted
+                    );
+                }
+                eprintln!(
+                    "regen-admin: {} count(s) differ from a recount; run `regen-admin stats rebuild`",
+                    differences.len()
+                );
+                ExitCode::FAILURE
+            }
+            Err(error) => fail(cli::describe(error)),
+        },
+        Command::Stats {
+            command: StatsCommand::Rebuild,
+        } => match service.rebuild_job_counts(&operator).await {
+            Ok(jobs) => {
+                println!("stats rebuild: recounted {jobs} jobs");
+                ExitCode::SUCCESS
             }
             Err(error) => fail(cli::describe(error)),
         },

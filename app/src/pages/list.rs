@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use regen_domain::{JobStatus, JobSummary, Timestamp, ALL_STATUSES};
+use regen_domain::{waited, JobStats, JobStatus, JobSummary, Timestamp, ALL_STATUSES};
 
 use super::{ErrorPanel, PageError};
 use crate::components::badge::StatusBadge;
@@ -16,6 +16,30 @@ struct ListData {
     older_href: Option<String>,
     filtered: bool,
     now: Timestamp,
+    /// Exact counts, when the active filters are ones they can answer
+    /// (none, or a target type), with the link that lists each status.
+    counts: Option<StatusCountLinks>,
+}
+
+#[derive(Debug, Clone)]
+struct StatusCountLinks {
+    stats: JobStats,
+    /// Per status: the list filtered by it, keeping the other filters.
+    hrefs: Vec<(JobStatus, String)>,
+    oldest_href: Option<String>,
+}
+
+/// `1234567` as `1,234,567`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 const LIST_PATH: &str = "/admin/regeneration-jobs";
@@ -35,7 +59,38 @@ async fn load() -> Result<ListData, PageError> {
             .as_deref()
             .map(|c| format!("{LIST_PATH}?{}", query.to_query_string(Some(c))))
     };
+    // The kept counts answer "all jobs" and "one target type" exactly; with
+    // a target id filter they would not describe the list, so none are shown.
+    let counts = if query.target_id.is_none() {
+        let stats = service
+            .job_stats(info.caller.as_ref(), query.target_type.as_deref())
+            .await
+            .map_err(|e| PageError::from_service(e, &info.request_id))?;
+        let hrefs = ALL_STATUSES
+            .into_iter()
+            .map(|status| {
+                let mut by_status = query.clone();
+                by_status.statuses = vec![status.as_str().to_owned()];
+                (
+                    status,
+                    format!("{LIST_PATH}?{}", by_status.to_query_string(None)),
+                )
+            })
+            .collect();
+        let oldest_href = stats
+            .oldest_pending
+            .as_ref()
+            .map(|oldest| format!("{LIST_PATH}/{}", oldest.id));
+        Some(StatusCountLinks {
+            stats,
+            hrefs,
+            oldest_href,
+        })
+    } else {
+        None
+    };
     Ok(ListData {
+        counts,
         newer_href: href(&page.prev_cursor),
         older_href: href(&page.next_cursor),
         filtered: !query.statuses.is_empty()
@@ -82,7 +137,9 @@ fn JobList(data: ListData) -> impl IntoView {
         older_href,
         filtered,
         now,
+        counts,
     } = data;
+    let counts = counts.map(|counts| view! { <StatusCounts counts now/> });
     let status_boxes = ALL_STATUSES
         .into_iter()
         .map(|status| {
@@ -144,6 +201,7 @@ fn JobList(data: ListData) -> impl IntoView {
     });
     view! {
         <h1>"Regeneration jobs"</h1>
+        {counts}
         <form class="filters" method="get" action=LIST_PATH role="search" aria-label="Filter jobs">
             <fieldset>
                 <legend>"Status"</legend>
@@ -156,6 +214,41 @@ fn JobList(data: ListData) -> impl IntoView {
         </form>
         {body}
         {pager}
+    }
+}
+
+/// The exact number of jobs in each status, each a link to that status's
+/// list, and how long the oldest PENDING job has waited.
+#[component]
+fn StatusCounts(counts: StatusCountLinks, now: Timestamp) -> impl IntoView {
+    let StatusCountLinks {
+        stats,
+        hrefs,
+        oldest_href,
+    } = counts;
+    let links = hrefs
+        .into_iter()
+        .map(|(status, href)| {
+            let count = grouped(stats.by_status.get(status));
+            view! {
+                <li><a href=href class="status-count"><StatusBadge status/> " " <span class="count">{count}</span></a></li>
+            }
+        })
+        .collect_view();
+    let oldest = stats.oldest_pending.zip(oldest_href).map(|(oldest, href)| {
+        let wait = waited((now.millis() - oldest.created_at.millis()) / 1000);
+        view! {
+            <p class="oldest-pending">"Oldest pending: " <a href=href title=oldest.id.to_string()>{wait}</a></p>
+        }
+    });
+    view! {
+        <section class="counts" aria-label="Jobs by status">
+            <ul class="status-counts">
+                {links}
+                <li class="total">"Total " <span class="count">{grouped(stats.total)}</span></li>
+            </ul>
+            {oldest}
+        </section>
     }
 }
 

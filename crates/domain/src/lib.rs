@@ -8,6 +8,7 @@ mod job;
 mod json;
 pub mod json_html;
 pub mod json_tree;
+mod stats;
 mod time;
 
 pub use access::{Caller, Role, TriggerOutcome};
@@ -17,7 +18,8 @@ pub use job::{
     UnknownStatus, ALL_STATUSES,
 };
 pub use json::{JsonText, JsonTextError};
-pub use time::Timestamp;
+pub use stats::{JobStats, OldestPending, StatusCounts, TargetTypeStats};
+pub use time::{waited, Timestamp};
 
 /// Longest accepted `targetType`, `targetId` or `createdBy`, in bytes.
 pub const MAX_LABEL_LEN: usize = 200;

@@ -56,6 +56,24 @@ impl Timestamp {
     }
 }
 
+/// A duration for people, in its two largest units: `45 s`, `12 min 5 s`,
+/// `3 h 12 min`, `2 d 4 h`.
+pub fn waited(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (days, hours, minutes, secs) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, _) => format!("{minutes} min {secs} s"),
+        (0, _, _) => format!("{hours} h {minutes} min"),
+        _ => format!("{days} d {hours} h"),
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.format(FORMAT).fmt(f)
@@ -90,6 +108,15 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_read_in_their_two_largest_units() {
+        assert_eq!(waited(45), "45 s");
+        assert_eq!(waited(725), "12 min 5 s");
+        assert_eq!(waited(3 * 3600 + 12 * 60 + 7), "3 h 12 min");
+        assert_eq!(waited(2 * 86_400 + 4 * 3600), "2 d 4 h");
+        assert_eq!(waited(-5), "0 s");
+    }
 
     #[test]
     fn timestamps_are_fixed_width_with_milliseconds() {

@@ -11,6 +11,7 @@ mod error;
 mod jobs;
 mod metrics;
 mod operator;
+mod stats;
 
 pub use audit_journal::ReplayReport;
 pub use auth::{LoginFailure, SessionPolicy, SessionSecret, API_TOKEN_PREFIX};
@@ -19,6 +20,7 @@ pub use error::ServiceError;
 pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use metrics::{ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
+pub use stats::{CountMismatch, StatsQuery};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -11,6 +11,7 @@ mod accounts;
 mod connect;
 mod error;
 mod jobs;
+mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -18,6 +19,7 @@ pub use accounts::{NewSession, SessionRecord, UserRecord};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
 pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, TriggerResult};
+pub use stats::CountRow;
 
 /// The clock every stored time comes from, truncated to milliseconds.
 pub fn now() -> regen_domain::Timestamp {

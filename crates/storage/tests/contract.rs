@@ -50,6 +50,10 @@ contract_tests!(
     jobs_missing_audit_are_reported,
     users_tokens_and_sessions_round_trip,
     migrations_are_current_after_migrate,
+    kept_counts_equal_a_recount_after_inserts_triggers_and_raw_sql,
+    kept_counts_stay_exact_under_concurrent_triggers,
+    a_corrupted_counter_is_caught_by_a_recount_and_repaired_by_a_rebuild,
+    the_oldest_pending_job_is_found_overall_and_per_target_type,
 );
 
 fn new_job(status: JobStatus, target_type: &str, target_id: &str) -> NewJob {
@@ -629,4 +633,113 @@ async fn migrations_are_current_after_migrate(backend: Backend) {
     // Running them again changes nothing.
     store.migrate().await.unwrap();
     assert!(store.is_ready().await.unwrap());
+}
+
+async fn raw_insert_job(store: &Store, target_type: &str, status: &str, created_at: &str) {
+    let sql = format!(
+        "INSERT INTO regeneration_jobs (id, status, target_type, target_id, instruction_json, created_at, created_by) \
+         VALUES ('{}', '{status}', '{target_type}', 'raw-1', '{{}}', '{created_at}', 'producer-sql')",
+        uuid::Uuid::now_v7()
+    );
+    store.pool().execute(sql.as_str()).await.unwrap();
+}
+
+async fn kept_counts_equal_a_recount_after_inserts_triggers_and_raw_sql(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let mut pending = Vec::new();
+    for (n, status) in ALL_STATUSES.iter().cycle().take(12).enumerate() {
+        let target_type = ["insight", "article", "summary"][n % 3];
+        let job = store
+            .insert_job(new_job(*status, target_type, "t"))
+            .await
+            .unwrap();
+        if *status == JobStatus::Pending {
+            pending.push(job.id);
+        }
+    }
+    for id in &pending[..2] {
+        store.trigger_job(*id, "a", None).await.unwrap();
+    }
+    raw_insert_job(&store, "headline", "FAILED", "2026-01-01T00:00:00.000Z").await;
+
+    let kept = store.job_counts().await.unwrap();
+
+    assert_eq!(kept, store.recount_jobs().await.unwrap());
+    let total: i64 = kept.iter().map(|r| r.jobs).sum();
+    assert_eq!(total, 13);
+    assert!(kept
+        .iter()
+        .any(|r| r.target_type == "headline" && r.status == JobStatus::Failed && r.jobs == 1));
+}
+
+async fn kept_counts_stay_exact_under_concurrent_triggers(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let race = pending_job(&store).await;
+    let mut others = Vec::new();
+    for _ in 0..16 {
+        others.push(pending_job(&store).await.id);
+    }
+    let mut tasks = Vec::new();
+    for n in 0..64 {
+        let store = store.clone();
+        let id = if n % 4 == 0 { others[n / 4] } else { race.id };
+        tasks.push(tokio::spawn(async move {
+            store.trigger_job(id, "a", None).await.unwrap()
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    let kept = store.job_counts().await.unwrap();
+
+    assert_eq!(kept, store.recount_jobs().await.unwrap());
+    let running = kept
+        .iter()
+        .find(|r| r.status == JobStatus::Running)
+        .unwrap();
+    assert_eq!(running.jobs, 17);
+}
+
+async fn a_corrupted_counter_is_caught_by_a_recount_and_repaired_by_a_rebuild(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for _ in 0..3 {
+        pending_job(&store).await;
+    }
+    store
+        .pool()
+        .execute("UPDATE regeneration_job_counts SET jobs = jobs + 5")
+        .await
+        .unwrap();
+    assert_ne!(
+        store.job_counts().await.unwrap(),
+        store.recount_jobs().await.unwrap()
+    );
+
+    let counted = store.rebuild_job_counts().await.unwrap();
+
+    assert_eq!(counted, 3);
+    assert_eq!(
+        store.job_counts().await.unwrap(),
+        store.recount_jobs().await.unwrap()
+    );
+}
+
+async fn the_oldest_pending_job_is_found_overall_and_per_target_type(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    assert_eq!(store.oldest_pending(None).await.unwrap(), None);
+    raw_insert_job(&store, "article", "PENDING", "2026-01-02T00:00:00.000Z").await;
+    raw_insert_job(&store, "insight", "PENDING", "2026-01-01T00:00:00.000Z").await;
+    raw_insert_job(&store, "insight", "FAILED", "2025-01-01T00:00:00.000Z").await;
+
+    let overall = store.oldest_pending(None).await.unwrap().unwrap();
+    let article = store
+        .oldest_pending(Some("article"))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(overall.1.to_string(), "2026-01-01T00:00:00.000Z");
+    assert_eq!(article.1.to_string(), "2026-01-02T00:00:00.000Z");
+    assert_eq!(store.oldest_pending(Some("summary")).await.unwrap(), None);
 }

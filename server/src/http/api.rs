@@ -14,8 +14,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
-use regen_domain::{JobDetail, JobStatus, JobSummary};
-use regen_service::ListQuery;
+use regen_domain::{JobDetail, JobStats, JobStatus, JobSummary};
+use regen_service::{ListQuery, StatsQuery};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -68,6 +68,7 @@ impl Modify for SecuritySchemes {
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_jobs))
+        .routes(routes!(job_stats))
         .routes(routes!(get_job))
         .routes(routes!(trigger_job))
         .routes(routes!(openapi_document))
@@ -172,6 +173,53 @@ async fn list_jobs(
         }
     }
     response
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct StatsParameters {
+    /// Restrict every figure to this target type.
+    #[param(rename = "targetType", max_length = 200, pattern = r"^[^\u0000]*$")]
+    target_type: Option<String>,
+}
+
+/// Exact job counts by status and target type, and the oldest PENDING job.
+/// Costs the same at any number of jobs: the database keeps the counts in
+/// the same transaction as every insert and trigger.
+#[utoipa::path(
+    get,
+    path = "/admin/regeneration-jobs/stats",
+    operation_id = "jobStats",
+    params(StatsParameters),
+    responses(
+        (status = 200, description = "The counts; `byStatus` always has all four statuses", body = JobStats),
+        (status = 400, description = "Invalid, unknown or repeated query parameter", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
+            headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
+        (status = 500, description = "Internal error (logged with the request id)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM,
+            headers(("Retry-After" = u32))),
+    )
+)]
+async fn job_stats(
+    State(state): State<AppState>,
+    Extension(info): Extension<RequestInfo>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let query = StatsQuery::from_query_string(query.as_deref().unwrap_or(""))?;
+        state
+            .service
+            .job_stats(info.caller.as_ref(), query.target_type.as_deref())
+            .await
+    }
+    .await;
+    match result {
+        Ok(stats) => Json(stats).into_response(),
+        Err(error) => Problem::from_service(error, &info.request_id).into_response(),
+    }
 }
 
 /// One job with its JSON payloads (verbatim) and audit trail.

@@ -103,7 +103,7 @@ fn label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-pub fn render(state: &AppState) -> String {
+pub async fn render(state: &AppState) -> String {
     let mut out = String::new();
     state.http_metrics.render(&mut out);
     let service = state.service.metrics();
@@ -153,11 +153,36 @@ pub fn render(state: &AppState) -> String {
         env!("CARGO_PKG_VERSION"),
         state.service.backend_name()
     );
+    match state.service.metrics_job_stats().await {
+        Ok(stats) => {
+            out.push_str("# HELP regen_jobs Jobs by status, exact (kept by the database).\n# TYPE regen_jobs gauge\n");
+            for status in regen_domain::ALL_STATUSES {
+                let _ = writeln!(
+                    out,
+                    "regen_jobs{{status=\"{status}\"}} {}",
+                    stats.by_status.get(status)
+                );
+            }
+            let age = stats
+                .oldest_pending
+                .map(|oldest| {
+                    (regen_service::now().millis() - oldest.created_at.millis()).max(0) as f64
+                        / 1000.0
+                })
+                .unwrap_or(0.0);
+            let _ = writeln!(
+                out,
+                "# HELP regen_oldest_pending_age_seconds How long the oldest PENDING job has waited (0 when none waits).\n\
+                 # TYPE regen_oldest_pending_age_seconds gauge\nregen_oldest_pending_age_seconds {age}"
+            );
+        }
+        Err(error) => tracing::warn!(error = %error, "job gauges unavailable for this scrape"),
+    }
     out
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut response = render(&state).into_response();
+    let mut response = render(&state).await.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

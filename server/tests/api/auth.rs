@@ -47,6 +47,13 @@ fn matrix(pending: &str, other: &str) -> Vec<(&'static str, String, u16, u16, u1
             200,
         ),
         ("GET", "/api/openapi.json".into(), 401, 403, 200),
+        (
+            "GET",
+            "/api/admin/regeneration-jobs/stats".into(),
+            401,
+            403,
+            200,
+        ),
         ("GET", "/api/unknown".into(), 401, 403, 404),
         ("GET", "/admin/regeneration-jobs".into(), 303, 403, 200),
         (

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub database: TestDatabase,
     pub journal: PathBuf,
     pub metrics_address: Option<String>,
+    /// The site files this instance serves (empty until a test writes some).
+    pub site_root: PathBuf,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -119,6 +121,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         database,
         journal,
         metrics_address,
+        site_root: dir.path().join("site"),
         _dir: dir,
         _stop: stop,
     }

@@ -24,3 +24,4 @@ mod cli;
 mod hostile;
 mod ops;
 mod pages;
+mod stats;

@@ -124,6 +124,9 @@ async fn a_journaled_audit_event_is_replayed_once(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
     let app = spawn_app(Backend::Postgres).await;
+    let asset = app.site_root.join("pkg/regen-admin.css");
+    std::fs::create_dir_all(asset.parent().unwrap()).unwrap();
+    std::fs::write(&asset, "main { display: block }").unwrap();
     let name = app.database.url.rsplit('/').next().unwrap().to_owned();
     let admin_url = regen_storage::testing::postgres_admin_url();
     let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
@@ -159,6 +162,12 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
         .await
         .status()
         .as_u16();
+    // Credentials on a static file are never even looked up.
+    let stylesheet = app
+        .get("/pkg/regen-admin.css", Some(&app.admin_token))
+        .await
+        .status()
+        .as_u16();
     let trigger = app.trigger(&id, Some(&app.admin_token)).await;
     let trigger_status = trigger.status();
     let retry_after = trigger.headers().get("retry-after").is_some();
@@ -173,6 +182,7 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
         (200, 200),
         "public pages answer even with stale credentials"
     );
+    assert_eq!(stylesheet, 200, "static files need no database");
     assert_eq!(page_status, 503, "a friendly 503 page, not a panic");
     assert!(
         page_text.contains("Database unavailable") || page_text.contains("database"),
@@ -533,5 +543,46 @@ async fn control_characters_from_a_client_never_reach_a_log_line_raw() {
     assert!(
         logs.iter().all(|l| !l.starts_with("2026-01-01")),
         "no forged line: {logs:#?}"
+    );
+}
+
+/// A body written in several pieces on a reused connection waits for the
+/// client's delayed ACK (~40 ms each time) unless the server sets
+/// TCP_NODELAY. Twenty fetches over one keep-alive connection show it: the
+/// stall is forty times the threshold, so the test does not flake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_files_on_a_kept_alive_connection_arrive_without_a_stall() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let asset = app.site_root.join("pkg/regen-admin.js");
+    std::fs::create_dir_all(asset.parent().unwrap()).unwrap();
+    std::fs::write(&asset, "x".repeat(300 * 1024)).unwrap();
+    let one_connection = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let fetch = || async {
+        let started = std::time::Instant::now();
+        let response = one_connection
+            .get(app.url("/pkg/regen-admin.js"))
+            .header("accept-encoding", "identity")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap();
+        started.elapsed()
+    };
+    fetch().await;
+
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        times.push(fetch().await);
+    }
+
+    times.sort();
+    let median = times[times.len() / 2];
+    assert!(
+        median < std::time::Duration::from_millis(20),
+        "median {median:?} over one connection: {times:?}"
     );
 }

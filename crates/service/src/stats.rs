@@ -1,0 +1,136 @@
+//! Exact job counts: for admins (the stats API, the list page), for
+//! `/metrics`, and for the operator who checks or rebuilds the counters.
+
+use regen_domain::{Caller, JobStats, JobStatus, OldestPending, MAX_LABEL_LEN};
+use regen_storage::CountRow;
+
+use crate::{require_admin, AdminService, Operator, ServiceError};
+
+/// A stats request as it arrives from a query string: `targetType` at most
+/// once; anything else is refused so that typos do not go unnoticed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsQuery {
+    pub target_type: Option<String>,
+}
+
+impl StatsQuery {
+    pub fn from_query_string(query: &str) -> Result<StatsQuery, ServiceError> {
+        let mut parsed = StatsQuery::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "targetType" if parsed.target_type.is_some() => {
+                    return Err(ServiceError::InvalidInput(
+                        "query parameter \"targetType\" given twice".into(),
+                    ))
+                }
+                "targetType" => {
+                    if !value.is_empty() {
+                        parsed.target_type = Some(value.into_owned());
+                    }
+                }
+                other => {
+                    return Err(ServiceError::InvalidInput(format!(
+                        "unknown query parameter {other:?}"
+                    )))
+                }
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// A kept count that disagrees with a recount of the jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountMismatch {
+    pub target_type: String,
+    pub status: JobStatus,
+    pub kept: i64,
+    pub counted: i64,
+}
+
+impl AdminService {
+    /// Counts by status and target type (all jobs, or one target type's)
+    /// and the oldest PENDING job. Constant cost: kept counters and one
+    /// index probe.
+    pub async fn job_stats(
+        &self,
+        caller: Option<&Caller>,
+        target_type: Option<&str>,
+    ) -> Result<JobStats, ServiceError> {
+        require_admin(caller)?;
+        if let Some(target_type) = target_type {
+            if target_type.chars().count() > MAX_LABEL_LEN || target_type.contains('\0') {
+                return Err(ServiceError::InvalidInput(format!(
+                    "targetType must be at most {MAX_LABEL_LEN} characters, without NUL"
+                )));
+            }
+        }
+        self.stats_for(target_type).await
+    }
+
+    /// The same figures for `/metrics`, whose endpoint has its own access
+    /// rule (an admin, or the private metrics address). Counts only.
+    pub async fn metrics_job_stats(&self) -> Result<JobStats, ServiceError> {
+        self.stats_for(None).await
+    }
+
+    async fn stats_for(&self, target_type: Option<&str>) -> Result<JobStats, ServiceError> {
+        let counts = self.store().job_counts().await?;
+        let oldest = self.store().oldest_pending(target_type).await?;
+        let counts = counts
+            .into_iter()
+            .filter(|row| target_type.is_none_or(|t| t == row.target_type))
+            .map(|row| (row.target_type, row.status, row.jobs.max(0) as u64));
+        Ok(JobStats::from_counts(
+            counts,
+            oldest.map(|(id, created_at)| OldestPending { id, created_at }),
+        ))
+    }
+
+    /// Recounts every job with `COUNT(*)` and lists where the kept counts
+    /// differ. Reads every job.
+    pub async fn check_job_counts(
+        &self,
+        _operator: &Operator,
+    ) -> Result<Vec<CountMismatch>, ServiceError> {
+        let kept = self.store().job_counts().await?;
+        let counted = self.store().recount_jobs().await?;
+        Ok(mismatches(&kept, &counted))
+    }
+
+    /// Replaces the kept counts with a recount; returns the jobs counted.
+    pub async fn rebuild_job_counts(&self, _operator: &Operator) -> Result<i64, ServiceError> {
+        Ok(self.store().rebuild_job_counts().await?)
+    }
+}
+
+fn mismatches(kept: &[CountRow], counted: &[CountRow]) -> Vec<CountMismatch> {
+    let find = |rows: &[CountRow], row: &CountRow| {
+        rows.iter()
+            .find(|r| r.target_type == row.target_type && r.status == row.status)
+            .map_or(0, |r| r.jobs)
+    };
+    let mut keys: Vec<(String, JobStatus)> = kept
+        .iter()
+        .chain(counted)
+        .map(|r| (r.target_type.clone(), r.status))
+        .collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.as_str().cmp(b.1.as_str())));
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|(target_type, status)| {
+            let probe = CountRow {
+                target_type: target_type.clone(),
+                status,
+                jobs: 0,
+            };
+            let (kept, counted) = (find(kept, &probe), find(counted, &probe));
+            (kept != counted).then_some(CountMismatch {
+                target_type,
+                status,
+                kept,
+                counted,
+            })
+        })
+        .collect()
+}
