@@ -548,14 +548,14 @@ async fn control_characters_from_a_client_never_reach_a_log_line_raw() {
 
 /// A body written in several pieces on a reused connection waits for the
 /// client's delayed ACK (~40 ms each time) unless the server sets
-/// TCP_NODELAY. Twenty fetches over one keep-alive connection show it: the
-/// stall is forty times the threshold, so the test does not flake.
+/// TCP_NODELAY. Twenty fetches of a 9 KB file (gzip, streamed) over one
+/// keep-alive connection show it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_files_on_a_kept_alive_connection_arrive_without_a_stall() {
     let app = spawn_app(Backend::Sqlite).await;
     let asset = app.site_root.join("pkg/regen-admin.js");
     std::fs::create_dir_all(asset.parent().unwrap()).unwrap();
-    std::fs::write(&asset, "x".repeat(300 * 1024)).unwrap();
+    std::fs::write(&asset, "x".repeat(9 * 1024)).unwrap();
     let one_connection = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
         .build()
@@ -564,7 +564,7 @@ async fn static_files_on_a_kept_alive_connection_arrive_without_a_stall() {
         let started = std::time::Instant::now();
         let response = one_connection
             .get(app.url("/pkg/regen-admin.js"))
-            .header("accept-encoding", "identity")
+            .header("accept-encoding", "gzip")
             .send()
             .await
             .unwrap();
@@ -579,10 +579,11 @@ async fn static_files_on_a_kept_alive_connection_arrive_without_a_stall() {
         times.push(fetch().await);
     }
 
-    times.sort();
-    let median = times[times.len() / 2];
-    assert!(
-        median < std::time::Duration::from_millis(20),
-        "median {median:?} over one connection: {times:?}"
-    );
+    // Without TCP_NODELAY about half of these take 40 ms or more; with it,
+    // all take a few. A few slow ones are a busy machine, not the stall.
+    let stalled = times
+        .iter()
+        .filter(|t| **t > std::time::Duration::from_millis(30))
+        .count();
+    assert!(stalled <= 3, "{stalled} of 20 stalled: {times:?}");
 }
