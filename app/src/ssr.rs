@@ -51,3 +51,14 @@ pub fn set_status(status: http::StatusCode) {
         response.set_status(status);
     }
 }
+
+/// Answers 303 See Other to `location` (the page still renders a body,
+/// which browsers do not show).
+pub fn see_other(location: &str) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::SEE_OTHER);
+        if let Ok(value) = http::HeaderValue::from_str(location) {
+            response.insert_header(http::header::LOCATION, value);
+        }
+    }
+}

@@ -9,9 +9,7 @@ use crate::components::time::Time;
 #[derive(Debug, Clone)]
 struct ListData {
     jobs: Vec<JobSummary>,
-    statuses: Vec<String>,
-    target_type: String,
-    target_id: String,
+    form: FilterValues,
     newer_href: Option<String>,
     older_href: Option<String>,
     filtered: bool,
@@ -19,6 +17,25 @@ struct ListData {
     /// Exact counts, when the active filters are ones they can answer
     /// (none, or a target type), with the link that lists each status.
     counts: Option<StatusCountLinks>,
+    /// Active filters, each with the link that removes it.
+    chips: Vec<(String, String)>,
+    /// Time windows one click away: label and link.
+    presets: Vec<(&'static str, String)>,
+    /// A bad filter value: which field, and what is wrong with it.
+    field_error: Option<(&'static str, String)>,
+    /// What "Go to job" found (or did not).
+    goto_message: Option<String>,
+}
+
+/// The filter form's values, as the visitor sent them.
+#[derive(Debug, Clone, Default)]
+struct FilterValues {
+    statuses: Vec<String>,
+    target_type: String,
+    target_id: String,
+    created_from: String,
+    created_to: String,
+    created_by: String,
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +51,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -46,22 +63,102 @@ const LIST_PATH: &str = "/admin/regeneration-jobs";
 
 #[cfg(feature = "ssr")]
 async fn load() -> Result<ListData, PageError> {
+    use regen_service::{ListQuery, ServiceError};
+
     let info = crate::ssr::request_info();
     let service = crate::ssr::service();
-    let query = regen_service::ListQuery::from_query_string(&crate::ssr::query_string())
-        .map_err(|e| PageError::from_service(e, &info.request_id))?;
-    let page = service
-        .list_jobs(info.caller.as_ref(), &query)
-        .await
-        .map_err(|e| PageError::from_service(e, &info.request_id))?;
+    let raw = crate::ssr::query_string();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let goto = pairs
+        .iter()
+        .find(|(k, _)| k == "goto")
+        .map(|(_, v)| v.trim().to_owned());
+    let query = ListQuery::from_pairs(
+        pairs
+            .iter()
+            .filter(|(k, _)| k != "goto")
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .map_err(|e| PageError::from_service(e, &info.request_id))?;
+    let mut goto_message = None;
+    if let Some(id) = goto.filter(|id| !id.is_empty()) {
+        match service.get_job(info.caller.as_ref(), &id).await {
+            Ok(job) => {
+                crate::ssr::see_other(&format!("{LIST_PATH}/{}", job.id));
+            }
+            Err(ServiceError::NotFound) => {
+                goto_message = Some(format!("No job with id {id}."));
+            }
+            Err(error) => return Err(PageError::from_service(error, &info.request_id)),
+        }
+    }
+    let link = |query: &ListQuery| {
+        let text = query.to_query_string(None);
+        if text.is_empty() {
+            LIST_PATH.to_owned()
+        } else {
+            format!("{LIST_PATH}?{text}")
+        }
+    };
+    let now = regen_service::now();
+    let form = FilterValues {
+        statuses: query.statuses.clone(),
+        target_type: query.target_type.clone().unwrap_or_default(),
+        target_id: query.target_id.clone().unwrap_or_default(),
+        created_from: query.created_from.clone().unwrap_or_default(),
+        created_to: query.created_to.clone().unwrap_or_default(),
+        created_by: query.created_by.clone().unwrap_or_default(),
+    };
+    let chips = chips(&query, link);
+    let presets = [
+        ("Last hour", 3_600),
+        ("Last 24 hours", 86_400),
+        ("Last 7 days", 7 * 86_400),
+    ]
+    .into_iter()
+    .map(|(label, seconds)| {
+        let mut window = query.clone();
+        let from = Timestamp::from_millis(now.millis() - seconds * 1000).unwrap_or(now);
+        window.created_from = Some(from.to_string());
+        window.created_to = None;
+        window.cursor = None;
+        (label, link(&window))
+    })
+    .collect();
+    let page = match service.list_jobs(info.caller.as_ref(), &query).await {
+        Ok(page) => page,
+        Err(ServiceError::InvalidParameter { parameter, message }) => {
+            crate::ssr::set_status(http::StatusCode::BAD_REQUEST);
+            return Ok(ListData {
+                jobs: Vec::new(),
+                form,
+                newer_href: None,
+                older_href: None,
+                filtered: true,
+                now,
+                counts: None,
+                chips,
+                presets,
+                field_error: Some((parameter, message)),
+                goto_message,
+            });
+        }
+        Err(error) => return Err(PageError::from_service(error, &info.request_id)),
+    };
     let href = |cursor: &Option<String>| {
         cursor
             .as_deref()
             .map(|c| format!("{LIST_PATH}?{}", query.to_query_string(Some(c))))
     };
     // The kept counts answer "all jobs" and "one target type" exactly; with
-    // a target id filter they would not describe the list, so none are shown.
-    let counts = if query.target_id.is_none() {
+    // any other filter they would not describe the list, so none are shown.
+    let countable = query.target_id.is_none()
+        && query.created_from.is_none()
+        && query.created_to.is_none()
+        && query.created_by.is_none();
+    let counts = if countable {
         let stats = service
             .job_stats(info.caller.as_ref(), query.target_type.as_deref())
             .await
@@ -71,10 +168,7 @@ async fn load() -> Result<ListData, PageError> {
             .map(|status| {
                 let mut by_status = query.clone();
                 by_status.statuses = vec![status.as_str().to_owned()];
-                (
-                    status,
-                    format!("{LIST_PATH}?{}", by_status.to_query_string(None)),
-                )
+                (status, link(&by_status))
             })
             .collect();
         let oldest_href = stats
@@ -93,15 +187,44 @@ async fn load() -> Result<ListData, PageError> {
         counts,
         newer_href: href(&page.prev_cursor),
         older_href: href(&page.next_cursor),
-        filtered: !query.statuses.is_empty()
-            || query.target_type.is_some()
-            || query.target_id.is_some(),
+        filtered: query.is_filtered(),
         jobs: page.jobs,
-        statuses: query.statuses.clone(),
-        target_type: query.target_type.clone().unwrap_or_default(),
-        target_id: query.target_id.clone().unwrap_or_default(),
-        now: regen_service::now(),
+        form,
+        now,
+        chips,
+        presets,
+        field_error: None,
+        goto_message,
     })
+}
+
+/// One chip per active filter, with the listing without it.
+#[cfg(feature = "ssr")]
+fn chips(
+    query: &regen_service::ListQuery,
+    link: impl Fn(&regen_service::ListQuery) -> String,
+) -> Vec<(String, String)> {
+    let mut chips = Vec::new();
+    for status in &query.statuses {
+        let mut without = query.clone();
+        without.statuses.retain(|s| s != status);
+        chips.push((format!("status: {status}"), link(&without)));
+    }
+    type Field = fn(&mut regen_service::ListQuery) -> &mut Option<String>;
+    let fields: [(&str, Field); 5] = [
+        ("target type", |q| &mut q.target_type),
+        ("target id", |q| &mut q.target_id),
+        ("created from", |q| &mut q.created_from),
+        ("created before", |q| &mut q.created_to),
+        ("created by", |q| &mut q.created_by),
+    ];
+    for (label, field) in fields {
+        let mut without = query.clone();
+        if let Some(value) = field(&mut without).take() {
+            chips.push((format!("{label}: {value}"), link(&without)));
+        }
+    }
+    chips
 }
 
 #[cfg(not(feature = "ssr"))]
@@ -130,20 +253,22 @@ pub fn JobListPage() -> impl IntoView {
 fn JobList(data: ListData) -> impl IntoView {
     let ListData {
         jobs,
-        statuses,
-        target_type,
-        target_id,
+        form,
         newer_href,
         older_href,
         filtered,
         now,
         counts,
+        chips,
+        presets,
+        field_error,
+        goto_message,
     } = data;
     let counts = counts.map(|counts| view! { <StatusCounts counts now/> });
     let status_boxes = ALL_STATUSES
         .into_iter()
         .map(|status| {
-            let checked = statuses.iter().any(|s| s == status.as_str());
+            let checked = form.statuses.iter().any(|s| s == status.as_str());
             view! {
                 <label class="check">
                     <input type="checkbox" name="status" value=status.as_str() checked=checked/>
@@ -152,6 +277,41 @@ fn JobList(data: ListData) -> impl IntoView {
             }
         })
         .collect_view();
+    let field = |name: &'static str,
+                 label: &'static str,
+                 value: String,
+                 placeholder: &'static str| {
+        let error = field_error
+            .as_ref()
+            .filter(|(parameter, _)| *parameter == name)
+            .map(|(_, message)| message.clone());
+        let error_id = format!("{name}-error");
+        let described = error.is_some().then(|| error_id.clone());
+        let invalid = error.is_some().then_some("true");
+        view! {
+            <label>
+                {label} " "
+                <input type="text" name=name value=value maxlength="200" placeholder=placeholder
+                    aria-invalid=invalid aria-describedby=described/>
+                {error.map(|e| view! { <span class="field-error" id=error_id role="alert">{e}</span> })}
+            </label>
+        }
+    };
+    let chips = (!chips.is_empty()).then(|| {
+        let items = chips
+            .into_iter()
+            .map(|(label, href)| {
+                view! { <li class="chip">{label.clone()} " " <a href=href aria-label=format!("Remove {label}")>"×"</a></li> }
+            })
+            .collect_view();
+        view! { <ul class="chips" aria-label="Active filters">{items}</ul> }
+    });
+    let presets = presets
+        .into_iter()
+        .map(|(label, href)| view! { <a href=href class="preset">{label}</a> })
+        .collect_view();
+    let goto_message =
+        goto_message.map(|m| view! { <p class="notice warning" role="status">{m}</p> });
     let empty = jobs.is_empty();
     let rows = jobs
         .into_iter()
@@ -202,16 +362,26 @@ fn JobList(data: ListData) -> impl IntoView {
     view! {
         <h1>"Regeneration jobs"</h1>
         {counts}
+        <form class="goto" method="get" action=LIST_PATH role="search" aria-label="Go to a job">
+            <label>"Go to job " <input type="text" name="goto" placeholder="job id" maxlength="64"/></label>
+            <button type="submit">"Go"</button>
+        </form>
+        {goto_message}
         <form class="filters" method="get" action=LIST_PATH role="search" aria-label="Filter jobs">
             <fieldset>
                 <legend>"Status"</legend>
                 {status_boxes}
             </fieldset>
-            <label>"Target type" <input type="text" name="targetType" value=target_type maxlength="200"/></label>
-            <label>"Target id" <input type="text" name="targetId" value=target_id maxlength="200"/></label>
+            {field("targetType", "Target type", form.target_type, "")}
+            {field("targetId", "Target id", form.target_id, "")}
+            {field("createdBy", "Created by", form.created_by, "")}
+            {field("createdFrom", "Created from", form.created_from, "2026-11-24T00:00:00Z")}
+            {field("createdTo", "Created before", form.created_to, "2026-11-25T00:00:00Z")}
             <button type="submit">"Apply filters"</button>
             <a href=LIST_PATH class="clear">"Clear"</a>
+            <p class="presets">"Created in: " {presets}</p>
         </form>
+        {chips}
         {body}
         {pager}
     }

@@ -24,7 +24,9 @@ impl PageError {
         use http::StatusCode;
         use regen_service::ServiceError as E;
         let (status, page) = match error {
-            E::InvalidInput(message) => (StatusCode::BAD_REQUEST, PageError::BadRequest(message)),
+            E::InvalidInput(message) | E::InvalidParameter { message, .. } => {
+                (StatusCode::BAD_REQUEST, PageError::BadRequest(message))
+            }
             E::Unauthenticated | E::Forbidden => (StatusCode::FORBIDDEN, PageError::Forbidden),
             E::NotFound => (StatusCode::NOT_FOUND, PageError::NotFound),
             E::Unavailable(cause) => {

@@ -15,6 +15,13 @@ pub enum ServiceError {
     Conflict { current: JobStatus },
     #[error("{0}")]
     InvalidInput(String),
+    /// One named parameter has a bad value; pages show the message next to
+    /// that field.
+    #[error("{message}")]
+    InvalidParameter {
+        parameter: &'static str,
+        message: String,
+    },
     #[error("too many attempts, try again later")]
     RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable")]

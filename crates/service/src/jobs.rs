@@ -1,5 +1,6 @@
 use regen_domain::{
-    AuditEventView, Caller, JobDetail, JobId, JobStatus, JobSummary, TriggerOutcome, MAX_LABEL_LEN,
+    AuditEventView, Caller, JobDetail, JobId, JobStatus, JobSummary, Timestamp, TriggerOutcome,
+    MAX_LABEL_LEN,
 };
 use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerResult};
 
@@ -18,7 +19,21 @@ pub struct ListQuery {
     pub statuses: Vec<String>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
+    /// RFC 3339; jobs created at or after it.
+    pub created_from: Option<String>,
+    /// RFC 3339; jobs created before it.
+    pub created_to: Option<String>,
+    pub created_by: Option<String>,
 }
+
+/// The parameters a form sends empty when they are not used.
+const FORM_FILTERS: [&str; 5] = [
+    "targetType",
+    "targetId",
+    "createdFrom",
+    "createdTo",
+    "createdBy",
+];
 
 impl ListQuery {
     /// Parses `application/x-www-form-urlencoded` pairs; `status` repeats.
@@ -30,16 +45,19 @@ impl ListQuery {
         let mut query = ListQuery::default();
         for (key, value) in pairs {
             let slot = match key {
+                // Checkboxes never send an empty value: an empty status is
+                // a mistake, refused by validation.
                 "status" => {
-                    if !value.is_empty() {
-                        query.statuses.push(value.to_owned());
-                    }
+                    query.statuses.push(value.to_owned());
                     continue;
                 }
                 "limit" => &mut query.limit,
                 "cursor" => &mut query.cursor,
                 "targetType" => &mut query.target_type,
                 "targetId" => &mut query.target_id,
+                "createdFrom" => &mut query.created_from,
+                "createdTo" => &mut query.created_to,
+                "createdBy" => &mut query.created_by,
                 other => {
                     return Err(ServiceError::InvalidInput(format!(
                         "unknown query parameter {other:?}"
@@ -53,8 +71,7 @@ impl ListQuery {
             }
             // An empty form field means "no filter". A page size or cursor
             // is never a form field: empty, it is simply invalid.
-            let is_filter = matches!(key, "targetType" | "targetId");
-            if !(is_filter && value.is_empty()) {
+            if !(FORM_FILTERS.contains(&key) && value.is_empty()) {
                 *slot = Some(value.to_owned());
             }
         }
@@ -71,6 +88,20 @@ impl ListQuery {
 
     /// The query string for this listing at another cursor, with the same
     /// filters and limit.
+    /// Whether anything narrows the listing (a cursor or page size does not).
+    pub fn is_filtered(&self) -> bool {
+        !self.statuses.is_empty()
+            || [
+                &self.target_type,
+                &self.target_id,
+                &self.created_from,
+                &self.created_to,
+                &self.created_by,
+            ]
+            .iter()
+            .any(|v| v.is_some())
+    }
+
     pub fn to_query_string(&self, cursor: Option<&str>) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for status in &self.statuses {
@@ -79,6 +110,9 @@ impl ListQuery {
         for (name, value) in [
             ("targetType", &self.target_type),
             ("targetId", &self.target_id),
+            ("createdFrom", &self.created_from),
+            ("createdTo", &self.created_to),
+            ("createdBy", &self.created_by),
             ("limit", &self.limit),
         ] {
             if let Some(value) = value {
@@ -133,6 +167,10 @@ struct ValidListing {
 
 fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> {
     let invalid = |m: String| ServiceError::InvalidInput(m);
+    let bad = |parameter: &'static str, message: String| ServiceError::InvalidParameter {
+        parameter,
+        message,
+    };
     let limit = match &query.limit {
         None => DEFAULT_PAGE_SIZE,
         Some(text) => match text.parse::<u32>() {
@@ -160,27 +198,61 @@ fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> {
     for (name, value) in [
         ("targetType", &query.target_type),
         ("targetId", &query.target_id),
+        ("createdBy", &query.created_by),
     ] {
         let Some(value) = value else { continue };
         // Counted in characters, as the API description's maxLength is.
         if value.chars().count() > MAX_LABEL_LEN {
-            return Err(invalid(format!(
-                "{name} must be at most {MAX_LABEL_LEN} characters"
-            )));
+            return Err(bad(
+                name,
+                format!("{name} must be at most {MAX_LABEL_LEN} characters"),
+            ));
         }
         if value.contains('\0') {
-            return Err(invalid(format!("{name} must not contain NUL characters")));
+            return Err(bad(name, format!("{name} must not contain NUL characters")));
         }
     }
+    let instant = |name: &'static str, value: &Option<String>| match value {
+        None => Ok(None),
+        Some(text) => parse_instant(text).map(Some).ok_or_else(|| {
+            bad(
+                name,
+                format!(
+                    "{name} must be an RFC 3339 time such as 2026-11-24T00:00:00Z, not {text:?}"
+                ),
+            )
+        }),
+    };
+    let created_from = instant("createdFrom", &query.created_from)?;
+    let created_to = instant("createdTo", &query.created_to)?;
     Ok(ValidListing {
         filter: JobFilter {
             statuses,
             target_type: query.target_type.clone(),
             target_id: query.target_id.clone(),
+            created_from,
+            created_to,
+            created_by: query.created_by.clone(),
         },
         cursor,
         limit,
     })
+}
+
+/// An RFC 3339 instant as a stored time. Stored times have milliseconds, so
+/// a finer bound is rounded up: `[from, to)` then selects exactly the jobs
+/// whose true creation time lies in the window. Out of the years that
+/// storage can hold (0000–9999) is no time at all.
+fn parse_instant(text: &str) -> Option<Timestamp> {
+    let at = chrono::DateTime::parse_from_rfc3339(text)
+        .ok()?
+        .with_timezone(&chrono::Utc);
+    let millis = at.timestamp_millis();
+    let exact = at.timestamp_subsec_nanos() % 1_000_000 == 0;
+    let millis = if exact { millis } else { millis + 1 };
+    let at = Timestamp::from_millis(millis)?;
+    use chrono::Datelike;
+    (0..=9999).contains(&at.as_datetime().year()).then_some(at)
 }
 
 impl AdminService {
@@ -378,6 +450,26 @@ mod tests {
         ] {
             let q = ListQuery::from_pairs([(k, v)]).unwrap();
             assert!(validate(&q).is_err(), "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn time_bounds_are_rfc_3339_rounded_up_to_the_millisecond() {
+        let bound = |text: &str| parse_instant(text).map(|t| t.to_string());
+        assert_eq!(
+            bound("2026-11-24T00:00:00Z").unwrap(),
+            "2026-11-24T00:00:00.000Z"
+        );
+        assert_eq!(
+            bound("2026-11-24T01:00:00+01:00").unwrap(),
+            "2026-11-24T00:00:00.000Z"
+        );
+        assert_eq!(
+            bound("2026-11-24T00:00:00.0005Z").unwrap(),
+            "2026-11-24T00:00:00.001Z"
+        );
+        for bad in ["2026-11-24", "yesterday", "2026-11-24 00:00:00", ""] {
+            assert_eq!(bound(bad), None, "{bad}");
         }
     }
 

@@ -21,6 +21,11 @@ pub struct JobFilter {
     pub statuses: Vec<JobStatus>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<Timestamp>,
+    /// Created before.
+    pub created_to: Option<Timestamp>,
+    pub created_by: Option<String>,
 }
 
 /// A place in the (created_at DESC, id DESC) order.
@@ -151,6 +156,19 @@ impl Store {
         if let Some(target_id) = &filter.target_id {
             let p = next_param(target_id.clone(), &mut params);
             conditions.push(format!("target_id = {p}"));
+        }
+        if let Some(created_by) = &filter.created_by {
+            let p = next_param(created_by.clone(), &mut params);
+            conditions.push(format!("created_by = {p}"));
+        }
+        // Fixed-width UTC text: comparing the text compares the times.
+        if let Some(from) = filter.created_from {
+            let p = next_param(from.to_string(), &mut params);
+            conditions.push(format!("created_at >= {p}"));
+        }
+        if let Some(to) = filter.created_to {
+            let p = next_param(to.to_string(), &mut params);
+            conditions.push(format!("created_at < {p}"));
         }
         let mut order = "DESC";
         if let Some((direction, position)) = from {

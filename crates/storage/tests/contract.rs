@@ -246,7 +246,7 @@ async fn listing_filters_by_status_target_type_and_target_id(backend: Backend) {
     let filter = JobFilter {
         statuses: vec![JobStatus::Pending, JobStatus::Failed],
         target_type: Some("insight".into()),
-        target_id: None,
+        ..JobFilter::default()
     };
     let page = store.list_jobs(&filter, None, 50).await.unwrap();
     assert_eq!(page.len(), 2);

@@ -116,6 +116,34 @@ struct ListParameters {
     target_type: Option<String>,
     #[param(rename = "targetId", max_length = 200, pattern = r"^[^\u0000]*$")]
     target_id: Option<String>,
+    /// Jobs created at or after this instant (RFC 3339).
+    #[param(rename = "createdFrom", schema_with = instant_or_empty)]
+    created_from: Option<String>,
+    /// Jobs created before this instant (RFC 3339); the window is half-open.
+    #[param(rename = "createdTo", schema_with = instant_or_empty)]
+    created_to: Option<String>,
+    /// Exactly this creator.
+    #[param(rename = "createdBy", max_length = 200, pattern = r"^[^\u0000]*$")]
+    created_by: Option<String>,
+}
+
+/// An RFC 3339 instant, or empty: a filter form sends unused fields empty,
+/// and an empty field is no filter.
+fn instant_or_empty() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .build()
+        .into()
 }
 
 const PROBLEM: &str = "application/problem+json";

@@ -100,7 +100,8 @@ impl Problem {
                 problem.current_status = Some(current);
                 problem
             }
-            ServiceError::InvalidInput(message) => Problem::new(
+            ServiceError::InvalidInput(message)
+            | ServiceError::InvalidParameter { message, .. } => Problem::new(
                 StatusCode::BAD_REQUEST,
                 "invalid-request",
                 "Invalid request",

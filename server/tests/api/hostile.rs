@@ -139,7 +139,7 @@ async fn hostile_requests_are_refused_and_change_nothing(backend: Backend) {
             request(
                 "POST",
                 &format!("/pkg/..{detail}/trigger"),
-                &[cookie.clone()],
+                std::slice::from_ref(&cookie),
                 b"",
             ),
             400,
@@ -184,7 +184,7 @@ async fn hostile_requests_are_refused_and_change_nothing(backend: Backend) {
             request(
                 "POST",
                 "/rpc/trigger_job",
-                &[bearer.clone()],
+                std::slice::from_ref(&bearer),
                 trigger_body.as_bytes(),
             ),
             415,
@@ -224,7 +224,7 @@ async fn hostile_requests_are_refused_and_change_nothing(backend: Backend) {
             request(
                 "GET",
                 &format!("/rpc/trigger_job?job_id={job}"),
-                &[bearer.clone()],
+                std::slice::from_ref(&bearer),
                 b"",
             ),
             405,

@@ -21,6 +21,7 @@ macro_rules! both_backends {
 mod api;
 mod auth;
 mod cli;
+mod filters;
 mod hostile;
 mod ops;
 mod pages;
