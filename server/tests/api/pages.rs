@@ -60,7 +60,11 @@ async fn the_list_page_shows_every_column_badge_and_link(backend: Backend) {
         3,
         "the go-to-job and filter forms (GET) and the logout form, nothing else"
     );
-    assert_eq!(page.matches("<form method=\"post\"").count(), 1, "only logout posts");
+    assert_eq!(
+        page.matches("<form method=\"post\"").count(),
+        1,
+        "only logout posts"
+    );
     assert!(
         !page.contains("method=\"post\" action=\"/admin"),
         "no state-changing form on the list page"
