@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::problem::Problem;
-use super::AppState;
+use super::state::AppState;
 
 pub const API_PREFIX: &str = "/api";
 pub const JOBS_PATH: &str = "/api/admin/regeneration-jobs";

@@ -16,7 +16,7 @@ use regen_domain::Caller;
 
 use super::observe::{LoggedUser, RequestId};
 use super::problem::Problem;
-use super::AppState;
+use super::state::AppState;
 
 pub const SESSION_COOKIE: &str = "regen_session";
 

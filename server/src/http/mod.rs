@@ -8,8 +8,8 @@
 //! `access_guard` (default deny) → `csrf_guard` → `limit_body` →
 //! `guard_server_functions`.
 //!
-//! Modules depend one way: `pages` and `api` use the layers; no layer uses
-//! a page.
+//! Modules depend one way: `pages` and `api` use the layers, every module
+//! uses `state`, and no layer uses a page.
 
 pub mod api;
 pub mod auth;
@@ -17,46 +17,21 @@ pub mod metrics;
 pub mod observe;
 pub mod pages;
 pub mod problem;
+mod request_metrics;
 pub mod security;
+mod state;
 
-use std::sync::Arc;
+pub use state::AppState;
 
-use app::ssr::UiConfig;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use regen_service::AdminService;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::Config;
-use metrics::HttpMetrics;
-
-/// Shared by every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub service: AdminService,
-    pub config: Arc<Config>,
-    pub ui: UiConfig,
-    pub http_metrics: Arc<HttpMetrics>,
-}
-
-impl AppState {
-    pub fn new(service: AdminService, config: Config) -> AppState {
-        let ui = UiConfig {
-            env_label: config.env_label.clone(),
-            env_color: config.env_color.clone(),
-        };
-        AppState {
-            service,
-            config: Arc::new(config),
-            ui,
-            http_metrics: Arc::default(),
-        }
-    }
-}
 
 /// The Leptos pages, with the service, the UI settings and the response's
 /// CSP nonce in their context.

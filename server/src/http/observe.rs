@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::AppState;
+use super::state::AppState;
 
 /// The id of this request, as logs, problem bodies and audit rows carry it.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::auth::{client_address, end_session_cookie, session_cookie, start_session_cookie};
 use super::problem::Problem;
 use super::security::is_https;
-use super::AppState;
+use super::state::AppState;
 
 const HOME: &str = "/admin/regeneration-jobs";
 

@@ -14,7 +14,7 @@ use rand::RngCore;
 
 use super::auth::Credential;
 use super::problem::Problem;
-use super::AppState;
+use super::state::AppState;
 use crate::config::Config;
 
 /// The nonce every inline script of this response must carry.

@@ -1,0 +1,33 @@
+//! What every handler and layer shares.
+
+use std::sync::Arc;
+
+use app::ssr::UiConfig;
+use regen_service::AdminService;
+
+use super::request_metrics::HttpMetrics;
+use crate::config::Config;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: AdminService,
+    pub config: Arc<Config>,
+    pub ui: UiConfig,
+    pub http_metrics: Arc<HttpMetrics>,
+}
+
+impl AppState {
+    pub fn new(service: AdminService, config: Config) -> AppState {
+        let ui = UiConfig {
+            env_label: config.env_label.clone(),
+            env_color: config.env_color.clone(),
+        };
+        AppState {
+            service,
+            config: Arc::new(config),
+            ui,
+            http_metrics: Arc::default(),
+        }
+    }
+}
