@@ -25,6 +25,9 @@ struct ListData {
     field_error: Option<(&'static str, String)>,
     /// What "Go to job" found (or did not).
     goto_message: Option<String>,
+    /// The filters needed a scan that examined this many jobs without
+    /// filling the page.
+    searched: Option<u32>,
 }
 
 /// The filter form's values, as the visitor sent them.
@@ -143,6 +146,7 @@ async fn load() -> Result<ListData, PageError> {
                 presets,
                 field_error: Some((parameter, message)),
                 goto_message,
+                searched: None,
             });
         }
         Err(error) => return Err(PageError::from_service(error, &info.request_id)),
@@ -195,6 +199,7 @@ async fn load() -> Result<ListData, PageError> {
         presets,
         field_error: None,
         goto_message,
+        searched: page.searched_without_filling,
     })
 }
 
@@ -263,7 +268,19 @@ fn JobList(data: ListData) -> impl IntoView {
         presets,
         field_error,
         goto_message,
+        searched,
     } = data;
+    let searched = searched.map(|n| {
+        view! {
+            <p class="notice" role="status">
+                {format!(
+                    "Searched {} jobs without filling this page: these filters match few of them. \
+                     Use the page links to keep looking.",
+                    grouped(u64::from(n))
+                )}
+            </p>
+        }
+    });
     let counts = counts.map(|counts| view! { <StatusCounts counts now/> });
     let status_boxes = ALL_STATUSES
         .into_iter()
@@ -382,6 +399,7 @@ fn JobList(data: ListData) -> impl IntoView {
             <p class="presets">"Created in: " {presets}</p>
         </form>
         {chips}
+        {searched}
         {body}
         {pager}
     }

@@ -134,6 +134,10 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
     /// Newer jobs precede (only when this page was reached through a cursor).
     pub prev_cursor: Option<String>,
+    /// The filters needed a scan, and it examined this many jobs without
+    /// filling the page; the cursor in the paging direction goes on from
+    /// where it stopped.
+    pub searched_without_filling: Option<u32>,
 }
 
 /// How a trigger attempt reads to a person, for the paths that report it
@@ -266,10 +270,12 @@ impl AdminService {
         let listing = validate(query)?;
         let from = listing.cursor.map(|c| (c.direction, c.position));
         // One extra row tells whether another page exists in that direction.
-        let mut jobs = self
+        let found = self
             .store()
             .list_jobs(&listing.filter, from, listing.limit + 1)
             .await?;
+        let stopped_at = found.scan_stopped_at;
+        let mut jobs = found.jobs;
         let more = jobs.len() > listing.limit as usize;
         let direction = from.map(|(d, _)| d).unwrap_or(PageDirection::Older);
         if more {
@@ -280,30 +286,39 @@ impl AdminService {
                 }
             }
         }
-        let cursor_at = |job: Option<&JobSummary>, direction| {
-            job.map(|job| {
+        let cursor = |direction, position| {
+            Some(
                 Cursor {
                     direction,
-                    position: KeysetPosition::from(job),
+                    position,
                 }
-                .encode()
-            })
+                .encode(),
+            )
+        };
+        let cursor_at = |job: Option<&JobSummary>, direction| {
+            job.and_then(|job| cursor(direction, KeysetPosition::from(job)))
         };
         let (has_older, has_newer) = match direction {
             PageDirection::Older => (more, from.is_some()),
             PageDirection::Newer => (true, more),
         };
+        let mut next_cursor = has_older
+            .then(|| cursor_at(jobs.last(), PageDirection::Older))
+            .flatten();
+        let mut prev_cursor = has_newer
+            .then(|| cursor_at(jobs.first(), PageDirection::Newer))
+            .flatten();
+        // A scan that stopped at its budget goes on from where it stopped.
+        if let Some(position) = stopped_at {
+            match direction {
+                PageDirection::Older => next_cursor = cursor(PageDirection::Older, position),
+                PageDirection::Newer => prev_cursor = cursor(PageDirection::Newer, position),
+            }
+        }
         Ok(JobPage {
-            next_cursor: if has_older {
-                cursor_at(jobs.last(), PageDirection::Older)
-            } else {
-                None
-            },
-            prev_cursor: if has_newer {
-                cursor_at(jobs.first(), PageDirection::Newer)
-            } else {
-                None
-            },
+            next_cursor,
+            prev_cursor,
+            searched_without_filling: stopped_at.map(|_| regen_storage::SCAN_BUDGET),
             jobs,
         })
     }

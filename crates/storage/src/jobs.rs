@@ -12,7 +12,8 @@ use crate::{now, Store};
 
 const JOB_COLUMNS: &str = "id, status, target_type, target_id, instruction_json, output_ref, \
                            error_json, created_at, created_by";
-const SUMMARY_COLUMNS: &str = "id, status, target_type, target_id, created_at, created_by";
+pub(crate) const SUMMARY_COLUMNS: &str =
+    "id, status, target_type, target_id, created_at, created_by";
 const AUDIT_COLUMNS: &str = "id, event_type, job_id, actor, occurred_at, request_id, details";
 
 /// Which jobs a listing shows. Empty `statuses` means every status.
@@ -124,91 +125,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(job_from_row).transpose()
-    }
-
-    /// Up to `limit` jobs after `after`, newest first. Each filter and the
-    /// keyset condition are served by an index, so a page costs the same at
-    /// any depth: no OFFSET and no COUNT.
-    pub async fn list_jobs(
-        &self,
-        filter: &JobFilter,
-        from: Option<(PageDirection, KeysetPosition)>,
-        limit: u32,
-    ) -> Result<Vec<JobSummary>, StorageError> {
-        let mut conditions = Vec::new();
-        let mut params: Vec<String> = Vec::new();
-        let next_param = |value: String, params: &mut Vec<String>| {
-            params.push(value);
-            format!("${}", params.len())
-        };
-        if !filter.statuses.is_empty() {
-            let placeholders: Vec<String> = filter
-                .statuses
-                .iter()
-                .map(|s| next_param(s.as_str().to_owned(), &mut params))
-                .collect();
-            conditions.push(format!("status IN ({})", placeholders.join(", ")));
-        }
-        if let Some(target_type) = &filter.target_type {
-            let p = next_param(target_type.clone(), &mut params);
-            conditions.push(format!("target_type = {p}"));
-        }
-        if let Some(target_id) = &filter.target_id {
-            let p = next_param(target_id.clone(), &mut params);
-            conditions.push(format!("target_id = {p}"));
-        }
-        if let Some(created_by) = &filter.created_by {
-            let p = next_param(created_by.clone(), &mut params);
-            conditions.push(format!("created_by = {p}"));
-        }
-        // Fixed-width UTC text: comparing the text compares the times.
-        if let Some(from) = filter.created_from {
-            let p = next_param(from.to_string(), &mut params);
-            conditions.push(format!("created_at >= {p}"));
-        }
-        if let Some(to) = filter.created_to {
-            let p = next_param(to.to_string(), &mut params);
-            conditions.push(format!("created_at < {p}"));
-        }
-        let mut order = "DESC";
-        if let Some((direction, position)) = from {
-            let at = next_param(position.created_at.to_string(), &mut params);
-            let id = next_param(position.id.to_string(), &mut params);
-            let comparison = match direction {
-                PageDirection::Older => "<",
-                PageDirection::Newer => {
-                    order = "ASC";
-                    ">"
-                }
-            };
-            conditions.push(format!("(created_at, id) {comparison} ({at}, {id})"));
-        }
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        // LIMIT is bound, so one statement per filter shape is prepared and
-        // cached, not one per page size.
-        let limit_param = format!("${}", params.len() + 1);
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM regeneration_jobs {where_clause} \
-             ORDER BY created_at {order}, id {order} LIMIT {limit_param}"
-        );
-        let mut query = sqlx::query(&sql);
-        for param in params {
-            query = query.bind(param);
-        }
-        let query = query.bind(i64::from(limit));
-        let rows = query.fetch_all(&self.pool).await?;
-        let mut jobs = rows
-            .iter()
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        if order == "ASC" {
-            jobs.reverse();
-        }
-        Ok(jobs)
     }
 
     /// PENDING → RUNNING as one conditional update, plus the
@@ -435,7 +351,7 @@ fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError> {
     })
 }
 
-fn summary_from_row(row: &AnyRow) -> Result<JobSummary, StorageError> {
+pub(crate) fn summary_from_row(row: &AnyRow) -> Result<JobSummary, StorageError> {
     Ok(JobSummary {
         id: parse(row, "id")?,
         status: parse(row, "status")?,

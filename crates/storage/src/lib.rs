@@ -11,6 +11,7 @@ mod accounts;
 mod connect;
 mod error;
 mod jobs;
+mod listing;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -19,6 +20,7 @@ pub use accounts::{NewSession, SessionRecord, UserRecord};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
 pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, TriggerResult};
+pub use listing::{JobListing, SCAN_BUDGET};
 pub use stats::CountRow;
 
 /// The clock every stored time comes from, truncated to milliseconds.

@@ -54,6 +54,7 @@ contract_tests!(
     kept_counts_stay_exact_under_concurrent_triggers,
     a_corrupted_counter_is_caught_by_a_recount_and_repaired_by_a_rebuild,
     the_oldest_pending_job_is_found_overall_and_per_target_type,
+    a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there,
 );
 
 fn new_job(status: JobStatus, target_type: &str, target_id: &str) -> NewJob {
@@ -227,7 +228,7 @@ async fn newer_pages_walk_back_towards_the_newest_job(backend: Backend) {
         .await
         .unwrap();
 
-    assert_eq!(newer, all[3..6].to_vec());
+    assert_eq!(newer.jobs, all[3..6].to_vec());
 }
 
 async fn listing_filters_by_status_target_type_and_target_id(backend: Backend) {
@@ -742,4 +743,55 @@ async fn the_oldest_pending_job_is_found_overall_and_per_target_type(backend: Ba
     assert_eq!(overall.1.to_string(), "2026-01-01T00:00:00.000Z");
     assert_eq!(article.1.to_string(), "2026-01-02T00:00:00.000Z");
     assert_eq!(store.oldest_pending(Some("summary")).await.unwrap(), None);
+}
+
+async fn a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let start = regen_domain::Timestamp::from_millis(1_780_000_000_000).unwrap();
+    let count = regen_storage::SCAN_BUDGET as i64 + 100;
+    let jobs: Vec<_> = (0..count)
+        .map(|n| {
+            // Only the two oldest jobs are FAILED: rare, and far down the list.
+            let status = if n < 2 {
+                JobStatus::Failed
+            } else {
+                JobStatus::Completed
+            };
+            let at = regen_domain::Timestamp::from_millis(start.millis() + n * 1000).unwrap();
+            (new_job(status, "insight", "t"), at)
+        })
+        .collect();
+    let ids = store.insert_jobs(jobs).await.unwrap();
+    // Several statuses: no index keeps them in time order, so this scans.
+    let rare = JobFilter {
+        statuses: vec![JobStatus::Failed, JobStatus::Running],
+        ..JobFilter::default()
+    };
+
+    let first = store.list_jobs(&rare, None, 51).await.unwrap();
+    let stop = first
+        .scan_stopped_at
+        .expect("the scan stopped at its budget");
+    let rest = store
+        .list_jobs(&rare, Some((PageDirection::Older, stop)), 51)
+        .await
+        .unwrap();
+    let served = JobFilter {
+        statuses: vec![JobStatus::Failed],
+        ..JobFilter::default()
+    };
+    let direct = store.list_jobs(&served, None, 51).await.unwrap();
+
+    assert!(first.jobs.is_empty());
+    assert_eq!(
+        stop.id,
+        ids[ids.len() - regen_storage::SCAN_BUDGET as usize]
+    );
+    assert_eq!(
+        rest.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [ids[1], ids[0]]
+    );
+    assert_eq!(rest.scan_stopped_at, None, "the rest fits the budget");
+    assert_eq!(direct.len(), 2, "an index-served filter never stops");
+    assert_eq!(direct.scan_stopped_at, None);
 }

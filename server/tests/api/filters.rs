@@ -196,3 +196,59 @@ async fn go_to_job_redirects_to_a_known_id_and_explains_anything_else(backend: B
         assert!(html.contains(&id), "the list is shown as usual");
     }
 }
+
+/// A filter no index serves scans at most a fixed number of jobs per page;
+/// the API's `Link rel="next"` resumes the scan and the page says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_that_cannot_fill_a_page_says_so_and_resumes() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let start = Timestamp::from_millis(1_780_000_000_000).unwrap();
+    let jobs: Vec<_> = (0..regen_storage::SCAN_BUDGET as i64 + 10)
+        .map(|n| {
+            let status = if n == 0 {
+                JobStatus::Failed
+            } else {
+                JobStatus::Completed
+            };
+            let job = regen_domain::NewJob {
+                status,
+                ..new_job(JobStatus::Pending)
+            };
+            (
+                job,
+                Timestamp::from_millis(start.millis() + n * 1000).unwrap(),
+            )
+        })
+        .collect();
+    let ids = app.store().await.insert_jobs(jobs).await.unwrap();
+    let rare = "status=FAILED&status=RUNNING";
+
+    let first = app
+        .get(
+            &format!("/api/admin/regeneration-jobs?{rare}"),
+            Some(&app.admin_token),
+        )
+        .await;
+    let link = first.headers()["link"].to_str().unwrap().to_owned();
+    let body: serde_json::Value = first.json().await.unwrap();
+    let next = link[1..link.find('>').unwrap()].to_owned();
+    let rest = app.listed_ids(&next).await;
+    let page = app
+        .get(
+            &format!("/admin/regeneration-jobs?{rare}"),
+            Some(&app.admin_token),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    assert_eq!(body.as_array().unwrap().len(), 0);
+    assert!(link.ends_with("rel=\"next\""), "{link}");
+    assert_eq!(rest, [ids[0].to_string()]);
+    assert!(
+        page.contains("Searched 10,000 jobs without filling this page"),
+        "{page}"
+    );
+    assert!(page.contains("rel=\"next\""));
+}
