@@ -38,6 +38,7 @@ BUDGETS = {
     "detail_wasm_gzip_kb": 120,
     "big_interactive_ms": 1000,
     "idle_rss_mb": 50,
+    "stats_p50_one_connection_ms": 2,
 }
 
 rows = []  # (scenario, backend, rps, p50, p99, rss, note)
@@ -99,9 +100,10 @@ def parse_latency(text):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(server, path, token, scenario, backend):
+def wrk(server, path, token, scenario, backend, connections=CONNECTIONS):
     reset_peak(server.proc.pid)
-    out = run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency",
+    threads = min(2, connections)
+    out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}", "--latency",
                "-H", f"Authorization: Bearer {token}", server.base() + path]).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = parse_latency(re.search(r"\s50%\s+(\S+)", out).group(1))
@@ -110,7 +112,8 @@ def wrk(server, path, token, scenario, backend):
     if non2xx:
         raise SystemExit(f"{scenario}: {non2xx.group(1)} error responses\n{out}")
     peak = rss_kb(server.proc.pid, "VmHWM") / 1024
-    rows.append((scenario, backend, rps, p50, p99, peak, ""))
+    note = "one keep-alive connection" if connections == 1 else ""
+    rows.append((scenario, backend, rps, p50, p99, peak, note))
     log(f"{scenario} [{backend}]: {rps:.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, peak RSS {peak:.0f} MB")
     return rps, p50, p99
 
@@ -283,6 +286,20 @@ def bench_backend(backend, jobs, port):
         facts[f"first_list_{backend}"] = first
         wrk(server, "/api/admin/regeneration-jobs?status=FAILED", token, "API list, status=FAILED", backend)
         wrk(server, "/api/admin/regeneration-jobs?targetType=article", token, "API list, targetType=article", backend)
+        facts[f"stats_{backend}"] = wrk(server, "/api/admin/regeneration-jobs/stats", token,
+                                        "API stats (exact counts)", backend, connections=1)
+        wrk(server, "/api/admin/regeneration-jobs/stats", token, "API stats (exact counts)", backend)
+        wrk(server, "/api/admin/regeneration-jobs/stats?targetType=article", token,
+            "API stats, targetType=article", backend, connections=1)
+        day_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))
+        # The filter combinations that an index serves least well.
+        for query, scenario in [
+            (f"createdBy=editor-bot&createdFrom={day_ago}", "API list, createdBy + last 24 h"),
+            ("status=FAILED&status=RUNNING&targetType=article", "API list, 2 statuses + targetType (bounded scan)"),
+            ("targetType=article&createdBy=insight-service", "API list, targetType + createdBy (bounded scan)"),
+            (f"status=PENDING&createdFrom={day_ago}", "API list, PENDING in the last 24 h"),
+        ]:
+            wrk(server, f"/api/admin/regeneration-jobs?{query}", token, scenario, backend, connections=1)
         wrk(server, f"/api/admin/regeneration-jobs/{big100k}", token, "API detail, 100 KB instructionJson", backend)
         ssr = wrk(server, "/admin/regeneration-jobs", token, "SSR list page", backend)
         facts[f"ssr_list_{backend}"] = ssr
@@ -371,6 +388,10 @@ def write_report(jobs):
     lines.append(check("List page loads no WASM", list_wasm == 0, f"{list_wasm} B"))
     big = b.get("bigInteractiveMs", 1e9)
     lines.append(check("5 MB detail page interactive ≤ 1 s", big <= BUDGETS["big_interactive_ms"], f"{big:,.0f} ms"))
+    for backend in ("sqlite", "postgres"):
+        p50 = facts[f"stats_{backend}"][1]
+        lines.append(check(f"Stats p50 ≤ 2 ms on one connection ({backend})",
+                           p50 <= BUDGETS["stats_p50_one_connection_ms"], f"{p50:.2f} ms"))
     idle = facts["idle_rss_full_sqlite"]
     lines.append(check("Idle RSS ≤ 50 MB", idle <= BUDGETS["idle_rss_mb"], f"{idle:.1f} MB"))
     notes = ROOT / "bench" / "NOTES.md"
