@@ -1,9 +1,10 @@
 -- Exact job counts per (target type, status), kept by a trigger in the same
 -- transaction as every insert and every status change, whoever writes the
 -- row (this product, a producer's own SQL). Each key is spread over 16
--- shards chosen by the job's id, so concurrent triggers of different jobs
--- rarely wait on the same counter row; a read sums the shards. The figures
--- are derived data: `regen-admin stats check` recounts and compares.
+-- shards, chosen per transaction, so concurrent triggers rarely wait on the
+-- same counter row, and a transaction that inserts many jobs locks one row
+-- per (target type, status), not sixteen; a read sums the shards. The
+-- figures are derived data: `regen-admin stats check` recounts and compares.
 
 CREATE TABLE regeneration_job_counts (
     target_type TEXT COLLATE "C" NOT NULL,
@@ -15,7 +16,7 @@ CREATE TABLE regeneration_job_counts (
 
 CREATE FUNCTION regen_count_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    slot SMALLINT := hashtext(NEW.id) & 15;
+    slot SMALLINT := txid_current() % 16;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         IF NEW.status = OLD.status THEN

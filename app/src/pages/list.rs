@@ -270,16 +270,21 @@ fn JobList(data: ListData) -> impl IntoView {
         goto_message,
         searched,
     } = data;
+    let searched_empty = searched.is_some() && jobs.is_empty();
     let searched = searched.map(|n| {
-        view! {
-            <p class="notice" role="status">
-                {format!(
-                    "Searched {} jobs without filling this page: these filters match few of them. \
-                     Use the page links to keep looking.",
-                    grouped(u64::from(n))
-                )}
-            </p>
-        }
+        let n = grouped(u64::from(n));
+        let text = if searched_empty {
+            format!(
+                "None of the {n} jobs searched for this page match these filters. \
+                 Use the page links to keep looking."
+            )
+        } else {
+            format!(
+                "Searched {n} jobs without filling this page: these filters match few of them. \
+                 Use the page links to keep looking."
+            )
+        };
+        view! { <p class="notice" role="status">{text}</p> }
     });
     let counts = counts.map(|counts| view! { <StatusCounts counts now/> });
     let status_boxes = ALL_STATUSES
@@ -334,7 +339,9 @@ fn JobList(data: ListData) -> impl IntoView {
         .into_iter()
         .map(|job| view! { <JobRow job now/> })
         .collect_view();
-    let body = if empty {
+    let body = if empty && searched_empty {
+        ().into_any()
+    } else if empty {
         let message = if filtered {
             "No jobs match these filters."
         } else {

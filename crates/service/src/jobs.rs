@@ -315,10 +315,21 @@ impl AdminService {
                 PageDirection::Newer => prev_cursor = cursor(PageDirection::Newer, position),
             }
         }
+        // An empty page has no rows to take the way back from: go back from
+        // where this page started.
+        if let (true, Some((direction, position))) = (jobs.is_empty(), from) {
+            match direction {
+                PageDirection::Older => prev_cursor = cursor(PageDirection::Newer, position),
+                PageDirection::Newer => next_cursor = cursor(PageDirection::Older, position),
+            }
+        }
+        let short = jobs.len() < listing.limit as usize;
         Ok(JobPage {
             next_cursor,
             prev_cursor,
-            searched_without_filling: stopped_at.map(|_| regen_storage::SCAN_BUDGET),
+            searched_without_filling: stopped_at
+                .filter(|_| short)
+                .map(|_| regen_storage::SCAN_BUDGET),
             jobs,
         })
     }

@@ -93,8 +93,7 @@ impl AdminService {
         &self,
         _operator: &Operator,
     ) -> Result<Vec<CountMismatch>, ServiceError> {
-        let kept = self.store().job_counts().await?;
-        let counted = self.store().recount_jobs().await?;
+        let (kept, counted) = self.store().kept_and_recounted().await?;
         Ok(mismatches(&kept, &counted))
     }
 

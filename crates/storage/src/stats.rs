@@ -31,6 +31,10 @@ fn rows(raw: Vec<(String, String, i64)>) -> Result<Vec<CountRow>, StorageError> 
     Ok(rows)
 }
 
+const KEPT: &str = "SELECT target_type, status, CAST(SUM(jobs) AS BIGINT) \
+                    FROM regeneration_job_counts GROUP BY target_type, status \
+                    HAVING SUM(jobs) <> 0";
+
 const RECOUNT: &str = "SELECT target_type, status, COUNT(*) FROM regeneration_jobs \
                        GROUP BY target_type, status";
 
@@ -38,31 +42,42 @@ impl Store {
     /// The kept counts, one row per (target type, status) that has jobs. Costs
     /// the same at any number of jobs: it reads the counters, not the jobs.
     pub async fn job_counts(&self) -> Result<Vec<CountRow>, StorageError> {
-        let raw: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT target_type, status, CAST(SUM(jobs) AS BIGINT) FROM regeneration_job_counts \
-             GROUP BY target_type, status HAVING SUM(jobs) <> 0",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let raw: Vec<(String, String, i64)> = sqlx::query_as(KEPT).fetch_all(&self.pool).await?;
         rows(raw)
     }
 
-    /// The counts recomputed from the jobs themselves with `COUNT(*)`: what
-    /// the kept counts must equal. Reads every job.
-    pub async fn recount_jobs(&self) -> Result<Vec<CountRow>, StorageError> {
-        let raw: Vec<(String, String, i64)> = sqlx::query_as(RECOUNT).fetch_all(&self.pool).await?;
-        rows(raw)
+    /// The kept counts and a recount of the jobs with `COUNT(*)`, read in one
+    /// snapshot so that a write between the two cannot look like drift.
+    /// Reads every job; no statement timeout applies.
+    pub async fn kept_and_recounted(&self) -> Result<(Vec<CountRow>, Vec<CountRow>), StorageError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend() == Backend::Postgres {
+            tx.execute(sqlx::raw_sql(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                 SET LOCAL statement_timeout = 0",
+            ))
+            .await?;
+        }
+        let kept: Vec<(String, String, i64)> = sqlx::query_as(KEPT).fetch_all(&mut *tx).await?;
+        let counted: Vec<(String, String, i64)> =
+            sqlx::query_as(RECOUNT).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((rows(kept)?, rows(counted)?))
     }
 
-    /// Replaces the kept counts with a recount, safely beside a running
-    /// server: writers wait for the few seconds it takes (PostgreSQL: a
-    /// share lock on the jobs; SQLite: the write lock, taken first), readers
-    /// do not. Returns the number of jobs counted.
+    /// Replaces the kept counts with a recount, beside a running server:
+    /// readers go on, writers wait (PostgreSQL: a share lock on the jobs;
+    /// SQLite: the write lock, taken first) for at most their lock timeout
+    /// (`REGEN_DB_TIMEOUT_MS`), after which they answer 503 and change
+    /// nothing. Returns the number of jobs counted.
     pub async fn rebuild_job_counts(&self) -> Result<i64, StorageError> {
         let mut tx = self.pool.begin().await?;
         if self.backend() == Backend::Postgres {
-            tx.execute("LOCK TABLE regeneration_jobs IN SHARE ROW EXCLUSIVE MODE")
-                .await?;
+            tx.execute(sqlx::raw_sql(
+                "SET LOCAL statement_timeout = 0; \
+                 LOCK TABLE regeneration_jobs IN SHARE ROW EXCLUSIVE MODE",
+            ))
+            .await?;
         }
         tx.execute("DELETE FROM regeneration_job_counts").await?;
         tx.execute(

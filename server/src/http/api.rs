@@ -156,7 +156,10 @@ const PROBLEM: &str = "application/problem+json";
     params(ListParameters),
     responses(
         (status = 200, description = "A page of jobs; `Link: <…>; rel=\"next\"` (and `rel=\"prev\"`) announce its neighbours",
-            body = [JobSummary], headers(("Link" = String, description = "RFC 8288 links to the next and previous pages"))),
+            body = [JobSummary], headers(
+                ("Link" = String, description = "RFC 8288 links to the next and previous pages"),
+                ("X-Scan-Stopped-After" = u32, description = "Present when the filters needed a scan that examined this many jobs without filling the page (the page may even be empty): `rel=\"next\"` resumes where it stopped"),
+            )),
         (status = 400, description = "Invalid, unknown or repeated query parameter", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
             headers(("WWW-Authenticate" = String))),
@@ -195,6 +198,11 @@ async fn list_jobs(
         .filter_map(|(cursor, rel)| cursor.as_deref().map(|c| link(c, rel)))
         .collect();
     let mut response = Json(page.jobs).into_response();
+    if let Some(searched) = page.searched_without_filling {
+        response
+            .headers_mut()
+            .insert("x-scan-stopped-after", HeaderValue::from(searched));
+    }
     if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
         if !links.is_empty() {
             response.headers_mut().insert(header::LINK, value);

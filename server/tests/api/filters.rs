@@ -230,6 +230,10 @@ async fn a_scan_that_cannot_fill_a_page_says_so_and_resumes() {
         )
         .await;
     let link = first.headers()["link"].to_str().unwrap().to_owned();
+    let stopped = first.headers()["x-scan-stopped-after"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: serde_json::Value = first.json().await.unwrap();
     let next = link[1..link.find('>').unwrap()].to_owned();
     let rest = app.listed_ids(&next).await;
@@ -246,9 +250,11 @@ async fn a_scan_that_cannot_fill_a_page_says_so_and_resumes() {
     assert_eq!(body.as_array().unwrap().len(), 0);
     assert!(link.ends_with("rel=\"next\""), "{link}");
     assert_eq!(rest, [ids[0].to_string()]);
+    assert_eq!(stopped, "10000");
     assert!(
-        page.contains("Searched 10,000 jobs without filling this page"),
+        page.contains("None of the 10,000 jobs searched for this page match these filters."),
         "{page}"
     );
+    assert!(!page.contains("No jobs match these filters"), "{page}");
     assert!(page.contains("rel=\"next\""));
 }
