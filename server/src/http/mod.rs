@@ -1,6 +1,6 @@
 //! The HTTP surface of one instance, and the order its layers run in.
 //!
-//! Outermost first, for every request:
+//! Outermost first, for every request: response compression →
 //! `observe` (request id, access log, metrics) → `reject_dot_segments` →
 //! `security_headers` (CSP nonce, nosniff, HSTS…) → `explain_method_not_allowed`
 //! → then either the static files (`/pkg`, the favicon: no authentication,
