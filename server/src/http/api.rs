@@ -148,6 +148,30 @@ fn instant_or_empty() -> utoipa::openapi::schema::Schema {
 
 const PROBLEM: &str = "application/problem+json";
 
+/// What every operation on the data can answer besides its own outcomes.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum ServiceErrors {
+    #[response(status = 401, description = "No or invalid credentials",
+        content_type = "application/problem+json", headers(("WWW-Authenticate" = String)))]
+    Unauthenticated(#[to_schema] Problem),
+    #[response(
+        status = 403,
+        description = "Authenticated, but not an admin",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(#[to_schema] Problem),
+    #[response(
+        status = 500,
+        description = "Internal error (logged with the request id)",
+        content_type = "application/problem+json"
+    )]
+    Internal(#[to_schema] Problem),
+    #[response(status = 503, description = "Database unavailable; nothing changed; retry after `Retry-After` seconds",
+        content_type = "application/problem+json", headers(("Retry-After" = u32)))]
+    Unavailable(#[to_schema] Problem),
+}
+
 /// List jobs, newest first (createdAt DESC, id DESC), without payloads.
 #[utoipa::path(
     get,
@@ -161,12 +185,7 @@ const PROBLEM: &str = "application/problem+json";
                 ("X-Scan-Stopped-After" = u32, description = "Present when the filters needed a scan that examined this many jobs without filling the page (the page may even be empty): `rel=\"next\"` resumes where it stopped"),
             )),
         (status = 400, description = "Invalid, unknown or repeated query parameter", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
-            headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
-        (status = 500, description = "Internal error (logged with the request id)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM,
-            headers(("Retry-After" = u32))),
+        ServiceErrors,
     )
 )]
 async fn list_jobs(
@@ -231,12 +250,7 @@ struct StatsParameters {
     responses(
         (status = 200, description = "The counts; `byStatus` always has all four statuses", body = JobStats),
         (status = 400, description = "Invalid, unknown or repeated query parameter", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
-            headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
-        (status = 500, description = "Internal error (logged with the request id)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM,
-            headers(("Retry-After" = u32))),
+        ServiceErrors,
     )
 )]
 async fn job_stats(
@@ -266,13 +280,8 @@ async fn job_stats(
     params(("jobId" = String, Path, format = Uuid, description = "The job's id")),
     responses(
         (status = 200, description = "The job", body = JobDetail),
-        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
-            headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "Unknown or malformed id", body = Problem, content_type = PROBLEM),
-        (status = 500, description = "Internal error (logged with the request id)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM,
-            headers(("Retry-After" = u32))),
+        ServiceErrors,
     )
 )]
 async fn get_job(
@@ -294,15 +303,10 @@ async fn get_job(
     params(("jobId" = String, Path, format = Uuid, description = "The job's id")),
     responses(
         (status = 200, description = "Triggered: the job as it is now (RUNNING)", body = JobSummary),
-        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
-            headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "Unknown or malformed id", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The job is not PENDING; `currentStatus` names its status", body = Problem, content_type = PROBLEM),
         (status = 413, description = "Request body over 16 KiB (a trigger needs none)", body = Problem, content_type = PROBLEM),
-        (status = 500, description = "Internal error (logged with the request id)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "Database unavailable; nothing changed; retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM,
-            headers(("Retry-After" = u32))),
+        ServiceErrors,
     )
 )]
 async fn trigger_job(
@@ -336,9 +340,7 @@ async fn trigger_job(
     operation_id = "openapi",
     responses(
         (status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object),
-        (status = 401, description = "No or invalid credentials", body = Problem, content_type = PROBLEM,
-            headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "Authenticated, but not an admin", body = Problem, content_type = PROBLEM),
+        ServiceErrors,
     )
 )]
 async fn openapi_document() -> Response {
