@@ -140,6 +140,15 @@ pub async fn service_on(db: &TestDatabase, journal: impl Into<PathBuf>) -> Admin
     .expect("service connects")
 }
 
+/// The value of one series in a Prometheus text page.
+pub fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
+}
+
 /// A client that does not follow redirects and keeps cookies.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -183,6 +192,19 @@ impl TestApp {
             .unwrap()
             .id
             .to_string()
+    }
+
+    /// `/metrics` from the private metrics address (`Options::metrics`).
+    pub async fn private_metrics(&self) -> String {
+        let address = self.metrics_address.as_ref().expect("started with metrics");
+        client()
+            .get(format!("{address}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {

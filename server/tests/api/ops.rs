@@ -5,7 +5,7 @@ use regen_service::Operator;
 use regen_storage::testing::{break_audit_inserts, repair_audit_inserts};
 use regen_storage::Backend;
 
-use crate::helpers::{client, spawn_app, spawn_app_with, Options};
+use crate::helpers::{client, sample, spawn_app, spawn_app_with, Options};
 
 both_backends!(
     health_and_readiness_answer_without_a_body,
@@ -21,14 +21,6 @@ async fn health_and_readiness_answer_without_a_body(backend: Backend) {
         assert_eq!(response.status(), 200, "{path}");
         assert!(response.text().await.unwrap().is_empty());
     }
-}
-
-fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
 }
 
 async fn metrics_count_triggers_and_audit_failures(backend: Backend) {

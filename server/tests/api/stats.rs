@@ -6,7 +6,7 @@ use regen_storage::Backend;
 use serde_json::Value;
 use sqlx::Executor;
 
-use crate::helpers::{client, new_job, spawn_app, spawn_app_with, Options, TestApp};
+use crate::helpers::{client, new_job, sample, spawn_app, spawn_app_with, Options, TestApp};
 
 both_backends!(
     stats_count_every_job_by_status_and_target_type,
@@ -192,18 +192,6 @@ async fn the_list_page_shows_each_count_as_a_link_and_the_oldest_wait(backend: B
     );
 }
 
-fn gauge(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(series)
-                .and_then(|rest| rest.strip_prefix(' '))
-        })
-        .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
-        .parse()
-        .unwrap()
-}
-
 async fn the_job_gauges_move_with_inserts_and_triggers(backend: Backend) {
     let app = spawn_app_with(
         backend,
@@ -213,30 +201,20 @@ async fn the_job_gauges_move_with_inserts_and_triggers(backend: Backend) {
         },
     )
     .await;
-    let scrape = || async {
-        client()
-            .get(format!("{}/metrics", app.metrics_address.as_ref().unwrap()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
-    let empty = scrape().await;
+    let empty = app.private_metrics().await;
     let id = app.insert_job(JobStatus::Pending).await;
     app.insert_job(JobStatus::Pending).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let waiting = scrape().await;
+    let waiting = app.private_metrics().await;
     app.trigger(&id, Some(&app.admin_token)).await;
-    let after = scrape().await;
+    let after = app.private_metrics().await;
 
-    assert_eq!(gauge(&empty, "regen_jobs{status=\"PENDING\"}"), 0.0);
-    assert_eq!(gauge(&empty, "regen_oldest_pending_age_seconds"), 0.0);
-    assert_eq!(gauge(&waiting, "regen_jobs{status=\"PENDING\"}"), 2.0);
-    assert!(gauge(&waiting, "regen_oldest_pending_age_seconds") >= 1.0);
-    assert_eq!(gauge(&after, "regen_jobs{status=\"PENDING\"}"), 1.0);
-    assert_eq!(gauge(&after, "regen_jobs{status=\"RUNNING\"}"), 1.0);
+    assert_eq!(sample(&empty, "regen_jobs{status=\"PENDING\"}"), 0.0);
+    assert_eq!(sample(&empty, "regen_oldest_pending_age_seconds"), 0.0);
+    assert_eq!(sample(&waiting, "regen_jobs{status=\"PENDING\"}"), 2.0);
+    assert!(sample(&waiting, "regen_oldest_pending_age_seconds") >= 1.0);
+    assert_eq!(sample(&after, "regen_jobs{status=\"PENDING\"}"), 1.0);
+    assert_eq!(sample(&after, "regen_jobs{status=\"RUNNING\"}"), 1.0);
 }
 
 fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
