@@ -94,6 +94,8 @@ mod tests {
             user_id: "u1".into(),
             username: "mel".into(),
             role: regen_domain::Role::Member,
+            scope: regen_domain::Scope::Admin,
+            session_id: None,
         };
         for html in [
             login_document(&ui(), "/admin/regeneration-jobs", None),

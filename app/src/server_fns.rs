@@ -29,6 +29,7 @@ pub async fn trigger_job(job_id: String) -> Result<TriggerOutcome, ServerFnError
     let (status, message) = match result {
         Err(E::Unauthenticated) => (StatusCode::UNAUTHORIZED, "authentication required"),
         Err(E::Forbidden) => (StatusCode::FORBIDDEN, "admin role required"),
+        Err(E::InsufficientScope) => (StatusCode::FORBIDDEN, "this credential may only read"),
         other => {
             tracing::error!(request_id = %info.request_id, error = ?other.err(), "trigger failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error")

@@ -39,9 +39,10 @@ fn hot_paths(c: &mut Criterion) {
             .await
             .expect("seed");
         let token = service
-            .create_api_token(&operator, "admin")
+            .create_api_token(&operator, "admin", Default::default())
             .await
-            .expect("token");
+            .expect("token")
+            .token;
         (db, service, token)
     });
     let caller = rt

@@ -4,15 +4,20 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use regen_service::Operator;
-use server::cli::{
-    self, AuditCommand, Cli, Command, JobCommand, StatsCommand, TokenCommand, UserCommand,
-};
+use server::cli::{self, AuditCommand, Cli, Command, JobCommand, StatsCommand, UserCommand};
 use server::config::Config;
 use server::{build_service, demo, shutdown_signal, telemetry, Application};
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("regen-admin: {message}");
     ExitCode::FAILURE
+}
+
+fn outcome(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(message),
+    }
 }
 
 #[tokio::main]
@@ -50,7 +55,7 @@ async fn main() -> ExitCode {
             Err(message) => return fail(message),
         },
         Command::User {
-            command: UserCommand::Add { .. },
+            command: UserCommand::Add { .. } | UserCommand::Password { .. },
         } => match cli::read_password_line() {
             Ok(password) => (None, Some(password)),
             Err(message) => return fail(message),
@@ -83,27 +88,9 @@ async fn main() -> ExitCode {
             println!("migrations applied");
             ExitCode::SUCCESS
         }
-        Command::User {
-            command: UserCommand::Add { name, role },
-        } => {
-            let password = password.unwrap_or_default();
-            match cli::add_user(&service, &name, role, &password).await {
-                Ok(()) => {
-                    println!("user {name} added with role {role}");
-                    ExitCode::SUCCESS
-                }
-                Err(message) => fail(message),
-            }
-        }
-        Command::Token {
-            command: TokenCommand::Create { name },
-        } => match service.create_api_token(&operator, &name).await {
-            Ok(token) => {
-                println!("{token}");
-                ExitCode::SUCCESS
-            }
-            Err(error) => fail(cli::describe(error)),
-        },
+        Command::User { command } => outcome(cli::run_user(&service, command, password).await),
+        Command::Token { command } => outcome(cli::run_token(&service, command).await),
+        Command::Session { command } => outcome(cli::run_session(&service, command).await),
         Command::Job {
             command: JobCommand::Create { .. },
         } => {

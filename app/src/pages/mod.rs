@@ -27,7 +27,9 @@ impl PageError {
             E::InvalidInput(message) | E::InvalidParameter { message, .. } => {
                 (StatusCode::BAD_REQUEST, PageError::BadRequest(message))
             }
-            E::Unauthenticated | E::Forbidden => (StatusCode::FORBIDDEN, PageError::Forbidden),
+            E::Unauthenticated | E::Forbidden | E::InsufficientScope => {
+                (StatusCode::FORBIDDEN, PageError::Forbidden)
+            }
             E::NotFound => (StatusCode::NOT_FOUND, PageError::NotFound),
             E::Unavailable(cause) => {
                 tracing::warn!(request_id, error = %cause, "database unavailable while rendering a page");

@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 /// A user's role. Only admins see or do anything; members are known
 /// accounts that are refused everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
     Member,
@@ -37,18 +38,66 @@ impl FromStr for Role {
     }
 }
 
+/// What a credential may do, whatever its owner's role allows. Sessions
+/// always carry `Admin`; an API token carries the scope it was made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// List and read: jobs, stats, audit, export. Never trigger.
+    Read,
+    /// Everything the owner's role allows.
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "read" => Ok(Scope::Read),
+            "admin" => Ok(Scope::Admin),
+            other => Err(format!("unknown scope {other:?}: expected read or admin")),
+        }
+    }
+}
+
 /// An authenticated user making a request. Anonymous callers are `None`
-/// wherever an `Option<&Caller>` is taken.
+/// wherever an `Option<&Caller>` is taken. Role and scope are read from the
+/// database on every request, so a change takes effect on the next one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: String,
     pub username: String,
     pub role: Role,
+    pub scope: Scope,
+    /// The public id of the session this request came with; `None` for an
+    /// API token.
+    pub session_id: Option<String>,
 }
 
 impl Caller {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// May change state (trigger, manage their own account): an admin
+    /// whose credential is not limited to reading.
+    pub fn may_act(&self) -> bool {
+        self.is_admin() && self.scope == Scope::Admin
     }
 }
 
@@ -98,6 +147,10 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>(), Ok(role));
         }
         assert!("Admin".parse::<Role>().is_err());
+        for scope in [Scope::Read, Scope::Admin] {
+            assert_eq!(scope.as_str().parse::<Scope>(), Ok(scope));
+        }
+        assert!("write".parse::<Scope>().is_err());
     }
 
     #[test]

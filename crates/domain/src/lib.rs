@@ -3,6 +3,7 @@
 //! the UI. Pure Rust with no I/O, so it compiles for the browser too.
 
 mod access;
+mod accounts;
 mod audit;
 mod job;
 mod json;
@@ -11,7 +12,8 @@ pub mod json_tree;
 mod stats;
 mod time;
 
-pub use access::{Caller, Role, TriggerOutcome};
+pub use access::{Caller, Role, Scope, TriggerOutcome};
+pub use accounts::{AccountOverview, SessionSummary, TokenSummary, UserSummary};
 pub use audit::{AuditEvent, AuditEventType, AuditEventView};
 pub use job::{
     JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError,

@@ -9,6 +9,9 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("admin role required")]
     Forbidden,
+    /// An admin's read-scope token asked to change something.
+    #[error("this credential may only read")]
+    InsufficientScope,
     #[error("regeneration job not found")]
     NotFound,
     #[error("the job is {current}, only PENDING jobs can be triggered")]

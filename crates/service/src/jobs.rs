@@ -5,7 +5,7 @@ use regen_domain::{
 use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerResult};
 
 use crate::cursor::Cursor;
-use crate::{require_admin, AdminService, ServiceError};
+use crate::{require_acting, require_admin, AdminService, ServiceError};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -373,7 +373,7 @@ impl AdminService {
         id: &str,
         request_id: Option<&str>,
     ) -> Result<Triggered, ServiceError> {
-        let caller = require_admin(caller)?;
+        let caller = require_acting(caller)?;
         let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
         match self
             .store()

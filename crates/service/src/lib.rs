@@ -4,6 +4,7 @@
 //! private to this crate: no route, page or command reaches the data
 //! without passing through one of these methods.
 
+mod accounts;
 mod audit_journal;
 mod auth;
 mod cursor;
@@ -13,12 +14,13 @@ mod metrics;
 mod operator;
 mod stats;
 
+pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
 pub use audit_journal::ReplayReport;
-pub use auth::{LoginFailure, SessionPolicy, SessionSecret, API_TOKEN_PREFIX};
+pub use auth::{ClientInfo, LoginFailure, SessionPolicy, SessionSecret, API_TOKEN_PREFIX};
 pub use cursor::CURSOR_PATTERN;
 pub use error::ServiceError;
 pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use metrics::{ServiceMetrics, TriggerCounts};
+pub use metrics::{SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 pub use stats::{CountMismatch, StatsQuery};
 
@@ -156,5 +158,15 @@ pub(crate) fn require_admin(caller: Option<&Caller>) -> Result<&Caller, ServiceE
         None => Err(ServiceError::Unauthenticated),
         Some(caller) if caller.is_admin() => Ok(caller),
         Some(_) => Err(ServiceError::Forbidden),
+    }
+}
+
+/// Changing anything needs an admin whose credential is not read-only.
+pub(crate) fn require_acting(caller: Option<&Caller>) -> Result<&Caller, ServiceError> {
+    let caller = require_admin(caller)?;
+    if caller.may_act() {
+        Ok(caller)
+    } else {
+        Err(ServiceError::InsufficientScope)
     }
 }

@@ -10,6 +10,62 @@ pub struct ServiceMetrics {
     audit_write_failures: AtomicU64,
     audit_journal_failures: AtomicU64,
     login_failure_storms: AtomicU64,
+    security_events: [AtomicU64; SecurityEvent::ALL.len()],
+}
+
+/// A change to who may do what, or an attempt at one: logged at info level
+/// with actor, subject, request id and outcome, and counted in
+/// `regen_security_events_total{event}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityEvent {
+    LoginSuccess,
+    LoginFailure,
+    Logout,
+    PasswordChange,
+    RoleChange,
+    UserDisable,
+    UserEnable,
+    TokenCreate,
+    TokenRevoke,
+    SessionRevoke,
+}
+
+impl SecurityEvent {
+    pub const ALL: [SecurityEvent; 10] = [
+        SecurityEvent::LoginSuccess,
+        SecurityEvent::LoginFailure,
+        SecurityEvent::Logout,
+        SecurityEvent::PasswordChange,
+        SecurityEvent::RoleChange,
+        SecurityEvent::UserDisable,
+        SecurityEvent::UserEnable,
+        SecurityEvent::TokenCreate,
+        SecurityEvent::TokenRevoke,
+        SecurityEvent::SessionRevoke,
+    ];
+
+    /// The `event` label and log field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityEvent::LoginSuccess => "login_success",
+            SecurityEvent::LoginFailure => "login_failure",
+            SecurityEvent::Logout => "logout",
+            SecurityEvent::PasswordChange => "password_change",
+            SecurityEvent::RoleChange => "role_change",
+            SecurityEvent::UserDisable => "user_disable",
+            SecurityEvent::UserEnable => "user_enable",
+            SecurityEvent::TokenCreate => "token_create",
+            SecurityEvent::TokenRevoke => "token_revoke",
+            SecurityEvent::SessionRevoke => "session_revoke",
+        }
+    }
+
+    fn index(self) -> usize {
+        SecurityEvent::ALL
+            .iter()
+            .position(|e| *e == self)
+            .expect("every event is in ALL")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,6 +106,18 @@ impl ServiceMetrics {
     /// addresses (someone is guessing its password).
     pub fn login_failure_storms(&self) -> u64 {
         self.login_failure_storms.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_security_event(&self, event: SecurityEvent) {
+        self.security_events[event.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many of each security event this instance saw, in `ALL` order.
+    pub fn security_events(&self) -> Vec<(SecurityEvent, u64)> {
+        SecurityEvent::ALL
+            .iter()
+            .map(|e| (*e, self.security_events[e.index()].load(Ordering::Relaxed)))
+            .collect()
     }
 
     pub fn triggers(&self) -> TriggerCounts {

@@ -2,11 +2,11 @@
 //! import, manage accounts, and repair the audit trail from the journal.
 
 use regen_domain::{
-    AuditEvent, Caller, JobId, JobStatus, NewJob, RegenerationJob, Role, Timestamp,
+    AuditEvent, Caller, JobId, JobStatus, NewJob, RegenerationJob, Role, Scope, Timestamp,
 };
 use regen_storage::StorageError;
 
-use crate::auth::{caller_of, hash_password, new_api_token, sha256_hex, validate_new_user};
+use crate::auth::{caller_of, hash_password, validate_new_user};
 use crate::{AdminService, ReplayReport, ServiceError};
 
 /// The person at the server's command line. Whoever can run the binary with
@@ -82,7 +82,7 @@ impl AdminService {
         username: &str,
     ) -> Result<Option<Caller>, ServiceError> {
         let user = self.store().find_user_by_name(username).await?;
-        Ok(user.map(caller_of))
+        Ok(user.map(|u| caller_of(u, Scope::Admin)))
     }
 
     pub async fn create_user(
@@ -95,29 +95,11 @@ impl AdminService {
         let username = validate_new_user(username, password)?;
         let hash = hash_password(password.to_owned()).await;
         match self.store().create_user(username, role, &hash).await {
-            Ok(user) => Ok(caller_of(user)),
+            Ok(user) => Ok(caller_of(user, Scope::Admin)),
             Err(StorageError::Duplicate(_)) => Err(ServiceError::InvalidInput(format!(
                 "user {username:?} already exists"
             ))),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Creates an API token for a user and returns it; only its hash is kept.
-    pub async fn create_api_token(
-        &self,
-        _operator: &Operator,
-        username: &str,
-    ) -> Result<String, ServiceError> {
-        let user = self
-            .store()
-            .find_user_by_name(username)
-            .await?
-            .ok_or_else(|| ServiceError::InvalidInput(format!("unknown user {username:?}")))?;
-        let token = new_api_token();
-        self.store()
-            .create_api_token(&user.id, &sha256_hex(&token))
-            .await?;
-        Ok(token)
     }
 }

@@ -16,7 +16,7 @@ mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use accounts::{NewSession, SessionRecord, UserRecord};
+pub use accounts::{NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
 pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, TriggerResult};

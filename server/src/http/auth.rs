@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use cookie::{Cookie, SameSite};
-use regen_domain::Caller;
+use regen_domain::{Caller, Scope};
 
 use super::observe::{LoggedUser, RequestId};
 use super::problem::Problem;
@@ -26,6 +26,9 @@ pub enum Credential {
     None,
     SessionCookie,
     BearerToken,
+    /// A bearer token was sent and refused: unknown, revoked, expired, a
+    /// disabled owner, or a read-scope token outside the REST API.
+    RejectedToken,
 }
 
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
@@ -109,10 +112,18 @@ pub fn is_machine_path(path: &str) -> bool {
 async fn credentials(
     state: &AppState,
     headers: &HeaderMap,
+    path: &str,
 ) -> Result<(Option<Caller>, Credential), regen_service::ServiceError> {
     if let Some(token) = bearer_token(headers) {
         let caller = state.service.authenticate_token(&token).await?;
-        return Ok((caller, Credential::BearerToken));
+        return Ok(match caller {
+            // Read-scope tokens are for scripts reading the REST API; the
+            // pages, server functions and forms never accept them.
+            Some(caller) if caller.scope == Scope::Admin || path.starts_with("/api/") => {
+                (Some(caller), Credential::BearerToken)
+            }
+            _ => (None, Credential::RejectedToken),
+        });
     }
     if let Some(secret) = session_cookie(headers) {
         let caller = state.service.authenticate_session(&secret).await?;
@@ -139,7 +150,7 @@ pub async fn authenticate(
 ) -> Response {
     let request_id = request_id_of(&request);
     let path = request.uri().path().to_owned();
-    let (caller, credential) = match credentials(&state, request.headers()).await {
+    let (caller, credential) = match credentials(&state, request.headers(), &path).await {
         Ok(found) => found,
         // The database is needed to know who is calling. Public paths go on
         // anonymously (so login, logout and health checks still answer);
@@ -187,9 +198,12 @@ pub async fn access_guard(State(state): State<AppState>, request: Request, next:
         .get::<RequestInfo>()
         .and_then(|info| info.caller.clone());
     let is_machine_path = is_machine_path(path);
+    let rejected_token =
+        request.extensions().get::<Credential>() == Some(&Credential::RejectedToken);
     match caller {
         Some(caller) if caller.is_admin() => next.run(request).await,
         Some(_) if is_machine_path => Problem::forbidden().into_response(),
+        None if is_machine_path && rejected_token => Problem::invalid_token().into_response(),
         None if is_machine_path => Problem::unauthenticated().into_response(),
         Some(caller) => (
             StatusCode::FORBIDDEN,

@@ -41,6 +41,17 @@ pub async fn render(state: &AppState) -> String {
          # TYPE regen_login_failure_storms_total counter\nregen_login_failure_storms_total {}",
         service.login_failure_storms()
     );
+    out.push_str(
+        "# HELP regen_security_events_total Logins, logouts and changes to access, by event (this instance).\n\
+         # TYPE regen_security_events_total counter\n",
+    );
+    for (event, count) in service.security_events() {
+        let _ = writeln!(
+            out,
+            "regen_security_events_total{{event=\"{}\"}} {count}",
+            event.as_str()
+        );
+    }
     let pool = state.service.pool_usage();
     let _ = writeln!(
         out,

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use regen_domain::TriggerOutcome;
-use regen_service::{LoginFailure, ServiceError};
+use regen_service::{ClientInfo, LoginFailure, ServiceError};
 use serde::Deserialize;
 
 use super::auth::{client_address, end_session_cookie, session_cookie, start_session_cookie};
@@ -64,6 +64,15 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     let login_page =
         |next: &str, error: &str| Html(documents::login_document(&state.ui, next, Some(error)));
     let old_session = session_cookie(request.headers());
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let request_id = request
+        .extensions()
+        .get::<RequestInfo>()
+        .map(|info| info.request_id.clone());
     let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &()).await else {
         return (
             StatusCode::BAD_REQUEST,
@@ -74,13 +83,21 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     let next = safe_next(form.next.as_deref());
     match state
         .service
-        .login(&form.username, &form.password, &client)
+        .login(
+            &form.username,
+            &form.password,
+            ClientInfo {
+                address: &client,
+                user_agent: user_agent.as_deref(),
+                request_id: request_id.as_deref(),
+            },
+        )
         .await
     {
         Ok((_caller, secret)) => {
             if let Some(old) = old_session {
                 // Rotation: whatever session the browser had is over.
-                let _ = state.service.logout(&old).await;
+                let _ = state.service.logout(None, &old, None).await;
             }
             let max_age = state.service.session_policy().absolute_lifetime.as_secs();
             let mut response = Redirect::to(&next).into_response();
@@ -125,7 +142,10 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
 
 pub async fn logout(State(state): State<AppState>, request: Request) -> Response {
     if let Some(secret) = session_cookie(request.headers()) {
-        if let Err(error) = state.service.logout(&secret).await {
+        let info = request.extensions().get::<RequestInfo>();
+        let caller = info.and_then(|i| i.caller.as_ref());
+        let request_id = info.map(|i| i.request_id.as_str());
+        if let Err(error) = state.service.logout(caller, &secret, request_id).await {
             tracing::warn!(error = ?error, "logout could not delete the session");
         }
     }

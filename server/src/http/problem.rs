@@ -22,6 +22,10 @@ pub struct Problem {
     pub retry_after: Option<u64>,
     #[serde(skip)]
     pub allow: Option<HeaderValue>,
+    /// The challenge of a 401 (plain `Bearer` unless set), or of a 403 for
+    /// a credential whose scope is too small.
+    #[serde(skip)]
+    pub www_authenticate: Option<HeaderValue>,
 }
 
 impl Problem {
@@ -34,7 +38,34 @@ impl Problem {
             current_status: None,
             retry_after: None,
             allow: None,
+            www_authenticate: None,
         }
+    }
+
+    /// A bearer token was sent but is unknown, revoked, expired, or its
+    /// owner is disabled (RFC 6750 does not say which, and neither do we).
+    pub fn invalid_token() -> Problem {
+        let mut problem = Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-token",
+            "Invalid token",
+            "The bearer token is not valid: unknown, revoked or expired, or its owner is disabled.",
+        );
+        problem.www_authenticate = Some(HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        problem
+    }
+
+    pub fn insufficient_scope() -> Problem {
+        let mut problem = Problem::new(
+            StatusCode::FORBIDDEN,
+            "insufficient-scope",
+            "Insufficient scope",
+            "This token has the read scope: it may list and read, not trigger. Use an admin-scope token.",
+        );
+        problem.www_authenticate = Some(HeaderValue::from_static(
+            "Bearer error=\"insufficient_scope\", scope=\"admin\"",
+        ));
+        problem
     }
 
     pub fn unauthenticated() -> Problem {
@@ -87,6 +118,7 @@ impl Problem {
         match error {
             ServiceError::Unauthenticated => Problem::unauthenticated(),
             ServiceError::Forbidden => Problem::forbidden(),
+            ServiceError::InsufficientScope => Problem::insufficient_scope(),
             ServiceError::NotFound => Problem::not_found("No regeneration job has that id."),
             ServiceError::Conflict { current } => {
                 let mut problem = Problem::new(
@@ -151,7 +183,9 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::UNAUTHORIZED {
+        if let Some(challenge) = self.www_authenticate {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        } else if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(seconds) = self.retry_after {

@@ -106,13 +106,15 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         .await
         .unwrap();
     let admin_token = service
-        .create_api_token(&Operator::command_line(), "ada")
+        .create_api_token(&Operator::command_line(), "ada", Default::default())
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     let member_token = service
-        .create_api_token(&Operator::command_line(), "mel")
+        .create_api_token(&Operator::command_line(), "mel", Default::default())
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     TestApp {
         address,
         service,

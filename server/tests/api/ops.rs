@@ -332,9 +332,10 @@ async fn interrupted_under_load(backend: Backend, signal_name: &str) -> regen_st
         .await
         .unwrap();
     let token = service
-        .create_api_token(&Operator::command_line(), "ops")
+        .create_api_token(&Operator::command_line(), "ops", Default::default())
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     let mut ids = Vec::new();
     for _ in 0..300 {
         ids.push(
@@ -418,9 +419,10 @@ async fn json_logs_have_one_line_per_request_and_no_secrets_or_payloads() {
         .await
         .unwrap();
     let token = service
-        .create_api_token(&Operator::command_line(), "ops")
+        .create_api_token(&Operator::command_line(), "ops", Default::default())
         .await
-        .unwrap();
+        .unwrap()
+        .token;
     let payload = r#"{"prompt":"payload-marker-7f3a"}"#;
     let job = regen_domain::NewJob {
         instruction_json: regen_domain::JsonText::parse(payload).unwrap(),

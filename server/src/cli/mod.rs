@@ -1,11 +1,12 @@
 //! The operator CLI. Every command reads `DATABASE_URL`; bad input gets one
 //! line on stderr, a non-zero exit, and nothing written.
 
+mod accounts;
+
 use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
-use regen_domain::{JobStatus, JsonText, NewJob, Role, MAX_LABEL_LEN};
-use regen_service::{AdminService, Operator};
+use regen_domain::{JobStatus, JsonText, NewJob, Role, Scope, MAX_LABEL_LEN};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +34,11 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// See and end browser sessions.
+    Session {
+        #[command(subcommand)]
+        command: SessionCommand,
     },
     /// Insert a job (the way upstream producers do; the web UI never creates jobs).
     Job {
@@ -76,12 +82,72 @@ pub enum UserCommand {
         #[arg(long, value_parser = parse_role)]
         role: Role,
     },
+    /// One line per user: name, role, state, created, last login.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a user's role; a demotion ends their sessions.
+    SetRole {
+        name: String,
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable a user: their sessions end and their tokens stop working, at once.
+    Disable { name: String },
+    /// Enable a disabled user again (their old sessions stay ended).
+    Enable { name: String },
+    /// Set a new password, read from the first line of stdin; ends their sessions.
+    Password { name: String },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Print a new API token for the user (and nothing else).
-    Create { name: String },
+    /// Print a new API token for the user on stdout (and nothing else there);
+    /// what it may do and when it expires goes to stderr.
+    Create {
+        name: String,
+        /// `read` tokens may list and read but not trigger.
+        #[arg(long, value_parser = parse_scope)]
+        scope: Option<Scope>,
+        /// How long the token works: a number with s, m, h or d (e.g. 90d).
+        /// Default: no expiry.
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<std::time::Duration>,
+        /// What the token is for, shown in lists.
+        #[arg(long)]
+        label: Option<String>,
+        /// Print the token and its details as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One line per token: id, owner, label, scope, created, last used, expires, revoked.
+    List {
+        /// Only this user's tokens.
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: the next request with it gets 401.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// One line per live session: id, user, created, last seen, expires, address, user agent.
+    List {
+        /// Only this user's sessions.
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End one session by id, or every session of a user with --user.
+    Revoke {
+        #[arg(required_unless_present = "user", conflicts_with = "user")]
+        id: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +181,38 @@ pub enum AuditCommand {
 
 fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
+}
+
+fn parse_scope(text: &str) -> Result<Scope, String> {
+    text.parse()
+}
+
+/// A duration as `--expires-in` takes it: a positive whole number and one
+/// of `s`, `m`, `h`, `d`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?} is not a duration: use a number with s, m, h or d, e.g. 90d");
+    let split = text.len().checked_sub(1).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let seconds_per_unit: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let count: u64 = number.parse().map_err(|_| bad())?;
+    if count == 0 {
+        return Err("the duration must be longer than zero".into());
+    }
+    // At most 100 years: beyond that, "no expiry" says it better.
+    let seconds = count
+        .checked_mul(seconds_per_unit)
+        .filter(|s| *s <= 100 * 366 * 86_400)
+        .ok_or_else(|| format!("{text:?} is too long: at most 100 years"))?;
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 fn parse_status(text: &str) -> Result<JobStatus, String> {
@@ -167,6 +265,8 @@ pub fn new_job(command: &JobCommand) -> Result<NewJob, String> {
     })
 }
 
+pub use accounts::{run_session, run_token, run_user};
+
 pub fn read_password_line() -> Result<String, String> {
     let mut line = String::new();
     std::io::stdin()
@@ -175,22 +275,12 @@ pub fn read_password_line() -> Result<String, String> {
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
-        return Err("no password on stdin: pipe it in, e.g. `echo secret | regen-admin user add NAME --role admin`".into());
+        return Err(
+            "no password on stdin: pipe it in, e.g. `echo secret | regen-admin user password NAME`"
+                .into(),
+        );
     }
     Ok(password)
-}
-
-pub async fn add_user(
-    service: &AdminService,
-    name: &str,
-    role: Role,
-    password: &str,
-) -> Result<(), String> {
-    service
-        .create_user(&Operator::command_line(), name, role, password)
-        .await
-        .map(|_| ())
-        .map_err(describe)
 }
 
 pub fn describe(error: regen_service::ServiceError) -> String {
@@ -201,5 +291,34 @@ pub fn describe(error: regen_service::ServiceError) -> String {
         E::Internal(cause) => format!("database error: {cause}"),
         E::Setup(cause) => format!("cannot open the database: {cause}"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_a_number_and_one_unit() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        for bad in [
+            "",
+            "d",
+            "10",
+            "1w",
+            "-1d",
+            "1.5h",
+            " 1d",
+            "1d ",
+            "0d",
+            "99999999999999999999d",
+            "36600000d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

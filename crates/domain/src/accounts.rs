@@ -1,0 +1,77 @@
+//! Accounts and the credentials they hold, as lists show them: never a
+//! secret, never a hash.
+
+use serde::Serialize;
+
+use crate::{Role, Scope, Timestamp};
+
+/// A user as `user list` shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSummary {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub disabled_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub last_login_at: Option<Timestamp>,
+}
+
+impl UserSummary {
+    pub fn state(&self) -> &'static str {
+        if self.disabled_at.is_some() {
+            "disabled"
+        } else {
+            "active"
+        }
+    }
+}
+
+/// A live browser session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An API token, revoked and expired ones included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenSummary {
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub label: Option<String>,
+    pub scope: Scope,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl TokenSummary {
+    /// Whether the token would be accepted at `now` (its owner's state aside).
+    pub fn is_usable(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// What the account page shows the signed-in admin about themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountOverview {
+    pub username: String,
+    pub role: Role,
+    pub sessions: Vec<SessionSummary>,
+    pub tokens: Vec<TokenSummary>,
+    /// The public id of the session viewing the page.
+    pub current_session: Option<String>,
+    pub now: Timestamp,
+}
