@@ -4,7 +4,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
-use crate::pages::{detail::JobDetailPage, list::JobListPage, not_found::NotFoundPage};
+use crate::pages::{
+    account::AccountPage, detail::JobDetailPage, list::JobListPage, not_found::NotFoundPage,
+};
 
 /// Only the job detail page has islands; every other page ships no
 /// JavaScript or WASM at all.
@@ -65,6 +67,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFoundPage/> }>
                     <Route path=path!("/admin/regeneration-jobs") view=JobListPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/regeneration-jobs/:id") view=JobDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/account") view=AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use regen_service::SessionPolicy;
+use regen_service::{LoginThrottle, SessionPolicy};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/regen-admin.db";
 
@@ -33,6 +33,7 @@ pub struct Config {
     pub env_color: String,
     pub audit_fallback_path: PathBuf,
     pub sessions: SessionPolicy,
+    pub login_throttle: LoginThrottle,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub metrics_addr: Option<SocketAddr>,
@@ -54,6 +55,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("REGEN_AUDIT_FALLBACK_PATH", "next to the SQLite file, else `data/audit-fallback.jsonl`", "JSON-lines journal for audit events the database refused"),
     ("REGEN_SESSION_IDLE_SECS", "3600", "a session unused this long ends"),
     ("REGEN_SESSION_MAX_SECS", "43200", "a session ends this long after login"),
+    ("REGEN_LOGIN_WINDOW_SECS", "900", "login throttle: the sliding window failed logins are counted in, in the database, so every instance and restart shares them"),
+    ("REGEN_LOGIN_ADDRESS_FAILURES", "10", "login throttle: failed logins one client address may have in the window, whatever user names it tries"),
+    ("REGEN_LOGIN_FREE_ATTEMPTS", "3", "login throttle: failures for one user name from one address before each further try waits 1 s, 2 s, 4 s… (a user is never locked out from other addresses)"),
     ("REGEN_DB_MAX_CONNECTIONS", "10", "database pool size per instance"),
     ("REGEN_DB_TIMEOUT_MS", "5000", "wait for a pooled connection or lock before answering 503"),
     ("REGEN_METRICS_ADDR", "unset", "extra listener serving only `/metrics` (e.g. `127.0.0.1:9100`); without it `/metrics` needs an admin token"),
@@ -192,6 +196,12 @@ impl Config {
                 &mut errors,
             )),
         };
+        let login_throttle = LoginThrottle {
+            window: Duration::from_secs(parse_secs("REGEN_LOGIN_WINDOW_SECS", 900, &mut errors)),
+            max_failures: parse_secs("REGEN_LOGIN_ADDRESS_FAILURES", 10, &mut errors) as usize,
+            free_attempts: parse_secs("REGEN_LOGIN_FREE_ATTEMPTS", 3, &mut errors) as usize,
+            ..LoginThrottle::default()
+        };
         let db_max_connections = parse_secs("REGEN_DB_MAX_CONNECTIONS", 10, &mut errors) as u32;
         let db_acquire_timeout =
             Duration::from_millis(parse_secs("REGEN_DB_TIMEOUT_MS", 5000, &mut errors));
@@ -214,6 +224,7 @@ impl Config {
                 env_color,
                 audit_fallback_path,
                 sessions,
+                login_throttle,
                 db_max_connections,
                 db_acquire_timeout,
                 metrics_addr,
@@ -238,6 +249,7 @@ impl Config {
             env_color: "#1d4ed8".into(),
             audit_fallback_path: fallback,
             sessions: SessionPolicy::default(),
+            login_throttle: LoginThrottle::default(),
             db_max_connections: 10,
             db_acquire_timeout: Duration::from_secs(5),
             metrics_addr: None,
@@ -253,6 +265,7 @@ impl Config {
             acquire_timeout: self.db_acquire_timeout,
             audit_fallback_path: self.audit_fallback_path.clone(),
             sessions: self.sessions,
+            login_throttle: self.login_throttle,
         }
     }
 }

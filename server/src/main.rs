@@ -45,8 +45,13 @@ async fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
-    if matches!(command, Command::Serve) {
-        telemetry::init(config.log_format);
+    match command {
+        Command::Serve => telemetry::init(config.log_format, telemetry::SERVER_FILTER),
+        // Changes to access leave a security log line on stderr.
+        Command::User { .. } | Command::Token { .. } | Command::Session { .. } => {
+            telemetry::init(config.log_format, telemetry::ACCOUNT_COMMAND_FILTER)
+        }
+        _ => {}
     }
     // Validate what can be validated before touching the database.
     let (new_job, password) = match &command {

@@ -8,9 +8,14 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
+/// What the server logs unless `RUST_LOG` says otherwise.
+pub const SERVER_FILTER: &str = "info,sqlx=warn";
+/// What account commands log: their security events, and problems.
+pub const ACCOUNT_COMMAND_FILTER: &str = "warn,regen_admin::security=info";
+
+pub fn init(format: LogFormat, default_filter: &str) {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,3 +1,4 @@
+pub mod account;
 pub mod detail;
 pub mod list;
 pub mod login;

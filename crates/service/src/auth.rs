@@ -136,12 +136,16 @@ pub enum LoginFailure {
 ///   doubles with every further failure;
 /// - per user name from all addresses: never blocks (that would let anyone
 ///   lock an admin out), but a storm of failures is logged and counted.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LoginThrottle {
-    pub(crate) max_failures: usize,
-    pub(crate) free_attempts: usize,
-    pub(crate) storm_threshold: usize,
-    pub(crate) window: Duration,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// Failures one client address may have in the window.
+    pub max_failures: usize,
+    /// Failures for one (user name, address) before delays start.
+    pub free_attempts: usize,
+    /// Failures for one user name from all addresses that make a storm.
+    pub storm_threshold: usize,
+    /// The sliding window every budget counts in.
+    pub window: Duration,
 }
 
 impl Default for LoginThrottle {

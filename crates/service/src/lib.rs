@@ -16,7 +16,9 @@ mod stats;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
 pub use audit_journal::ReplayReport;
-pub use auth::{ClientInfo, LoginFailure, SessionPolicy, SessionSecret, API_TOKEN_PREFIX};
+pub use auth::{
+    ClientInfo, LoginFailure, LoginThrottle, SessionPolicy, SessionSecret, API_TOKEN_PREFIX,
+};
 pub use cursor::CURSOR_PATTERN;
 pub use error::ServiceError;
 pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -29,7 +31,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_journal::AuditJournal;
-use auth::LoginThrottle;
 use regen_domain::{Caller, Timestamp};
 use regen_storage::{Backend, Store, StoreOptions};
 
@@ -55,6 +56,7 @@ pub struct ServiceSettings {
     /// The JSON-lines journal for audit events the database refused.
     pub audit_fallback_path: PathBuf,
     pub sessions: SessionPolicy,
+    pub login_throttle: LoginThrottle,
 }
 
 /// How the database pool is used, for `/metrics`.
@@ -97,7 +99,7 @@ impl AdminService {
                 store,
                 journal: AuditJournal::new(settings.audit_fallback_path.clone()),
                 sessions: settings.sessions,
-                throttle: LoginThrottle::default(),
+                throttle: settings.login_throttle,
                 password_checks: tokio::sync::Semaphore::new(4),
                 metrics: ServiceMetrics::default(),
             }),

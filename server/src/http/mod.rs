@@ -11,6 +11,7 @@
 //! Modules depend one way: `pages` and `api` use the layers, every module
 //! uses `state`, and no layer uses a page.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod metrics;
@@ -90,6 +91,19 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
             "/admin/regeneration-jobs/{jobId}/download/{field}",
             get(pages::download_field),
         )
+        .route(
+            "/admin/account/sessions/end-others",
+            post(account::end_other_sessions),
+        )
+        .route(
+            "/admin/account/sessions/{sessionId}/end",
+            post(account::end_session),
+        )
+        .route(
+            "/admin/account/tokens/{tokenId}/revoke",
+            post(account::revoke_token),
+        )
+        .route("/admin/account/password", post(account::change_password))
         .route("/healthz", get(pages::healthz))
         .route("/readyz", get(pages::readyz))
         .route("/metrics", get(metrics::metrics))

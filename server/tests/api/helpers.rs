@@ -53,7 +53,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     if std::env::var_os("REGEN_TEST_LOG").is_some() {
-        server::telemetry::init(server::config::LogFormat::Text);
+        server::telemetry::init(
+            server::config::LogFormat::Text,
+            server::telemetry::SERVER_FILTER,
+        );
     }
     let database = TestDatabase::new(backend).await;
     start_instance(database, &options).await
@@ -137,6 +140,7 @@ pub async fn service_on(db: &TestDatabase, journal: impl Into<PathBuf>) -> Admin
         acquire_timeout: std::time::Duration::from_secs(5),
         audit_fallback_path: journal.into(),
         sessions: Default::default(),
+        login_throttle: Default::default(),
     })
     .await
     .expect("service connects")
