@@ -1,11 +1,13 @@
 //! The storage contract, written once and run against SQLite and PostgreSQL,
 //! plus the database-level invariants proven with raw SQL.
 
-use regen_domain::{AuditEventType, JobStatus, JsonText, NewJob, Role, ALL_STATUSES};
+use regen_domain::{
+    AuditEventType, JobStatus, JsonText, NewJob, Role, Scope, Timestamp, ALL_STATUSES,
+};
 use regen_storage::testing::{break_audit_inserts, repair_audit_inserts, TestDatabase};
 use regen_storage::{
-    Backend, JobFilter, KeysetPosition, PageDirection, StorageError, Store, StoreOptions,
-    TriggerResult,
+    Backend, JobFilter, KeysetPosition, NewApiToken, Owner, PageDirection, StorageError, Store,
+    StoreOptions, TriggerResult,
 };
 use sqlx::Executor;
 
@@ -49,6 +51,8 @@ contract_tests!(
     replaying_an_audit_event_is_idempotent,
     jobs_missing_audit_are_reported,
     users_tokens_and_sessions_round_trip,
+    raw_tokens_with_an_unknown_scope_or_a_long_label_are_refused,
+    login_attempts_are_seen_by_every_reader_and_forgotten_on_request,
     migrations_are_current_after_migrate,
     kept_counts_equal_a_recount_after_inserts_triggers_and_raw_sql,
     kept_counts_stay_exact_under_concurrent_triggers,
@@ -605,28 +609,176 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
         Some(user.clone())
     );
 
-    store.create_api_token(&user.id, "tokenhash").await.unwrap();
+    let token = |hash: &str, scope, expires_at| NewApiToken {
+        user_id: user.id.clone(),
+        token_hash: hash.into(),
+        scope,
+        label: Some("ci".into()),
+        expires_at,
+    };
+    let id = store
+        .create_api_token(&token("tokenhash", Scope::Read, None))
+        .await
+        .unwrap();
     assert_eq!(
         store.use_api_token("tokenhash").await.unwrap(),
-        Some(user.clone())
+        Some((user.clone(), Scope::Read))
     );
     assert_eq!(store.use_api_token("other").await.unwrap(), None);
+    let past = Timestamp::from_millis(regen_storage::now().millis() - 1).unwrap();
+    store
+        .create_api_token(&token("expired", Scope::Admin, Some(past)))
+        .await
+        .unwrap();
+    assert_eq!(store.use_api_token("expired").await.unwrap(), None);
+    let listed = store.list_api_tokens(Owner::User(&user.id)).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, id);
+    assert!(listed[0].last_used_at.is_some(), "use is recorded");
+    assert!(store
+        .revoke_api_token(&id, Owner::User("someone-else"))
+        .await
+        .unwrap()
+        .is_none());
+    let revoked = store.revoke_api_token(&id, Owner::Anyone).await.unwrap();
+    assert!(revoked.unwrap().revoked_at.is_some());
+    assert_eq!(store.use_api_token("tokenhash").await.unwrap(), None);
 
-    let long_ago = regen_domain::Timestamp::from_millis(0).unwrap();
+    let long_ago = Timestamp::from_millis(0).unwrap();
     let in_a_minute = regen_storage::now().millis() + 60_000;
-    let session = regen_storage::NewSession {
-        id_hash: "s1".into(),
+    let session = |id: &str| regen_storage::NewSession {
+        id: id.into(),
+        id_hash: format!("hash-{id}"),
         user_id: user.id.clone(),
-        expires_at: regen_domain::Timestamp::from_millis(in_a_minute).unwrap(),
+        expires_at: Timestamp::from_millis(in_a_minute).unwrap(),
+        client_address: Some("10.0.0.1".into()),
+        user_agent: None,
     };
-    store.create_session(&session).await.unwrap();
-    let found = store.touch_session("s1", long_ago).await.unwrap().unwrap();
+    store.create_session(&session("s1")).await.unwrap();
+    store.create_session(&session("s2")).await.unwrap();
+    let found = store
+        .touch_session("hash-s1", long_ago)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.user, user);
+    assert_eq!(found.id, "s1");
     // Idle for longer than allowed: refused.
     let now = regen_storage::now();
-    assert!(store.touch_session("s1", now).await.unwrap().is_none());
-    store.delete_session("s1").await.unwrap();
-    assert!(store.touch_session("s1", long_ago).await.unwrap().is_none());
+    assert!(store.touch_session("hash-s1", now).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .list_sessions(Owner::User(&user.id), long_ago)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Ending the others keeps the one named.
+    assert_eq!(
+        store
+            .delete_sessions_of(&user.id, Some("s1"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store
+        .touch_session("hash-s2", long_ago)
+        .await
+        .unwrap()
+        .is_none());
+    // Disabling ends the rest and hides the user from every lookup.
+    assert_eq!(store.set_disabled(&user.id, true).await.unwrap(), 1);
+    assert!(store
+        .touch_session("hash-s1", long_ago)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store
+            .find_user_by_name("ada")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    store.set_disabled(&user.id, false).await.unwrap();
+    store.delete_session("hash-s1").await.unwrap();
+}
+
+async fn raw_tokens_with_an_unknown_scope_or_a_long_label_are_refused(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
+    let insert = |scope: &str, label: &str| {
+        format!(
+            "INSERT INTO api_tokens (id, user_id, token_hash, created_at, scope, label) \
+             VALUES ('{}', '{}', '{}', '2026-01-01T00:00:00.000Z', '{scope}', '{label}')",
+            uuid::Uuid::now_v7(),
+            user.id,
+            uuid::Uuid::now_v7()
+        )
+    };
+    assert!(store
+        .pool()
+        .execute(insert("write", "x").as_str())
+        .await
+        .is_err());
+    let long = "x".repeat(101);
+    assert!(store
+        .pool()
+        .execute(insert("read", &long).as_str())
+        .await
+        .is_err());
+    store
+        .pool()
+        .execute(insert("read", "ok").as_str())
+        .await
+        .unwrap();
+    // A token inserted without a scope gets the admin scope, as before.
+    store
+        .pool()
+        .execute(
+            format!(
+                "INSERT INTO api_tokens (id, user_id, token_hash, created_at) \
+                 VALUES ('t-old', '{}', 'old-hash', '2026-01-01T00:00:00.000Z')",
+                user.id
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .use_api_token("old-hash")
+            .await
+            .unwrap()
+            .map(|(_, s)| s),
+        Some(Scope::Admin)
+    );
+}
+
+async fn login_attempts_are_seen_by_every_reader_and_forgotten_on_request(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let keys = vec!["k-address".to_owned(), "k-pair".to_owned()];
+    let at = regen_storage::now();
+    let long_ago = Timestamp::from_millis(0).unwrap();
+    store.record_login_attempt("a1", &keys, at).await.unwrap();
+    store.record_login_attempt("a2", &keys, at).await.unwrap();
+    assert_eq!(
+        store
+            .login_attempts_since("k-pair", long_ago, "a2")
+            .await
+            .unwrap(),
+        vec![at]
+    );
+    store.forget_login_attempt("a1", &keys).await.unwrap();
+    assert!(store
+        .login_attempts_since("k-pair", long_ago, "a2")
+        .await
+        .unwrap()
+        .is_empty());
+    let later = Timestamp::from_millis(at.millis() + 1).unwrap();
+    assert_eq!(store.purge_login_attempts(later).await.unwrap(), 2);
 }
 
 async fn migrations_are_current_after_migrate(backend: Backend) {

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 
-fn run(url: &str, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn run(url: &str, args: &[&str], stdin: &str) -> Output {
     let journal = std::env::temp_dir().join("regen-cli-test.jsonl");
     run_with_journal(url, &journal, args, stdin)
 }
@@ -31,7 +31,7 @@ fn run_with_journal(url: &str, journal: &std::path::Path, args: &[&str], stdin: 
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -18,9 +18,11 @@ macro_rules! both_backends {
     };
 }
 
+mod accounts;
 mod api;
 mod auth;
 mod cli;
+mod cli_accounts;
 mod filters;
 mod hostile;
 mod ops;
