@@ -31,6 +31,20 @@ export function createJob(options: { status?: string; instruction?: string; targ
   }
 }
 
+function cli(args: string[], input = ''): string {
+  return execFileSync(bin, args, { input, env: { ...process.env, DATABASE_URL: databaseUrl } }).toString().trim();
+}
+
+/** Adds an admin of its own for a test that changes an account. */
+export function createAdmin(name: string, password: string) {
+  cli(['user', 'add', name, '--role', 'admin'], `${password}\n`);
+}
+
+/** Makes an API token for a user, as an operator would; returns the secret. */
+export function createToken(user: string, label: string): string {
+  return cli(['token', 'create', user, '--label', label]);
+}
+
 export async function login(page: Page, next = '/admin/regeneration-jobs') {
   await page.goto(`/login?next=${encodeURIComponent(next)}`);
   await page.getByLabel('User name').fill('admin');

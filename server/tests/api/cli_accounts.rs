@@ -362,6 +362,7 @@ async fn no_secret_appears_in_any_log_line(backend: Backend) {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.kill().unwrap();
+    server.wait().unwrap();
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     let server_log = format!("{startup}{rest}");
