@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use regen_domain::{AccountOverview, SessionSummary, TokenSummary};
 
-use super::{ErrorPanel, PageError};
+use super::{current_query, ErrorPanel, PageError};
 use crate::components::time::Time;
 
 #[cfg(feature = "ssr")]
@@ -21,16 +21,6 @@ async fn load() -> Result<AccountOverview, PageError> {
 #[cfg(not(feature = "ssr"))]
 async fn load() -> Result<AccountOverview, PageError> {
     Err(PageError::Internal)
-}
-
-#[cfg(feature = "ssr")]
-fn current_query() -> String {
-    crate::ssr::query_string()
-}
-
-#[cfg(not(feature = "ssr"))]
-fn current_query() -> String {
-    String::new()
 }
 
 /// What the last form on this page did, from the redirect's query.

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use regen_domain::{JobDetail, Timestamp, TriggerOutcome};
 
-use super::{ErrorPanel, PageError};
+use super::{current_query, ErrorPanel, PageError};
 use crate::components::badge::StatusBadge;
 use crate::components::json_viewer::ReadOnlyJsonViewer;
 use crate::components::time::Time;
@@ -40,16 +40,6 @@ fn outcome_notice(query: &str) -> Option<(&'static str, &'static str)> {
         // The page itself says there is no such job.
         TriggerOutcome::NotFound => None,
     }
-}
-
-#[cfg(feature = "ssr")]
-fn current_query() -> String {
-    crate::ssr::query_string()
-}
-
-#[cfg(not(feature = "ssr"))]
-fn current_query() -> String {
-    String::new()
 }
 
 /// `/admin/regeneration-jobs/{id}`: metadata, the three JSON documents in

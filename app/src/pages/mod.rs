@@ -46,6 +46,18 @@ impl PageError {
     }
 }
 
+/// The raw query string of the page being rendered (empty in the browser,
+/// where these pages never render).
+#[cfg(feature = "ssr")]
+pub(crate) fn current_query() -> String {
+    crate::ssr::query_string()
+}
+
+#[cfg(not(feature = "ssr"))]
+pub(crate) fn current_query() -> String {
+    String::new()
+}
+
 #[component]
 pub fn ErrorPanel(error: PageError) -> impl IntoView {
     let (title, detail) = match error {
