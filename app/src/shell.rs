@@ -5,7 +5,8 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    account::AccountPage, detail::JobDetailPage, list::JobListPage, not_found::NotFoundPage,
+    account::AccountPage, audit::AuditPage, detail::JobDetailPage, list::JobListPage,
+    not_found::NotFoundPage,
 };
 
 /// Only the job detail page has islands; every other page ships no
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/regeneration-jobs") view=JobListPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/regeneration-jobs/:id") view=JobDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -35,6 +35,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let user = info.username.map(|name| {
         view! {
             <a href="/admin/regeneration-jobs">"Jobs"</a>
+            <a href="/admin/audit">"Audit"</a>
             <a href="/admin/account" class="account-link">"Account"</a>
             <span class="signed-in">"Signed in as " <strong>{name}</strong></span>
             <form method="post" action="/logout" class="logout">

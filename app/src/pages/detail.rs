@@ -92,7 +92,7 @@ fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
             view! {
                 <li class="event">
                     <span class="event-type">{event.event_type.as_str()}</span>
-                    <span class="event-actor">"by " <code>{event.actor}</code></span>
+                    <span class="event-actor">"by " <a href=crate::pages::audit::audit_href(&[("actor", &event.actor)]) title=event.actor.clone()>{event.actor_name}</a></span>
                     <Time at=event.occurred_at now/>
                     <span class="event-request">
                         {event.request_id.map(|r| view! { "request " <code>{r}</code> })}
@@ -122,6 +122,7 @@ fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
         {error}
         <section class="audit" aria-labelledby="audit-heading">
             <h2 id="audit-heading">"Audit trail"</h2>
+            <p><a href=crate::pages::audit::audit_href(&[("jobId", &id)]) class="audit-link">"This job in the audit log"</a></p>
             <ol class="timeline">{events}</ol>
             <p class="now">"Current status: " <StatusBadge status=job.status/></p>
         </section>

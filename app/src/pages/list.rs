@@ -28,6 +28,8 @@ struct ListData {
     /// The filters needed a scan that examined this many jobs without
     /// filling the page.
     searched: Option<u32>,
+    /// The filters as a query string (no cursor or page size), for exports.
+    filters: String,
 }
 
 /// The filter form's values, as the visitor sent them.
@@ -63,6 +65,7 @@ fn grouped(n: u64) -> String {
 }
 
 const LIST_PATH: &str = "/admin/regeneration-jobs";
+const EXPORT_PATH: &str = "/api/admin/regeneration-jobs/export";
 
 #[cfg(feature = "ssr")]
 async fn load() -> Result<ListData, PageError> {
@@ -147,6 +150,7 @@ async fn load() -> Result<ListData, PageError> {
                 field_error: Some((parameter, message)),
                 goto_message,
                 searched: None,
+                filters: String::new(),
             });
         }
         Err(error) => return Err(PageError::from_service(error, &info.request_id)),
@@ -200,6 +204,12 @@ async fn load() -> Result<ListData, PageError> {
         field_error: None,
         goto_message,
         searched: page.searched_without_filling,
+        filters: ListQuery {
+            limit: None,
+            cursor: None,
+            ..query.clone()
+        }
+        .to_query_string(None),
     })
 }
 
@@ -269,7 +279,17 @@ fn JobList(data: ListData) -> impl IntoView {
         field_error,
         goto_message,
         searched,
+        filters,
     } = data;
+    let export = |format: &'static str| {
+        let href = if filters.is_empty() {
+            format!("{EXPORT_PATH}?format={format}")
+        } else {
+            format!("{EXPORT_PATH}?format={format}&{filters}")
+        };
+        view! { <a href=href class="export" download="">{format.to_uppercase()}</a> }
+    };
+    let exports = view! { <p class="exports">"Export these jobs: " {export("csv")} " " {export("ndjson")}</p> };
     let searched_empty = searched.is_some() && jobs.is_empty();
     let searched = searched.map(|n| {
         let n = grouped(u64::from(n));
@@ -406,6 +426,7 @@ fn JobList(data: ListData) -> impl IntoView {
             <p class="presets">"Created in: " {presets}</p>
         </form>
         {chips}
+        {exports}
         {searched}
         {body}
         {pager}

@@ -1,4 +1,5 @@
 pub mod account;
+pub mod audit;
 pub mod detail;
 pub mod list;
 pub mod login;

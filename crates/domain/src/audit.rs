@@ -73,19 +73,43 @@ pub struct AuditEvent {
 pub struct AuditEventView {
     pub id: Uuid,
     pub event_type: AuditEventType,
+    /// The stored actor: a user id, or a producer's name.
     pub actor: String,
+    /// The user's name when `actor` is a user id, else `actor` itself.
+    pub actor_name: String,
     pub occurred_at: Timestamp,
     pub request_id: Option<String>,
 }
 
-impl From<AuditEvent> for AuditEventView {
-    fn from(event: AuditEvent) -> Self {
+impl From<AuditRecord> for AuditEventView {
+    fn from(event: AuditRecord) -> Self {
         Self {
             id: event.id,
             event_type: event.event_type,
             actor: event.actor,
+            actor_name: event.actor_name,
             occurred_at: event.occurred_at,
             request_id: event.request_id,
         }
     }
+}
+
+/// An audit event as the audit API, its page and its exports show it: the
+/// stored event with a readable actor name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub event_type: AuditEventType,
+    pub job_id: JobId,
+    /// The stored actor: a user id, or a producer's name (`editor-bot`).
+    pub actor: String,
+    /// The user's name when `actor` is a user id, else `actor` itself.
+    pub actor_name: String,
+    pub occurred_at: Timestamp,
+    pub request_id: Option<String>,
+    /// Any JSON value, as stored, or null.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
+    pub details: Option<JsonText>,
 }

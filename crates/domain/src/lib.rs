@@ -14,7 +14,7 @@ mod time;
 
 pub use access::{Caller, Role, Scope, TriggerOutcome};
 pub use accounts::{AccountOverview, SessionSummary, TokenSummary, UserSummary};
-pub use audit::{AuditEvent, AuditEventType, AuditEventView};
+pub use audit::{AuditEvent, AuditEventType, AuditEventView, AuditRecord};
 pub use job::{
     JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError,
     UnknownStatus, ALL_STATUSES,

@@ -61,9 +61,59 @@ impl Cursor {
     }
 }
 
+/// Which neighbours a keyset page has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Neighbours {
+    pub has_older: bool,
+    pub has_newer: bool,
+}
+
+/// A page is fetched with one row more than `limit`, in listing order,
+/// to learn whether another page exists in the paging direction: drops that
+/// row and says which neighbours exist.
+pub(crate) fn trim_page<T>(
+    rows: &mut Vec<T>,
+    limit: usize,
+    direction: PageDirection,
+    through_cursor: bool,
+) -> Neighbours {
+    let more = rows.len() > limit;
+    if more {
+        match direction {
+            PageDirection::Older => rows.truncate(limit),
+            PageDirection::Newer => {
+                rows.drain(..rows.len() - limit);
+            }
+        }
+    }
+    match direction {
+        PageDirection::Older => Neighbours {
+            has_older: more,
+            has_newer: through_cursor,
+        },
+        PageDirection::Newer => Neighbours {
+            has_older: true,
+            has_newer: more,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimming_keeps_the_rows_next_to_the_cursor() {
+        let mut older = vec![5, 4, 3];
+        let n = trim_page(&mut older, 2, PageDirection::Older, false);
+        assert_eq!((older, n.has_older, n.has_newer), (vec![5, 4], true, false));
+        let mut newer = vec![9, 8, 7];
+        let n = trim_page(&mut newer, 2, PageDirection::Newer, true);
+        assert_eq!((newer, n.has_older, n.has_newer), (vec![8, 7], true, true));
+        let mut last = vec![2];
+        let n = trim_page(&mut last, 2, PageDirection::Older, true);
+        assert_eq!((last, n.has_older, n.has_newer), (vec![2], false, true));
+    }
 
     #[test]
     fn cursors_round_trip() {

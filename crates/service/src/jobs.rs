@@ -4,7 +4,7 @@ use regen_domain::{
 };
 use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerResult};
 
-use crate::cursor::Cursor;
+use crate::cursor::{trim_page, Cursor};
 use crate::{require_acting, require_admin, AdminService, ServiceError};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -163,13 +163,13 @@ pub struct Triggered {
     pub audit_recorded: bool,
 }
 
-struct ValidListing {
+pub(crate) struct ValidListing {
     filter: JobFilter,
     cursor: Option<Cursor>,
     limit: u32,
 }
 
-fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> {
+pub(crate) fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> {
     let invalid = |m: String| ServiceError::InvalidInput(m);
     let bad = |parameter: &'static str, message: String| ServiceError::InvalidParameter {
         parameter,
@@ -247,7 +247,7 @@ fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> {
 /// a finer bound is rounded up: `[from, to)` then selects exactly the jobs
 /// whose true creation time lies in the window. Out of the years that
 /// storage can hold (0000–9999) is no time at all.
-fn parse_instant(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_instant(text: &str) -> Option<Timestamp> {
     let at = chrono::DateTime::parse_from_rfc3339(text)
         .ok()?
         .with_timezone(&chrono::Utc);
@@ -276,16 +276,8 @@ impl AdminService {
             .await?;
         let stopped_at = found.scan_stopped_at;
         let mut jobs = found.jobs;
-        let more = jobs.len() > listing.limit as usize;
         let direction = from.map(|(d, _)| d).unwrap_or(PageDirection::Older);
-        if more {
-            match direction {
-                PageDirection::Older => jobs.truncate(listing.limit as usize),
-                PageDirection::Newer => {
-                    jobs.remove(0);
-                }
-            }
-        }
+        let neighbours = trim_page(&mut jobs, listing.limit as usize, direction, from.is_some());
         let cursor = |direction, position| {
             Some(
                 Cursor {
@@ -298,14 +290,12 @@ impl AdminService {
         let cursor_at = |job: Option<&JobSummary>, direction| {
             job.and_then(|job| cursor(direction, KeysetPosition::from(job)))
         };
-        let (has_older, has_newer) = match direction {
-            PageDirection::Older => (more, from.is_some()),
-            PageDirection::Newer => (true, more),
-        };
-        let mut next_cursor = has_older
+        let mut next_cursor = neighbours
+            .has_older
             .then(|| cursor_at(jobs.last(), PageDirection::Older))
             .flatten();
-        let mut prev_cursor = has_newer
+        let mut prev_cursor = neighbours
+            .has_newer
             .then(|| cursor_at(jobs.first(), PageDirection::Newer))
             .flatten();
         // A scan that stopped at its budget goes on from where it stopped.

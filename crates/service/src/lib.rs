@@ -5,24 +5,28 @@
 //! without passing through one of these methods.
 
 mod accounts;
+mod audit;
 mod audit_journal;
 mod auth;
 mod cursor;
 mod error;
+mod export;
 mod jobs;
 mod metrics;
 mod operator;
 mod stats;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
+pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
 pub use auth::{
     ClientInfo, LoginFailure, LoginThrottle, SessionPolicy, SessionSecret, API_TOKEN_PREFIX,
 };
 pub use cursor::CURSOR_PATTERN;
 pub use error::ServiceError;
+pub use export::{csv_cell, Export, ExportFormat, ExportKind, ExportOutcome};
 pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use metrics::{SecurityEvent, ServiceMetrics, TriggerCounts};
+pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 pub use stats::{CountMismatch, StatsQuery};
 

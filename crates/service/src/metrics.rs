@@ -1,5 +1,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::export::{ExportFormat, ExportKind, ExportOutcome};
+
 /// Counters of what the service did, read by the `/metrics` endpoint.
 #[derive(Debug, Default)]
 pub struct ServiceMetrics {
@@ -11,6 +13,28 @@ pub struct ServiceMetrics {
     audit_journal_failures: AtomicU64,
     login_failure_storms: AtomicU64,
     security_events: [AtomicU64; SecurityEvent::ALL.len()],
+    /// Per (kind, format, outcome), in `ALL` order.
+    exports: [AtomicU64; 12],
+    /// Per kind.
+    exported_rows: [AtomicU64; 2],
+}
+
+/// One line of `regen_exports_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportCount {
+    pub kind: ExportKind,
+    pub format: ExportFormat,
+    pub outcome: ExportOutcome,
+    pub count: u64,
+}
+
+fn position<T: PartialEq>(all: &[T], x: &T) -> usize {
+    all.iter().position(|y| y == x).expect("in ALL")
+}
+
+fn export_slot(kind: ExportKind, format: ExportFormat, outcome: ExportOutcome) -> usize {
+    (position(&ExportKind::ALL, &kind) * 2 + position(&ExportFormat::ALL, &format)) * 3
+        + position(&ExportOutcome::ALL, &outcome)
 }
 
 /// A change to who may do what, or an attempt at one: logged at info level
@@ -106,6 +130,46 @@ impl ServiceMetrics {
     /// addresses (someone is guessing its password).
     pub fn login_failure_storms(&self) -> u64 {
         self.login_failure_storms.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_export(
+        &self,
+        kind: ExportKind,
+        format: ExportFormat,
+        outcome: ExportOutcome,
+        rows: u64,
+    ) {
+        self.exports[export_slot(kind, format, outcome)].fetch_add(1, Ordering::Relaxed);
+        self.exported_rows[position(&ExportKind::ALL, &kind)].fetch_add(rows, Ordering::Relaxed);
+    }
+
+    /// Every export this instance ran, by kind, format and outcome.
+    pub fn exports(&self) -> Vec<ExportCount> {
+        let mut counts = Vec::new();
+        for kind in ExportKind::ALL {
+            for format in ExportFormat::ALL {
+                for outcome in ExportOutcome::ALL {
+                    let count =
+                        self.exports[export_slot(kind, format, outcome)].load(Ordering::Relaxed);
+                    counts.push(ExportCount {
+                        kind,
+                        format,
+                        outcome,
+                        count,
+                    });
+                }
+            }
+        }
+        counts
+    }
+
+    /// Rows exported, by kind.
+    pub fn exported_rows(&self) -> Vec<(ExportKind, u64)> {
+        ExportKind::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| (*kind, self.exported_rows[i].load(Ordering::Relaxed)))
+            .collect()
     }
 
     pub(crate) fn count_security_event(&self, event: SecurityEvent) {

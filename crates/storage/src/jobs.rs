@@ -1,16 +1,18 @@
 use regen_domain::{
-    AuditEvent, AuditEventType, JobId, JobStatus, JobSummary, JsonText, NewJob, RegenerationJob,
-    Timestamp,
+    AuditEvent, AuditEventType, AuditRecord, JobId, JobStatus, JobSummary, JsonText, NewJob,
+    RegenerationJob, Timestamp,
 };
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use sqlx::{Acquire, Row};
 use uuid::Uuid;
 
+use crate::audit::{record_from_row, AUDIT_RECORD_COLUMNS, AUDIT_WITH_NAMES};
 use crate::error::StorageError;
 use crate::{now, Store};
 
-const JOB_COLUMNS: &str = "id, status, target_type, target_id, instruction_json, output_ref, \
+pub(crate) const JOB_COLUMNS: &str =
+    "id, status, target_type, target_id, instruction_json, output_ref, \
                            error_json, created_at, created_by";
 pub(crate) const SUMMARY_COLUMNS: &str =
     "id, status, target_type, target_id, created_at, created_by";
@@ -193,14 +195,16 @@ impl Store {
     }
 
     /// The job's audit trail, oldest first.
-    pub async fn audit_events(&self, job: JobId) -> Result<Vec<AuditEvent>, StorageError> {
+    /// One job's audit trail, oldest first, with actor names.
+    pub async fn audit_events(&self, job: JobId) -> Result<Vec<AuditRecord>, StorageError> {
         let rows = sqlx::query(&format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE job_id = $1 ORDER BY occurred_at, id"
+            "SELECT {AUDIT_RECORD_COLUMNS} FROM {AUDIT_WITH_NAMES} WHERE a.job_id = $1 \
+             ORDER BY a.occurred_at, a.id"
         ))
         .bind(job.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(audit_from_row).collect()
+        rows.iter().map(record_from_row).collect()
     }
 
     /// Inserts an audit event unless one with its id exists. Returns whether
@@ -337,7 +341,7 @@ fn json(value: String) -> Result<JsonText, StorageError> {
     JsonText::parse(value).map_err(StorageError::corrupt)
 }
 
-fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError> {
+pub(crate) fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError> {
     Ok(RegenerationJob {
         id: parse(row, "id")?,
         status: parse(row, "status")?,
@@ -359,17 +363,5 @@ pub(crate) fn summary_from_row(row: &AnyRow) -> Result<JobSummary, StorageError>
         target_id: text(row, "target_id")?,
         created_at: parse(row, "created_at")?,
         created_by: text(row, "created_by")?,
-    })
-}
-
-fn audit_from_row(row: &AnyRow) -> Result<AuditEvent, StorageError> {
-    Ok(AuditEvent {
-        id: parse(row, "id")?,
-        event_type: parse(row, "event_type")?,
-        job_id: parse(row, "job_id")?,
-        actor: text(row, "actor")?,
-        occurred_at: parse(row, "occurred_at")?,
-        request_id: optional_text(row, "request_id")?,
-        details: optional_text(row, "details")?.map(json).transpose()?,
     })
 }

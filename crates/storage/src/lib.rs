@@ -8,6 +8,7 @@
 //! The contract tests in `tests/` run the same story against both.
 
 mod accounts;
+mod audit;
 mod connect;
 mod error;
 mod jobs;
@@ -17,6 +18,7 @@ mod stats;
 pub mod testing;
 
 pub use accounts::{NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
+pub use audit::{AuditFilter, AuditPosition};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
 pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, TriggerResult};

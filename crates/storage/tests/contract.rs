@@ -147,10 +147,16 @@ async fn bulk_inserts_keep_creation_times_and_audit_each_job(backend: Backend) {
     let times: Vec<_> = listed.iter().map(|j| j.created_at).collect();
     assert_eq!(times, vec![at(2), at(1), at(0)]);
     assert!(store.jobs_missing_audit().await.unwrap().is_empty());
-    let mut history = store.audit_events(ids[0]).await.unwrap();
-    history[0].id = uuid::Uuid::now_v7();
-    history[0].event_type = AuditEventType::Completed;
-    history[0].actor = "executor".into();
+    let created = store.audit_events(ids[0]).await.unwrap().remove(0);
+    let history = [regen_domain::AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        event_type: AuditEventType::Completed,
+        job_id: created.job_id,
+        actor: "executor".into(),
+        occurred_at: created.occurred_at,
+        request_id: None,
+        details: None,
+    }];
     store.insert_audit_events(&history).await.unwrap();
     assert_eq!(store.audit_events(ids[0]).await.unwrap().len(), 2);
 }

@@ -14,8 +14,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
-use regen_domain::{JobDetail, JobStats, JobStatus, JobSummary};
-use regen_service::{ListQuery, StatsQuery};
+use regen_domain::{AuditEventType, AuditRecord, JobDetail, JobStats, JobStatus, JobSummary};
+use regen_service::{AuditQuery, Export, ExportFormat, ListQuery, ServiceError, StatsQuery};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -26,6 +26,7 @@ use super::state::AppState;
 
 pub const API_PREFIX: &str = "/api";
 pub const JOBS_PATH: &str = "/api/admin/regeneration-jobs";
+pub const AUDIT_PATH: &str = "/api/admin/audit-events";
 /// A trigger needs no body; anything bigger than this is refused.
 pub const TRIGGER_BODY_LIMIT: usize = 16 * 1024;
 
@@ -69,6 +70,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_jobs))
         .routes(routes!(job_stats))
+        .routes(routes!(export_jobs))
+        .routes(routes!(list_audit_events))
+        .routes(routes!(export_audit_events))
         .routes(routes!(get_job))
         .routes(routes!(trigger_job))
         .routes(routes!(openapi_document))
@@ -206,28 +210,283 @@ async fn list_jobs(
         Ok(found) => found,
         Err(error) => return Problem::from_service(error, &info.request_id).into_response(),
     };
-    let link = |cursor: &str, rel: &str| {
-        format!(
-            "<{JOBS_PATH}?{}>; rel=\"{rel}\"",
-            query.to_query_string(Some(cursor))
-        )
-    };
-    let links: Vec<String> = [(&page.next_cursor, "next"), (&page.prev_cursor, "prev")]
-        .into_iter()
-        .filter_map(|(cursor, rel)| cursor.as_deref().map(|c| link(c, rel)))
-        .collect();
+    let links = page_links(JOBS_PATH, &page.next_cursor, &page.prev_cursor, |c| {
+        query.to_query_string(Some(c))
+    });
     let mut response = Json(page.jobs).into_response();
     if let Some(searched) = page.searched_without_filling {
         response
             .headers_mut()
             .insert("x-scan-stopped-after", HeaderValue::from(searched));
     }
-    if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
-        if !links.is_empty() {
-            response.headers_mut().insert(header::LINK, value);
-        }
+    if let Some(links) = links {
+        response.headers_mut().insert(header::LINK, links);
     }
     response
+}
+
+/// `Link` header value for a page's neighbours.
+fn page_links(
+    path: &str,
+    next: &Option<String>,
+    prev: &Option<String>,
+    query: impl Fn(&str) -> String,
+) -> Option<HeaderValue> {
+    let links: Vec<String> = [(next, "next"), (prev, "prev")]
+        .into_iter()
+        .filter_map(|(cursor, rel)| {
+            cursor
+                .as_deref()
+                .map(|c| format!("<{path}?{}>; rel=\"{rel}\"", query(c)))
+        })
+        .collect();
+    if links.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&links.join(", ")).ok()
+}
+
+/// The export's `format`, taken out of the query; the rest are filters.
+fn export_request(
+    query: Option<&str>,
+) -> Result<(ExportFormat, Vec<(String, String)>), ServiceError> {
+    let mut format = None;
+    let mut filters = Vec::new();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if key == "format" {
+            if format.is_some() {
+                return Err(ServiceError::InvalidInput(
+                    "query parameter \"format\" given twice".into(),
+                ));
+            }
+            format = Some(value.into_owned());
+        } else {
+            filters.push((key.into_owned(), value.into_owned()));
+        }
+    }
+    Ok((ExportFormat::parse(format.as_deref())?, filters))
+}
+
+/// Streams an export: one chunk per page, read as the client reads. A
+/// failure mid-way ends the body with an error (the connection is cut
+/// before the final chunk), so no client takes a short file for a whole one.
+fn stream_export(export: Export) -> Response {
+    let content_type = export.format().content_type();
+    let disposition = format!("attachment; filename=\"{}\"", export.file_name());
+    let chunks = futures_util::stream::unfold(export, |mut export| async move {
+        match export.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(axum::body::Bytes::from(chunk)), export)),
+            Ok(None) => None,
+            Err(error) => Some((Err(std::io::Error::other(error.to_string())), export)),
+        }
+    });
+    let mut response = Body::from_stream(chunks).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ExportFormatParameter {
+    /// `csv` (RFC 4180, a header row, formula-safe cells) or `ndjson` (one JSON object per line).
+    #[param(inline)]
+    format: ExportFormatName,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ExportFormatName {
+    Csv,
+    Ndjson,
+}
+
+/// Every job the listing with these filters shows, streamed as CSV or NDJSON.
+#[utoipa::path(
+    get,
+    path = "/admin/regeneration-jobs/export",
+    operation_id = "exportJobs",
+    params(ExportFormatParameter, ListFilterParameters),
+    responses(
+        (status = 200, description = "The file, streamed (`Content-Disposition: attachment`). CSV has the list columns; an NDJSON line is the full record with its JSON fields verbatim. A stream cut before its end means the export failed.",
+            content((String = "text/csv"), (String = "application/x-ndjson")),
+            headers(("Content-Disposition" = String, description = "attachment; filename naming the filters and the time"))),
+        (status = 400, description = "Unknown `format`, an invalid filter, or a limit or cursor", body = Problem, content_type = PROBLEM),
+        ServiceErrors,
+    )
+)]
+async fn export_jobs(
+    State(state): State<AppState>,
+    Extension(info): Extension<RequestInfo>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let (format, filters) = export_request(query.as_deref())?;
+        let query = ListQuery::from_pairs(filters.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        state
+            .service
+            .export_jobs(info.caller.as_ref(), query, format)
+            .await
+    }
+    .await;
+    match result {
+        Ok(export) => stream_export(export),
+        Err(error) => Problem::from_service(error, &info.request_id).into_response(),
+    }
+}
+
+/// The list filters, without page size or cursor (exports take every row).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListFilterParameters {
+    #[param(style = Form, explode, inline)]
+    status: Option<Vec<JobStatus>>,
+    #[param(rename = "targetType", max_length = 200, pattern = r"^[^\u0000]*$")]
+    target_type: Option<String>,
+    #[param(rename = "targetId", max_length = 200, pattern = r"^[^\u0000]*$")]
+    target_id: Option<String>,
+    #[param(rename = "createdFrom", schema_with = instant_or_empty)]
+    created_from: Option<String>,
+    #[param(rename = "createdTo", schema_with = instant_or_empty)]
+    created_to: Option<String>,
+    #[param(rename = "createdBy", max_length = 200, pattern = r"^[^\u0000]*$")]
+    created_by: Option<String>,
+}
+
+/// The audit filters.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AuditFilterParameters {
+    /// Repeat for several types; none means every type.
+    #[param(rename = "eventType", style = Form, explode, inline)]
+    event_type: Option<Vec<AuditEventType>>,
+    /// The stored actor: a user id, or a producer's name.
+    #[param(max_length = 200, pattern = r"^[^\u0000]*$")]
+    actor: Option<String>,
+    /// A user's name (or a producer's, which is its own name).
+    #[param(rename = "actorName", max_length = 200, pattern = r"^[^\u0000]*$")]
+    actor_name: Option<String>,
+    /// One job's events.
+    #[param(rename = "jobId", schema_with = uuid_or_empty)]
+    job_id: Option<String>,
+    /// Events at or after this instant (RFC 3339).
+    #[param(rename = "occurredFrom", schema_with = instant_or_empty)]
+    occurred_from: Option<String>,
+    /// Events before this instant (RFC 3339); the window is half-open.
+    #[param(rename = "occurredTo", schema_with = instant_or_empty)]
+    occurred_to: Option<String>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PageParameters {
+    /// Page size.
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    limit: Option<u32>,
+    /// Opaque; taken from a `Link` header.
+    #[param(pattern = r"^[on][0-9a-f]{1,11}\.[0-9a-f]{32}$")]
+    cursor: Option<String>,
+}
+
+/// A UUID, or empty (an unused form field).
+fn uuid_or_empty() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .build()
+        .into()
+}
+
+/// Audit events across all jobs, newest first (occurredAt DESC, id DESC).
+#[utoipa::path(
+    get,
+    path = "/admin/audit-events",
+    operation_id = "listAuditEvents",
+    params(PageParameters, AuditFilterParameters),
+    responses(
+        (status = 200, description = "A page of events; `Link: <…>; rel=\"next\"` (and `rel=\"prev\"`) announce its neighbours",
+            body = [AuditRecord], headers(("Link" = String, description = "RFC 8288 links to the next and previous pages"))),
+        (status = 400, description = "Invalid, unknown or repeated query parameter", body = Problem, content_type = PROBLEM),
+        ServiceErrors,
+    )
+)]
+async fn list_audit_events(
+    State(state): State<AppState>,
+    Extension(info): Extension<RequestInfo>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let query = AuditQuery::from_query_string(query.as_deref().unwrap_or(""))?;
+        let page = state
+            .service
+            .list_audit_events(info.caller.as_ref(), &query)
+            .await?;
+        Ok::<_, ServiceError>((query, page))
+    }
+    .await;
+    let (query, page) = match result {
+        Ok(found) => found,
+        Err(error) => return Problem::from_service(error, &info.request_id).into_response(),
+    };
+    let links = page_links(AUDIT_PATH, &page.next_cursor, &page.prev_cursor, |c| {
+        query.to_query_string(Some(c))
+    });
+    let mut response = Json(page.events).into_response();
+    if let Some(links) = links {
+        response.headers_mut().insert(header::LINK, links);
+    }
+    response
+}
+
+/// Every audit event these filters select, streamed as CSV or NDJSON.
+#[utoipa::path(
+    get,
+    path = "/admin/audit-events/export",
+    operation_id = "exportAuditEvents",
+    params(ExportFormatParameter, AuditFilterParameters),
+    responses(
+        (status = 200, description = "The file, streamed (`Content-Disposition: attachment`). An NDJSON line is the audit API's object. A stream cut before its end means the export failed.",
+            content((String = "text/csv"), (String = "application/x-ndjson")),
+            headers(("Content-Disposition" = String, description = "attachment; filename naming the filters and the time"))),
+        (status = 400, description = "Unknown `format`, an invalid filter, or a limit or cursor", body = Problem, content_type = PROBLEM),
+        ServiceErrors,
+    )
+)]
+async fn export_audit_events(
+    State(state): State<AppState>,
+    Extension(info): Extension<RequestInfo>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let (format, filters) = export_request(query.as_deref())?;
+        let query = AuditQuery::from_pairs(filters.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        state
+            .service
+            .export_audit_events(info.caller.as_ref(), query, format)
+            .await
+    }
+    .await;
+    match result {
+        Ok(export) => stream_export(export),
+        Err(error) => Problem::from_service(error, &info.request_id).into_response(),
+    }
 }
 
 #[derive(IntoParams)]

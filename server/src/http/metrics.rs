@@ -52,6 +52,30 @@ pub async fn render(state: &AppState) -> String {
             event.as_str()
         );
     }
+    out.push_str(
+        "# HELP regen_exports_total Exports by kind, format and outcome (completed, failed mid-stream, abandoned by the client).\n\
+         # TYPE regen_exports_total counter\n",
+    );
+    for e in service.exports() {
+        let _ = writeln!(
+            out,
+            "regen_exports_total{{kind=\"{}\",format=\"{}\",outcome=\"{}\"}} {}",
+            e.kind.as_str(),
+            e.format.as_str(),
+            e.outcome.as_str(),
+            e.count
+        );
+    }
+    out.push_str(
+        "# HELP regen_export_rows_total Rows written by exports, by kind.\n# TYPE regen_export_rows_total counter\n",
+    );
+    for (kind, rows) in service.exported_rows() {
+        let _ = writeln!(
+            out,
+            "regen_export_rows_total{{kind=\"{}\"}} {rows}",
+            kind.as_str()
+        );
+    }
     let pool = state.service.pool_usage();
     let _ = writeln!(
         out,
