@@ -124,6 +124,8 @@ pub struct Export {
     header_written: bool,
     /// The last page has been read.
     exhausted: bool,
+    /// Jobs of the current page whose full records are still to be written.
+    pending_jobs: Vec<JobSummary>,
     finished: bool,
     rows: u64,
     started: Instant,
@@ -268,6 +270,7 @@ impl AdminService {
             filter,
             header_written: false,
             exhausted: false,
+            pending_jobs: Vec::new(),
             finished: false,
             rows: 0,
             started: Instant::now(),
@@ -368,9 +371,6 @@ impl Export {
     }
 
     async fn read_page(&mut self) -> Result<Option<String>, ServiceError> {
-        if self.exhausted {
-            return Ok(None);
-        }
         let mut out = String::new();
         if !self.header_written {
             self.header_written = true;
@@ -381,8 +381,22 @@ impl Export {
                 }
             }
         }
+        // Full job records go out a few at a time: each chunk stays small
+        // however big the payloads, and is freed before the next is made.
+        if self.format == ExportFormat::Ndjson && !self.pending_jobs.is_empty() {
+            let take = self.pending_jobs.len().min(PAYLOAD_BATCH);
+            let ids: Vec<JobId> = self.pending_jobs.drain(..take).map(|j| j.id).collect();
+            for job in self.service.store().get_jobs(&ids).await? {
+                json_line(&mut out, &JobLine::from(&job))?;
+            }
+            self.rows += take as u64;
+            return Ok(Some(out));
+        }
+        if self.exhausted {
+            return Ok((!out.is_empty()).then_some(out));
+        }
         let limit = Some(MAX_PAGE_SIZE.to_string());
-        let (rows, next) = match &mut self.source {
+        let next = match &mut self.source {
             Source::Jobs(query) => {
                 let page_query = ListQuery {
                     limit,
@@ -392,9 +406,15 @@ impl Export {
                     .service
                     .list_jobs(Some(&self.caller), &page_query)
                     .await?;
-                write_jobs(&self.service, &mut out, &page.jobs, self.format).await?;
                 query.cursor = page.next_cursor.clone();
-                (page.jobs.len(), page.next_cursor)
+                match self.format {
+                    ExportFormat::Csv => {
+                        write_job_rows(&mut out, &page.jobs);
+                        self.rows += page.jobs.len() as u64;
+                    }
+                    ExportFormat::Ndjson => self.pending_jobs = page.jobs,
+                }
+                page.next_cursor
             }
             Source::AuditEvents(query) => {
                 let page_query = AuditQuery {
@@ -407,13 +427,14 @@ impl Export {
                     .await?;
                 write_audit_events(&mut out, &page.events, self.format)?;
                 query.cursor = page.next_cursor.clone();
-                (page.events.len(), page.next_cursor)
+                self.rows += page.events.len() as u64;
+                page.next_cursor
             }
         };
-        self.rows += rows as u64;
-        // The last page is written now; the next call ends the file.
+        // After the last page, what it left pending is written; then the
+        // next call ends the file.
         self.exhausted = next.is_none();
-        Ok((!out.is_empty() || !self.exhausted).then_some(out))
+        Ok(Some(out))
     }
 }
 
@@ -425,40 +446,22 @@ impl Drop for Export {
     }
 }
 
-async fn write_jobs(
-    service: &AdminService,
-    out: &mut String,
-    jobs: &[JobSummary],
-    format: ExportFormat,
-) -> Result<(), ServiceError> {
-    match format {
-        ExportFormat::Csv => {
-            for job in jobs {
-                let id = job.id.to_string();
-                let created_at = job.created_at.to_string();
-                csv_line(
-                    out,
-                    &[
-                        &id,
-                        job.status.as_str(),
-                        &job.target_type,
-                        &job.target_id,
-                        &created_at,
-                        &job.created_by,
-                    ],
-                );
-            }
-        }
-        ExportFormat::Ndjson => {
-            for batch in jobs.chunks(PAYLOAD_BATCH) {
-                let ids: Vec<JobId> = batch.iter().map(|j| j.id).collect();
-                for job in service.store().get_jobs(&ids).await? {
-                    json_line(out, &JobLine::from(&job))?;
-                }
-            }
-        }
+fn write_job_rows(out: &mut String, jobs: &[JobSummary]) {
+    for job in jobs {
+        let id = job.id.to_string();
+        let created_at = job.created_at.to_string();
+        csv_line(
+            out,
+            &[
+                &id,
+                job.status.as_str(),
+                &job.target_type,
+                &job.target_id,
+                &created_at,
+                &job.created_by,
+            ],
+        );
     }
-    Ok(())
 }
 
 fn write_audit_events(

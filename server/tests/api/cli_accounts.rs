@@ -1,10 +1,6 @@
 //! `user`, `token` and `session` from the command line: what they print,
 //! what they refuse, and that no secret reaches any log line.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use sqlx::Row;
@@ -250,15 +246,6 @@ async fn bad_account_input_gets_one_line_on_stderr_and_changes_nothing(backend: 
     assert_eq!(snapshot().await, before);
 }
 
-/// A free port on loopback, for a server process of its own.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn no_secret_appears_in_any_log_line(backend: Backend) {
     let db = TestDatabase::new(backend).await;
     let password = "hunter2-correct-horse";
@@ -276,34 +263,11 @@ async fn no_secret_appears_in_any_log_line(backend: Backend) {
         &format!("{password}\n"),
     );
 
-    let port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
-        .arg("serve")
-        .env("DATABASE_URL", &db.url)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_SITE_ROOT", dir.path())
-        .env(
-            "REGEN_AUDIT_FALLBACK_PATH",
-            dir.path().join("journal.jsonl"),
-        )
-        .env("REGEN_LOG_FORMAT", "json")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let mut startup = String::new();
-    while !startup.contains("listening") {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "server exited: {startup}"
-        );
-        startup.push_str(&line);
-    }
-    let base = format!("http://127.0.0.1:{port}");
+    let server = crate::helpers::ServerProcess::start(
+        &db.url,
+        &[("REGEN_LOG_FORMAT", "json"), ("RUST_LOG", "debug")],
+    );
+    let base = server.base.clone();
     let browser = crate::helpers::client();
     let login = browser
         .post(format!("{base}/login"))
@@ -360,12 +324,7 @@ async fn no_secret_appears_in_any_log_line(backend: Backend) {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    let server_log = format!("{startup}{rest}");
+    let server_log = server.stop();
     assert!(
         server_log.contains("\"event\":\"login_success\"")
             && server_log.contains("\"event\":\"login_failure\"")

@@ -287,3 +287,87 @@ impl TestApp {
         rows
     }
 }
+
+/// The real binary serving in a process of its own, for what only a process
+/// shows: its log lines and its memory. Its stderr is drained as it runs.
+pub struct ServerProcess {
+    pub base: String,
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    pub fn start(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", dir.path())
+            .env(
+                "REGEN_AUDIT_FALLBACK_PATH",
+                dir.path().join("journal.jsonl"),
+            )
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (ready, started) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut ready = Some(ready);
+            for line in stderr.lines() {
+                let Ok(line) = line else { break };
+                let listening = line.contains("listening");
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+                if listening {
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(());
+                    }
+                }
+            }
+        });
+        started
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("server did not start: {}", log.lock().unwrap()));
+        ServerProcess {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// A line of `/proc/PID/status` in bytes (`VmRSS`, `VmHWM`: the peak).
+    pub fn memory(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(&format!("{field}:")))
+            .unwrap();
+        let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    }
+
+    /// Stops the server and returns everything it logged.
+    pub fn stop(mut self) -> String {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let log = self.log.lock().unwrap().clone();
+        log
+    }
+}

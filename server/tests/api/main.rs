@@ -20,6 +20,7 @@ macro_rules! both_backends {
 
 mod accounts;
 mod api;
+mod audit;
 mod auth;
 mod cli;
 mod cli_accounts;
