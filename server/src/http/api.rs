@@ -14,6 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
+use futures_util::StreamExt as _;
 use regen_domain::{AuditEventType, AuditRecord, JobDetail, JobStats, JobStatus, JobSummary};
 use regen_service::{AuditQuery, Export, ExportFormat, ListQuery, ServiceError, StatsQuery};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -279,7 +280,9 @@ fn stream_export(export: Export) -> Response {
             Ok(None) => None,
             Err(error) => Some((Err(std::io::Error::other(error.to_string())), export)),
         }
-    });
+    })
+    // The compression layer polls once more after the end.
+    .fuse();
     let mut response = Body::from_stream(chunks).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

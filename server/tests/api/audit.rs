@@ -558,6 +558,18 @@ async fn exports_defuse_formulas_and_keep_payload_bytes(backend: Backend) {
         .unwrap();
     let csv = export(&app, "format=csv").await.text().await.unwrap();
     let rows = csv_rows(&csv);
+    // Compressed on the way, as browsers ask for it, it still ends cleanly.
+    for encoding in ["gzip"] {
+        let compressed = client()
+            .get(app.url("/api/admin/regeneration-jobs/export?format=ndjson"))
+            .bearer_auth(&app.admin_token)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(compressed.headers()["content-encoding"], encoding);
+        assert!(!compressed.bytes().await.unwrap().is_empty(), "{encoding}");
+    }
     assert_eq!(rows[1][3], "'=HYPERLINK(\"http://evil.example\",\"x\")");
     assert_eq!(rows[1][5], "'@bot");
 
