@@ -35,9 +35,16 @@ fn hot_paths(c: &mut Criterion) {
         );
         let service = server::build_service(&config).await.expect("service");
         let operator = Operator::command_line();
-        server::demo::seed(&service, &operator, 10_000, "bench password")
-            .await
-            .expect("seed");
+        server::demo::seed(
+            &service,
+            &operator,
+            10_000,
+            "bench password",
+            &server::progress::Progress::new(None, "", server::progress::Verbosity::Quiet),
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .await
+        .expect("seed");
         let token = service
             .create_api_token(&operator, "admin", Default::default())
             .await

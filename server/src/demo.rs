@@ -5,7 +5,10 @@ use regen_domain::{
 };
 use regen_service::{AdminService, Operator};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::cli::describe;
+use crate::progress::Progress;
 
 const TARGET_TYPES: [&str; 4] = ["insight", "article", "summary", "headline"];
 
@@ -37,15 +40,28 @@ pub const ACCOUNTS: [(&str, Role); 2] = [("admin", Role::Admin), ("member", Role
 /// Jobs inserted per transaction.
 const BATCH: usize = 1_000;
 
+/// What a seeding run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeded {
+    /// Jobs committed (with their audit history).
+    pub jobs: usize,
+    /// Stopped early on request; everything counted in `jobs` is kept.
+    pub interrupted: bool,
+}
+
 /// Inserts `count` jobs across every status and target type, created over
 /// the last 30 days, with instruction sizes from tiny to over 1 MB, plus the
-/// `admin` and `member` accounts when they do not exist yet.
+/// `admin` and `member` accounts when they do not exist yet. Each batch of
+/// jobs and its audit history commits on its own; `stop` is looked at
+/// between batches, so an interrupted run keeps whole batches only.
 pub async fn seed(
     service: &AdminService,
     operator: &Operator,
     count: usize,
     password: &str,
-) -> Result<(), String> {
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<Seeded, String> {
     for (name, role) in ACCOUNTS {
         if service
             .find_user(operator, name)
@@ -67,12 +83,20 @@ pub async fn seed(
     let now = regen_service::now().millis();
     let spacing = (30 * 24 * 3600 * 1000 / count.max(1) as i64).max(1);
     let mut batch = Vec::with_capacity(BATCH);
+    let mut committed = 0;
     for n in 0..count {
+        if batch.is_empty() && stop.load(Ordering::Relaxed) {
+            return Ok(Seeded {
+                jobs: committed,
+                interrupted: true,
+            });
+        }
         let created_at = Timestamp::from_millis(now - (count - n) as i64 * spacing)
             .ok_or("clock out of range")?;
         batch.push((demo_job(n)?, created_at));
         if batch.len() == BATCH || n + 1 == count {
             let jobs = std::mem::take(&mut batch);
+            let size = jobs.len();
             let history: Vec<_> = jobs.iter().map(|(job, at)| (job.status, *at)).collect();
             let ids = service
                 .import_jobs(operator, jobs)
@@ -87,9 +111,14 @@ pub async fn seed(
                 .import_audit_events(operator, &events)
                 .await
                 .map_err(describe)?;
+            committed += size;
+            progress.advance(size as u64);
         }
     }
-    Ok(())
+    Ok(Seeded {
+        jobs: committed,
+        interrupted: false,
+    })
 }
 
 /// The audit history a job in `status` would have: triggered by the admin

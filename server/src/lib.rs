@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod progress;
 pub mod telemetry;
 
 use std::net::SocketAddr;

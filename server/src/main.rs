@@ -6,11 +6,35 @@ use clap::Parser;
 use regen_service::Operator;
 use server::cli::{self, AuditCommand, Cli, Command, JobCommand, StatsCommand, UserCommand};
 use server::config::Config;
+use server::progress::{grouped, took, Progress, Verbosity};
 use server::{build_service, demo, shutdown_signal, telemetry, Application};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("regen-admin: {message}");
     ExitCode::FAILURE
+}
+
+/// Prints unless `--quiet`.
+fn quiet_or(verbosity: Verbosity, print: impl FnOnce()) {
+    if verbosity == Verbosity::Normal {
+        print();
+    }
+}
+
+/// Runs one long step with a spinner on a terminal (count unknown: a single
+/// statement), and its duration in the summary line the caller prints.
+async fn spinning<T>(
+    verbosity: Verbosity,
+    what: &str,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let progress = Progress::new(None, "", verbosity);
+    progress.message(what.to_owned());
+    let result = work.await;
+    let elapsed = progress.elapsed();
+    progress.finish(&format!("{what}: took {}", took(elapsed)));
+    result
 }
 
 fn outcome(result: Result<(), String>) -> ExitCode {
@@ -34,6 +58,22 @@ async fn main() -> ExitCode {
             let first = message.lines().next().unwrap_or_default();
             return fail(first.trim_start_matches("error: "));
         }
+    };
+    // Completions need no configuration and no database.
+    if let Some(Command::Completions { shell }) = &cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            *shell,
+            &mut Cli::command(),
+            "regen-admin",
+            &mut std::io::stdout(),
+        );
+        return ExitCode::SUCCESS;
+    }
+    let verbosity = if cli.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
     };
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -89,6 +129,8 @@ async fn main() -> ExitCode {
                 Err(error) => fail(format!("{error:#}")),
             }
         }
+        // Printed before the configuration was read.
+        Command::Completions { .. } => ExitCode::SUCCESS,
         Command::Migrate => {
             println!("migrations applied");
             ExitCode::SUCCESS
@@ -111,25 +153,63 @@ async fn main() -> ExitCode {
         Command::Demo {
             admin_password,
             jobs,
-        } => match demo::seed(&service, &operator, jobs, &admin_password).await {
-            Ok(()) => {
-                println!("Demo data ready: {jobs} regeneration jobs.");
-                println!("Log in as `admin` with password `{admin_password}` (a `member` account has the same password and sees nothing).");
-                ExitCode::SUCCESS
+        } => {
+            // Ctrl-C stops between batches: what was committed stays.
+            let stop = std::sync::Arc::new(AtomicBool::new(false));
+            let on_signal = stop.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    on_signal.store(true, Ordering::Relaxed);
+                }
+            });
+            let progress = Progress::new(Some(jobs as u64), "jobs", verbosity);
+            match demo::seed(&service, &operator, jobs, &admin_password, &progress, &stop).await {
+                Ok(seeded) if seeded.interrupted => {
+                    let elapsed = progress.elapsed();
+                    progress.finish("");
+                    eprintln!(
+                        "regen-admin: interrupted: {} of {} jobs committed in {} (whole batches with their audit history; nothing half-written)",
+                        grouped(seeded.jobs as u64),
+                        grouped(jobs as u64),
+                        took(elapsed)
+                    );
+                    ExitCode::from(130)
+                }
+                Ok(seeded) => {
+                    let summary = format!(
+                        "demo: inserted {} jobs in {}",
+                        grouped(seeded.jobs as u64),
+                        took(progress.elapsed())
+                    );
+                    progress.finish(&summary);
+                    if verbosity == Verbosity::Normal {
+                        println!("Demo data ready: {jobs} regeneration jobs.");
+                        println!("Log in as `admin` with password `{admin_password}` (a `member` account has the same password and sees nothing).");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(message) => fail(message),
             }
-            Err(message) => fail(message),
-        },
+        }
         Command::Audit {
             command: AuditCommand::Replay,
-        } => match service.replay_audit_journal(&operator).await {
+        } => match spinning(
+            verbosity,
+            "replaying the audit journal",
+            service.replay_audit_journal(&operator),
+        )
+        .await
+        {
             Ok(report) => {
-                println!(
-                    "read {} journaled events from {}: {} inserted, {} already present",
-                    report.read,
-                    service.audit_journal_path(&operator).display(),
-                    report.inserted,
-                    report.already_present
-                );
+                quiet_or(verbosity, || {
+                    println!(
+                        "read {} journaled events from {}: {} inserted, {} already present",
+                        report.read,
+                        service.audit_journal_path(&operator).display(),
+                        report.inserted,
+                        report.already_present
+                    )
+                });
                 ExitCode::SUCCESS
             }
             Err(error) => fail(cli::describe(error)),
@@ -155,20 +235,25 @@ async fn main() -> ExitCode {
         },
         Command::Stats {
             command: StatsCommand::Check,
-        } => match service.check_job_counts(&operator).await {
+        } => match spinning(
+            verbosity,
+            "recounting every job",
+            service.check_job_counts(&operator),
+        )
+        .await
+        {
             Ok(differences) if differences.is_empty() => {
-                println!("stats check: the kept counts equal a recount of every job");
+                quiet_or(verbosity, || {
+                    println!("stats check: the kept counts equal a recount of every job")
+                });
                 ExitCode::SUCCESS
             }
             Ok(differences) => {
                 for d in &differences {
-                    println!(
-                        "{} {} kept={} counted={}",
-                        d.target_type, d.status, d.kept, d.counted
-                    );
+                    println!("{} kept={} counted={}", d.key, d.kept, d.counted);
                 }
                 eprintln!(
-                    "regen-admin: {} count(s) differ from a recount; run `regen-admin stats rebuild`",
+                    "regen-admin: {} figure(s) differ from a recount; run `regen-admin stats rebuild`",
                     differences.len()
                 );
                 ExitCode::FAILURE
@@ -177,9 +262,17 @@ async fn main() -> ExitCode {
         },
         Command::Stats {
             command: StatsCommand::Rebuild,
-        } => match service.rebuild_job_counts(&operator).await {
+        } => match spinning(
+            verbosity,
+            "recounting every job",
+            service.rebuild_job_counts(&operator),
+        )
+        .await
+        {
             Ok(jobs) => {
-                println!("stats rebuild: recounted {jobs} jobs");
+                quiet_or(verbosity, || {
+                    println!("stats rebuild: recounted {jobs} jobs")
+                });
                 ExitCode::SUCCESS
             }
             Err(error) => fail(cli::describe(error)),

@@ -1,3 +1,4 @@
+pub mod activity_chart;
 pub mod badge;
 pub mod json_viewer;
 pub mod layout;

@@ -1,7 +1,8 @@
 use leptos::prelude::*;
-use regen_domain::{waited, JobStats, JobStatus, JobSummary, Timestamp, ALL_STATUSES};
+use regen_domain::{grouped, waited, JobStats, JobStatus, JobSummary, Timestamp, ALL_STATUSES};
 
 use super::{ErrorPanel, PageError};
+use crate::components::activity_chart::{ActivityChart, ActivityChartData};
 use crate::components::badge::StatusBadge;
 use crate::components::time::Time;
 
@@ -30,6 +31,8 @@ struct ListData {
     searched: Option<u32>,
     /// The filters as a query string (no cursor or page size), for exports.
     filters: String,
+    /// Jobs over time for the active target type (absent on a bad filter).
+    chart: Option<ActivityChartData>,
 }
 
 /// The filter form's values, as the visitor sent them.
@@ -51,19 +54,6 @@ struct StatusCountLinks {
     oldest_href: Option<String>,
 }
 
-/// `1234567` as `1,234,567`.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 const LIST_PATH: &str = "/admin/regeneration-jobs";
 const EXPORT_PATH: &str = "/api/admin/regeneration-jobs/export";
 
@@ -81,10 +71,16 @@ async fn load() -> Result<ListData, PageError> {
         .iter()
         .find(|(k, _)| k == "goto")
         .map(|(_, v)| v.trim().to_owned());
+    let chart_range = ChartRange::parse(
+        pairs
+            .iter()
+            .find(|(k, _)| k == "chart")
+            .map(|(_, v)| v.as_str()),
+    );
     let query = ListQuery::from_pairs(
         pairs
             .iter()
-            .filter(|(k, _)| k != "goto")
+            .filter(|(k, _)| k != "goto" && k != "chart")
             .map(|(k, v)| (k.as_str(), v.as_str())),
     )
     .map_err(|e| PageError::from_service(e, &info.request_id))?;
@@ -151,6 +147,7 @@ async fn load() -> Result<ListData, PageError> {
                 goto_message,
                 searched: None,
                 filters: String::new(),
+                chart: None,
             });
         }
         Err(error) => return Err(PageError::from_service(error, &info.request_id)),
@@ -191,7 +188,9 @@ async fn load() -> Result<ListData, PageError> {
     } else {
         None
     };
+    let chart = activity_chart(&service, &info, &query, chart_range, now, &link).await?;
     Ok(ListData {
+        chart,
         counts,
         newer_href: href(&page.prev_cursor),
         older_href: href(&page.next_cursor),
@@ -211,6 +210,113 @@ async fn load() -> Result<ListData, PageError> {
         }
         .to_query_string(None),
     })
+}
+
+/// The chart's range, from `?chart=` (the default is 24 hours).
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChartRange {
+    Day,
+    Week,
+    Month,
+}
+
+#[cfg(feature = "ssr")]
+impl ChartRange {
+    const ALL: [ChartRange; 3] = [ChartRange::Day, ChartRange::Week, ChartRange::Month];
+
+    fn parse(text: Option<&str>) -> ChartRange {
+        ChartRange::ALL
+            .into_iter()
+            .find(|r| Some(r.param()) == text)
+            .unwrap_or(ChartRange::Day)
+    }
+
+    fn param(self) -> &'static str {
+        match self {
+            ChartRange::Day => "24h",
+            ChartRange::Week => "7d",
+            ChartRange::Month => "30d",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            ChartRange::Day => "the last 24 hours",
+            ChartRange::Week => "the last 7 days",
+            ChartRange::Month => "the last 30 days",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ChartRange::Day => "24 hours",
+            ChartRange::Week => "7 days",
+            ChartRange::Month => "30 days",
+        }
+    }
+}
+
+/// The activity chart for the active target type: hourly buckets for a
+/// day, daily ones for a week or a month. Each bar links to the list of
+/// the jobs created in its window.
+#[cfg(feature = "ssr")]
+async fn activity_chart(
+    service: &regen_service::AdminService,
+    info: &crate::ssr::RequestInfo,
+    query: &regen_service::ListQuery,
+    range: ChartRange,
+    now: Timestamp,
+    link: &impl Fn(&regen_service::ListQuery) -> String,
+) -> Result<Option<ActivityChartData>, PageError> {
+    use regen_service::{ActivityQuery, BucketSize};
+    let (size, buckets) = match range {
+        ChartRange::Day => (BucketSize::Hour, 24),
+        ChartRange::Week => (BucketSize::Day, 7),
+        ChartRange::Month => (BucketSize::Day, 30),
+    };
+    let activity = ActivityQuery::recent(size, buckets, now, query.target_type.clone());
+    let buckets = service
+        .job_activity(info.caller.as_ref(), &activity)
+        .await
+        .map_err(|e| PageError::from_service(e, &info.request_id))?;
+    let base = regen_service::ListQuery {
+        target_type: query.target_type.clone(),
+        ..Default::default()
+    };
+    let hrefs = buckets
+        .iter()
+        .map(|b| {
+            let end = Timestamp::from_millis(b.start.millis() + size.millis()).unwrap_or(b.start);
+            link(&regen_service::ListQuery {
+                created_from: Some(b.start.to_string()),
+                created_to: Some(end.to_string()),
+                ..base.clone()
+            })
+        })
+        .collect();
+    let here = link(&regen_service::ListQuery {
+        cursor: None,
+        ..query.clone()
+    });
+    let ranges = ChartRange::ALL
+        .into_iter()
+        .map(|r| {
+            let separator = if here.contains('?') { '&' } else { '?' };
+            (
+                r.name(),
+                format!("{here}{separator}chart={}", r.param()),
+                r == range,
+            )
+        })
+        .collect();
+    Ok(Some(ActivityChartData {
+        buckets,
+        hrefs,
+        hourly: size == BucketSize::Hour,
+        range_label: range.label(),
+        ranges,
+    }))
 }
 
 /// One chip per active filter, with the listing without it.
@@ -280,7 +386,9 @@ fn JobList(data: ListData) -> impl IntoView {
         goto_message,
         searched,
         filters,
+        chart,
     } = data;
+    let chart = chart.map(|data| view! { <ActivityChart data/> });
     let export = |format: &'static str| {
         let href = if filters.is_empty() {
             format!("{EXPORT_PATH}?format={format}")
@@ -406,6 +514,7 @@ fn JobList(data: ListData) -> impl IntoView {
     view! {
         <h1>"Regeneration jobs"</h1>
         {counts}
+        {chart}
         <form class="goto" method="get" action=LIST_PATH role="search" aria-label="Go to a job">
             <label>"Go to job " <input type="text" name="goto" placeholder="job id" maxlength="64"/></label>
             <button type="submit">"Go"</button>

@@ -20,7 +20,7 @@ pub use job::{
     UnknownStatus, ALL_STATUSES,
 };
 pub use json::{JsonText, JsonTextError};
-pub use stats::{JobStats, OldestPending, StatusCounts, TargetTypeStats};
+pub use stats::{grouped, ActivityBucket, JobStats, OldestPending, StatusCounts, TargetTypeStats};
 pub use time::{waited, Timestamp};
 
 /// Longest accepted `targetType`, `targetId` or `createdBy`, in bytes.

@@ -5,6 +5,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::{JobId, JobStatus, Timestamp};
 
+/// `1234567` as `1,234,567`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// One count per status; all four are always present.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -29,7 +42,7 @@ impl StatusCounts {
         }
     }
 
-    fn add(&mut self, status: JobStatus, jobs: u64) {
+    pub fn add(&mut self, status: JobStatus, jobs: u64) {
         let slot = match status {
             JobStatus::Pending => &mut self.pending,
             JobStatus::Running => &mut self.running,
@@ -150,4 +163,16 @@ mod tests {
         }
         assert!(json["oldestPending"].is_null());
     }
+}
+
+/// One bucket of the activity chart: jobs created in it, by their status
+/// now, and the triggers that happened in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityBucket {
+    /// The bucket's first instant (UTC); it lasts one hour or one day.
+    pub start: Timestamp,
+    pub created: StatusCounts,
+    pub triggered: u64,
 }

@@ -5,6 +5,7 @@
 //! without passing through one of these methods.
 
 mod accounts;
+mod activity;
 mod audit;
 mod audit_journal;
 mod auth;
@@ -17,6 +18,7 @@ mod operator;
 mod stats;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
+pub use activity::{ActivityQuery, BucketSize, MAX_BUCKETS};
 pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
 pub use auth::{

@@ -1,8 +1,10 @@
 //! Exact job counts: for admins (the stats API, the list page), for
 //! `/metrics`, and for the operator who checks or rebuilds the counters.
 
-use regen_domain::{Caller, JobStats, JobStatus, OldestPending, MAX_LABEL_LEN};
-use regen_storage::CountRow;
+use regen_domain::{Caller, JobStats, OldestPending, MAX_LABEL_LEN};
+use std::collections::BTreeMap;
+
+use regen_storage::{ActivityRow, CountRow};
 
 use crate::{require_admin, AdminService, Operator, ServiceError};
 
@@ -39,11 +41,12 @@ impl StatsQuery {
     }
 }
 
-/// A kept count that disagrees with a recount of the jobs.
+/// A kept figure that disagrees with a recount: a job count
+/// (`insight PENDING`) or an hourly activity figure
+/// (`activity 2026-12-01T10:00:00.000Z insight TRIGGERED`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountMismatch {
-    pub target_type: String,
-    pub status: JobStatus,
+    pub key: String,
     pub kept: i64,
     pub counted: i64,
 }
@@ -87,49 +90,56 @@ impl AdminService {
         ))
     }
 
-    /// Recounts every job with `COUNT(*)` and lists where the kept counts
-    /// differ. Reads every job.
+    /// Recounts every job with `COUNT(*)` (and the hourly activity from the
+    /// jobs and the audit trail) and lists where the kept figures differ.
+    /// Reads every job.
     pub async fn check_job_counts(
         &self,
         _operator: &Operator,
     ) -> Result<Vec<CountMismatch>, ServiceError> {
         let (kept, counted) = self.store().kept_and_recounted().await?;
-        Ok(mismatches(&kept, &counted))
+        let mut found = mismatches(count_keys(kept), count_keys(counted));
+        let (kept, counted) = self.store().kept_activity_and_recounted().await?;
+        found.extend(mismatches(activity_keys(kept), activity_keys(counted)));
+        Ok(found)
     }
 
-    /// Replaces the kept counts with a recount; returns the jobs counted.
+    /// Replaces the kept counts and hourly activity with a recount; returns
+    /// the jobs counted.
     pub async fn rebuild_job_counts(&self, _operator: &Operator) -> Result<i64, ServiceError> {
         Ok(self.store().rebuild_job_counts().await?)
     }
 }
 
-fn mismatches(kept: &[CountRow], counted: &[CountRow]) -> Vec<CountMismatch> {
-    let find = |rows: &[CountRow], row: &CountRow| {
-        rows.iter()
-            .find(|r| r.target_type == row.target_type && r.status == row.status)
-            .map_or(0, |r| r.jobs)
-    };
-    let mut keys: Vec<(String, JobStatus)> = kept
-        .iter()
-        .chain(counted)
-        .map(|r| (r.target_type.clone(), r.status))
-        .collect();
-    keys.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.as_str().cmp(b.1.as_str())));
-    keys.dedup();
-    keys.into_iter()
-        .filter_map(|(target_type, status)| {
-            let probe = CountRow {
-                target_type: target_type.clone(),
-                status,
-                jobs: 0,
-            };
-            let (kept, counted) = (find(kept, &probe), find(counted, &probe));
-            (kept != counted).then_some(CountMismatch {
-                target_type,
-                status,
-                kept,
-                counted,
-            })
+/// Where two sets of (key, figure) differ; a missing key counts 0.
+fn mismatches(kept: Vec<(String, i64)>, counted: Vec<(String, i64)>) -> Vec<CountMismatch> {
+    let mut figures: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (key, jobs) in kept {
+        figures.entry(key).or_default().0 += jobs;
+    }
+    for (key, jobs) in counted {
+        figures.entry(key).or_default().1 += jobs;
+    }
+    figures
+        .into_iter()
+        .filter(|(_, (kept, counted))| kept != counted)
+        .map(|(key, (kept, counted))| CountMismatch { key, kept, counted })
+        .collect()
+}
+
+fn count_keys(rows: Vec<CountRow>) -> Vec<(String, i64)> {
+    rows.into_iter()
+        .map(|r| (format!("{} {}", r.target_type, r.status), r.jobs))
+        .collect()
+}
+
+fn activity_keys(rows: Vec<ActivityRow>) -> Vec<(String, i64)> {
+    rows.into_iter()
+        .map(|r| {
+            (
+                format!("activity {} {} {}", r.hour, r.target_type, r.series),
+                r.jobs,
+            )
         })
         .collect()
 }

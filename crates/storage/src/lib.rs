@@ -8,6 +8,7 @@
 //! The contract tests in `tests/` run the same story against both.
 
 mod accounts;
+mod activity;
 mod audit;
 mod connect;
 mod error;
@@ -18,6 +19,7 @@ mod stats;
 pub mod testing;
 
 pub use accounts::{NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
+pub use activity::ActivityRow;
 pub use audit::{AuditFilter, AuditPosition};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;

@@ -75,7 +75,7 @@ impl Store {
         if self.backend() == Backend::Postgres {
             tx.execute(sqlx::raw_sql(
                 "SET LOCAL statement_timeout = 0; \
-                 LOCK TABLE regeneration_jobs IN SHARE ROW EXCLUSIVE MODE",
+                 LOCK TABLE regeneration_jobs, audit_events IN SHARE ROW EXCLUSIVE MODE",
             ))
             .await?;
         }
@@ -85,6 +85,7 @@ impl Store {
                 .as_str(),
         )
         .await?;
+        crate::activity::rebuild_activity(&mut tx, self.backend()).await?;
         let (total,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(jobs), 0) AS BIGINT) FROM regeneration_job_counts",
         )

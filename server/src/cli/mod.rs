@@ -15,6 +15,9 @@ use regen_domain::{JobStatus, JsonText, NewJob, Role, Scope, MAX_LABEL_LEN};
     about = "Admin control plane for content regeneration jobs"
 )]
 pub struct Cli {
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,6 +66,11 @@ pub enum Command {
     Stats {
         #[command(subcommand)]
         command: StatsCommand,
+    },
+    /// Print a shell completion script (see the README for installing it).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 

@@ -15,8 +15,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
 use futures_util::StreamExt as _;
-use regen_domain::{AuditEventType, AuditRecord, JobDetail, JobStats, JobStatus, JobSummary};
-use regen_service::{AuditQuery, Export, ExportFormat, ListQuery, ServiceError, StatsQuery};
+use regen_domain::{
+    ActivityBucket, AuditEventType, AuditRecord, JobDetail, JobStats, JobStatus, JobSummary,
+};
+use regen_service::{
+    ActivityQuery, AuditQuery, Export, ExportFormat, ListQuery, ServiceError, StatsQuery,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -72,6 +76,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_jobs))
         .routes(routes!(job_stats))
         .routes(routes!(export_jobs))
+        .routes(routes!(job_activity))
         .routes(routes!(list_audit_events))
         .routes(routes!(export_audit_events))
         .routes(routes!(get_job))
@@ -339,6 +344,67 @@ async fn export_jobs(
     .await;
     match result {
         Ok(export) => stream_export(export),
+        Err(error) => Problem::from_service(error, &info.request_id).into_response(),
+    }
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum BucketName {
+    Hour,
+    Day,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ActivityParameters {
+    /// Bucket size (UTC edges); default `hour`.
+    #[param(inline)]
+    bucket: Option<BucketName>,
+    /// Start of the range (RFC 3339), floored to its bucket; default: 24 hours or 30 days before `to`.
+    #[param(schema_with = instant_or_empty)]
+    from: Option<String>,
+    /// End of the range (RFC 3339, exclusive), rounded up to a bucket edge; default: the end of the current bucket.
+    #[param(schema_with = instant_or_empty)]
+    to: Option<String>,
+    /// Only jobs of this target type.
+    #[param(rename = "targetType", max_length = 200, pattern = r"^[^\u0000]*$")]
+    target_type: Option<String>,
+}
+
+/// Jobs over time: per bucket, the jobs created in it by their status now,
+/// and the triggers in it; oldest first, empty buckets included, at most
+/// 1,000 buckets. Read from hourly counters the database keeps, so the
+/// cost does not grow with the number of jobs.
+#[utoipa::path(
+    get,
+    path = "/admin/regeneration-jobs/activity",
+    operation_id = "jobActivity",
+    params(ActivityParameters),
+    responses(
+        (status = 200, description = "The buckets, oldest first", body = [ActivityBucket]),
+        (status = 400, description = "A bad bucket or range (from not before to, more than 1,000 buckets), or an unknown parameter", body = Problem, content_type = PROBLEM),
+        ServiceErrors,
+    )
+)]
+async fn job_activity(
+    State(state): State<AppState>,
+    Extension(info): Extension<RequestInfo>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let query =
+            ActivityQuery::from_query_string(query.as_deref().unwrap_or(""), regen_service::now())?;
+        state
+            .service
+            .job_activity(info.caller.as_ref(), &query)
+            .await
+    }
+    .await;
+    match result {
+        Ok(buckets) => Json(buckets).into_response(),
         Err(error) => Problem::from_service(error, &info.request_id).into_response(),
     }
 }

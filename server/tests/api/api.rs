@@ -462,7 +462,7 @@ async fn the_openapi_document_describes_exactly_the_routes() {
     let base = doc["servers"][0]["url"].as_str().unwrap();
     let unknown_job = "01934b6e-0000-7000-8000-000000000000";
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 8, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 9, "{:?}", paths.keys());
     for (path, item) in paths {
         let url = format!("{base}{}", path.replace("{jobId}", unknown_job));
         let documented: Vec<String> = item

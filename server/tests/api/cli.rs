@@ -235,6 +235,33 @@ async fn audit_check_is_clean_on_a_fresh_database(backend: Backend) {
 }
 
 #[test]
+fn completions_are_printed_for_each_shell_without_a_database() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef regen-admin"),
+        ("fish", "complete -c regen-admin"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+            .args(["completions", shell])
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = text(&output.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["demo", "token", "session", "stats"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .args(["completions", "powershell-classic"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert_eq!(text(&unknown.stderr).lines().count(), 1);
+}
+
+#[test]
 fn an_unreachable_database_is_one_clear_line() {
     let output = run("postgres://nobody@127.0.0.1:1/none", &["migrate"], "");
     assert!(!output.status.success());

@@ -19,6 +19,7 @@ macro_rules! both_backends {
 }
 
 mod accounts;
+mod activity;
 mod api;
 mod audit;
 mod auth;
@@ -28,4 +29,5 @@ mod filters;
 mod hostile;
 mod ops;
 mod pages;
+mod progress;
 mod stats;
