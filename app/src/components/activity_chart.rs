@@ -211,7 +211,7 @@ pub fn ActivityChart(data: ActivityChartData) -> impl IntoView {
             <details class="chart-numbers">
                 <summary>"The numbers"</summary>
                 <div class="table-wrap">
-                    <table class="jobs">
+                    <table class="numbers">
                         <thead><tr>
                             <th scope="col">"Created in"</th><th scope="col">"PENDING"</th><th scope="col">"RUNNING"</th>
                             <th scope="col">"COMPLETED"</th><th scope="col">"FAILED"</th><th scope="col">"Triggered"</th>
