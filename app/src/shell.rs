@@ -26,6 +26,19 @@ fn page_has_islands() -> bool {
     }
 }
 
+/// The stylesheet's URL as the server named it (content-hashed, so it can
+/// be cached forever).
+fn stylesheet_href() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let href = crate::ssr::ui_config().stylesheet_href;
+        if !href.is_empty() {
+            return href;
+        }
+    }
+    "/pkg/regen-admin.css".to_owned()
+}
+
 /// What every document's `<head>` starts with, routed pages and the
 /// server's own documents (`crate::documents`) alike.
 #[component]
@@ -34,7 +47,7 @@ pub fn DocumentHead() -> impl IntoView {
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <meta name="color-scheme" content="light dark"/>
-        <link rel="stylesheet" href="/pkg/regen-admin.css"/>
+        <link rel="stylesheet" href=stylesheet_href()/>
         <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
     }
 }

@@ -20,6 +20,9 @@ pub struct UiConfig {
     pub env_label: Option<String>,
     /// CSS colour of the banner.
     pub env_color: String,
+    /// The stylesheet's URL (content-hashed when the server found the
+    /// file); empty means the plain `/pkg/regen-admin.css`.
+    pub stylesheet_href: String,
 }
 
 pub fn request_info() -> RequestInfo {

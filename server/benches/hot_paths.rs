@@ -72,9 +72,10 @@ fn hot_paths(c: &mut Criterion) {
         "target/site".into(),
         std::env::temp_dir().join("bench.jsonl"),
     );
-    let state = server::http::AppState::new(service.clone(), config.clone());
-    let router =
-        rt.block_on(async { server::http::router(state, server::leptos_options(&config)) });
+    let assets = std::sync::Arc::new(server::http::assets::AssetManifest::default());
+    let state = server::http::AppState::new(service.clone(), config.clone(), assets.clone());
+    let router = rt
+        .block_on(async { server::http::router(state, server::leptos_options(&config, &assets)) });
     c.bench_function("SSR list page, in process", |b| {
         b.to_async(&rt).iter(|| async {
             let request = Request::get("/admin/regeneration-jobs")

@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod metrics;
 pub mod observe;
@@ -24,11 +25,13 @@ mod state;
 
 pub use state::AppState;
 
+use axum::http::{Extensions, HeaderMap, StatusCode, Version};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -65,9 +68,17 @@ fn leptos_pages(state: &AppState, options: LeptosOptions) -> Router {
         .with_state(options)
 }
 
-/// Files that need neither a caller nor the database.
-fn static_files(config: &Config) -> Router {
-    let pkg = ServeDir::new(config.site_root.join("pkg"));
+/// Files that need neither a caller nor the database: under their hashed
+/// names, as their build-time brotli or gzip variant when accepted.
+fn static_files(config: &Config, manifest: std::sync::Arc<assets::AssetManifest>) -> Router {
+    let pkg = ServeDir::new(config.site_root.join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let pkg = Router::new()
+        .fallback_service(pkg)
+        .layer(from_fn(move |request, next| {
+            assets::hashed_names(manifest.clone(), request, next)
+        }));
     Router::new()
         .nest_service("/pkg", pkg)
         .route_service(
@@ -123,7 +134,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     // The routed app is wrapped as one service, so that the layers below
     // see its finished answers: axum adds `Allow` to a 405 only as the
     // route's future completes, after any layer applied to the routes.
-    let routed = static_files(&state.config).merge(dynamic);
+    let routed = static_files(&state.config, state.assets.clone()).merge(dynamic);
     Router::new()
         .fallback_service(routed)
         .layer(from_fn(problem::explain_method_not_allowed))
@@ -133,7 +144,14 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         ))
         .layer(from_fn(security::reject_dot_segments))
         .layer(from_fn_with_state(state, observe::observe))
-        .layer(CompressionLayer::new())
+        // Static files come precompressed (or not at all): never per request.
+        .layer(
+            CompressionLayer::new().compress_when(DefaultPredicate::new().and(
+                |_: StatusCode, _: Version, _: &HeaderMap, extensions: &Extensions| {
+                    extensions.get::<assets::StaticFile>().is_none()
+                },
+            )),
+        )
 }
 
 /// A metrics-only router for `REGEN_METRICS_ADDR`: reachable by whoever can

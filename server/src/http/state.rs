@@ -5,6 +5,7 @@ use std::sync::Arc;
 use app::ssr::UiConfig;
 use regen_service::AdminService;
 
+use super::assets::AssetManifest;
 use super::request_metrics::HttpMetrics;
 use crate::config::Config;
 
@@ -15,19 +16,23 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub ui: UiConfig,
     pub http_metrics: Arc<HttpMetrics>,
+    /// The site files' content hashes, taken at start-up.
+    pub assets: Arc<AssetManifest>,
 }
 
 impl AppState {
-    pub fn new(service: AdminService, config: Config) -> AppState {
+    pub fn new(service: AdminService, config: Config, assets: Arc<AssetManifest>) -> AppState {
         let ui = UiConfig {
             env_label: config.env_label.clone(),
             env_color: config.env_color.clone(),
+            stylesheet_href: assets.stylesheet_href(),
         };
         AppState {
             service,
             config: Arc::new(config),
             ui,
             http_metrics: Arc::default(),
+            assets,
         }
     }
 }

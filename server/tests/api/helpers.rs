@@ -34,6 +34,8 @@ pub struct Options {
     pub idle_secs: u64,
     pub client_ip_header: Option<String>,
     pub public_origin: Option<String>,
+    /// Files under the site root (`pkg/regen-admin.css`…), there at start-up.
+    pub site_files: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             idle_secs: 3600,
             client_ip_header: None,
             public_origin: None,
+            site_files: Vec::new(),
         }
     }
 }
@@ -85,6 +88,11 @@ pub async fn spawn_second_instance(first: &TestApp) -> (String, tokio::sync::one
 async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("audit-fallback.jsonl");
+    for (path, bytes) in &options.site_files {
+        let file = dir.path().join("site").join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
     let mut config = Config::for_tests(&database.url, dir.path().join("site"), journal.clone());
     config.sessions.idle_timeout = std::time::Duration::from_secs(options.idle_secs);
     config.client_ip_header = options.client_ip_header.clone();

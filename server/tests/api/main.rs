@@ -21,6 +21,7 @@ macro_rules! both_backends {
 mod accounts;
 mod activity;
 mod api;
+mod assets;
 mod audit;
 mod auth;
 mod cli;
