@@ -100,11 +100,13 @@ def parse_latency(text):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(server, path, token, scenario, backend, connections=CONNECTIONS):
+def wrk(server, path, token, scenario, backend, connections=CONNECTIONS, headers=()):
     reset_peak(server.proc.pid)
     threads = min(2, connections)
+    extra = [arg for header in headers for arg in ("-H", header)]
+    auth = ["-H", f"Authorization: Bearer {token}"] if token else []
     out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}", "--latency",
-               "-H", f"Authorization: Bearer {token}", server.base() + path]).stdout
+               *auth, *extra, server.base() + path]).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = parse_latency(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = parse_latency(re.search(r"\s99%\s+(\S+)", out).group(1))
@@ -304,6 +306,7 @@ def bench_backend(backend, jobs, port):
         ssr = wrk(server, "/admin/regeneration-jobs", token, "SSR list page", backend)
         facts[f"ssr_list_{backend}"] = ssr
         wrk(server, f"/admin/regeneration-jobs/{small}", token, "SSR detail page", backend)
+        round_two(server, token, backend, small)
         trigger_throughput(server, token, backend)
         race(server, token, backend)
         # Time to first byte of the 5 MB detail page.
@@ -319,6 +322,63 @@ def bench_backend(backend, jobs, port):
             facts["browser"] = browser
     finally:
         server.stop()
+
+
+def page_text(server, path, token):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    body = conn.getresponse().read().decode()
+    conn.close()
+    return body
+
+
+def export(server, token, backend, fmt_name):
+    """Seconds and peak RSS growth of exporting every job, read as a client does."""
+    pid = server.proc.pid
+    before = rss_kb(pid, "VmRSS")
+    reset_peak(pid)
+    started = time.monotonic()
+    out = run(["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", "-H", f"Authorization: Bearer {token}",
+               f"{server.base()}/api/admin/regeneration-jobs/export?format={fmt_name}"]).stdout
+    seconds = time.monotonic() - started
+    growth = (rss_kb(pid, "VmHWM") - before) / 1024
+    facts[f"export_{fmt_name}_{backend}"] = (seconds, growth, int(out))
+    log(f"export {fmt_name} [{backend}]: {int(out):,} bytes in {seconds:.1f} s, peak RSS +{growth:.1f} MB")
+
+
+def round_two(server, token, backend, small):
+    """What round 2 added: one-connection API cost, static files by name and
+    encoding, the audit log, the activity chart, and exports."""
+    wrk(server, "/api/admin/regeneration-jobs?limit=50", token, "API list, first page (50)", backend, connections=1)
+    wrk(server, "/healthz", token, "/healthz", backend, connections=1)
+    if backend == "sqlite":
+        login = page_text(server, "/login", "")
+        detail = page_text(server, f"/admin/regeneration-jobs/{small}", token)
+        names = {ext: re.search(rf'/pkg/regen-admin\.[0-9a-f]{{16}}\.{ext}', text).group(0)
+                 for ext, text in (("css", login), ("js", detail), ("wasm", detail))}
+        for ext, path in names.items():
+            for encoding in ("identity", "gzip", "br"):
+                wrk(server, path, "", f"static {ext} ({encoding})", backend, connections=1,
+                    headers=[f"Accept-Encoding: {encoding}"])
+        wrk(server, "/admin/regeneration-jobs", token, "SSR list page", backend, connections=1)
+        wrk(server, f"/admin/regeneration-jobs/{small}", token, "SSR detail page", backend, connections=1)
+    first = wrk(server, "/api/admin/audit-events?limit=50", token, "Audit API, first page (50)", backend)
+    twenty_days = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 20 * 86400))
+    deep = wrk(server, f"/api/admin/audit-events?limit=50&occurredTo={twenty_days}", token,
+               "Audit API, 20 days deep (50)", backend)
+    facts[f"audit_{backend}"] = (first, deep)
+    wrk(server, "/api/admin/audit-events?limit=50&eventType=REGEN_JOB_FAILED&actorName=executor", token,
+        "Audit API, FAILED by executor", backend)
+    facts[f"audit_page_{backend}"] = wrk(server, "/admin/audit", token, "SSR audit page", backend)
+    facts[f"activity_{backend}"] = wrk(server, "/api/admin/regeneration-jobs/activity?bucket=day", token,
+                                       "Activity API, 30 daily buckets", backend, connections=1)
+    wrk(server, "/api/admin/regeneration-jobs/activity?bucket=day", token, "Activity API, 30 daily buckets", backend)
+    facts[f"ssr_chart_30d_{backend}"] = wrk(server, "/admin/regeneration-jobs?chart=30d", token,
+                                            "SSR list page, 30-day chart", backend)
+    facts[f"ssr_no_chart_{backend}"] = wrk(server, "/admin/regeneration-jobs?chart=off", token,
+                                           "SSR list page, chart hidden", backend)
+    export(server, token, backend, "csv")
+    export(server, token, backend, "ndjson")
 
 
 def wasm_sizes():
@@ -367,6 +427,10 @@ def write_report(jobs):
         f"| 5 MB detail page: interactive in headless Chromium (from navigation start) | {fmt(b.get('bigInteractiveMs'), 0)} ms | {CORES} |",
         f"| Start-up, empty database: SQLite / PostgreSQL | {fmt(facts['startup_empty_sqlite'] * 1000)} ms / {fmt(facts['startup_empty_postgres'] * 1000)} ms | {CORES} |",
         f"| Start-up, {jobs:,} jobs: SQLite / PostgreSQL | {fmt(facts['startup_full_sqlite'] * 1000)} ms / {fmt(facts['startup_full_postgres'] * 1000)} ms | {CORES} |",
+        *[f"| Export of every job as {f.upper()}, {b}: seconds / peak RSS growth / bytes | "
+          f"{fmt(facts.get(f'export_{f}_{b}', (None,))[0], 1)} s / {fmt(facts.get(f'export_{f}_{b}', (0, None))[1], 1)} MB / "
+          f"{fmt(facts.get(f'export_{f}_{b}', (0, 0, None))[2])} B | {CORES} |"
+          for b in ("sqlite", "postgres") for f in ("csv", "ndjson")],
         f"| Idle RSS after start-up, empty / seeded (SQLite) | {fmt(facts['idle_rss_empty_sqlite'], 1)} MB / {fmt(facts['idle_rss_full_sqlite'], 1)} MB | – |",
         "",
         "## Budgets",
@@ -392,6 +456,19 @@ def write_report(jobs):
         p50 = facts[f"stats_{backend}"][1]
         lines.append(check(f"Stats p50 ≤ 2 ms on one connection ({backend})",
                            p50 <= BUDGETS["stats_p50_one_connection_ms"], f"{p50:.2f} ms"))
+    for backend in ("sqlite", "postgres"):
+        p99 = facts[f"activity_{backend}"][2]
+        lines.append(check(f"Activity API p99 ≤ 10 ms, 30 daily buckets, one connection ({backend}, {jobs:,} jobs)",
+                           p99 <= 10, f"{p99:.2f} ms"))
+        for f in ("csv", "ndjson"):
+            growth = facts[f"export_{f}_{backend}"][1]
+            lines.append(check(f"Export {f.upper()} of {jobs:,} jobs grows RSS ≤ 20 MB ({backend})",
+                               growth <= 20, f"{growth:.1f} MB"))
+        plain = facts[f"ssr_no_chart_{backend}"][0]
+        for name, key in (("24-hour", "ssr_list"), ("30-day", "ssr_chart_30d")):
+            chart = facts[f"{key}_{backend}"][0]
+            lines.append(check(f"List page with the {name} chart ≥ 80% of its req/s without ({backend})",
+                               chart >= 0.8 * plain, f"{chart:,.0f} vs {plain:,.0f} req/s"))
     idle = facts["idle_rss_full_sqlite"]
     lines.append(check("Idle RSS ≤ 50 MB", idle <= BUDGETS["idle_rss_mb"], f"{idle:.1f} MB"))
     notes = ROOT / "bench" / "NOTES.md"
@@ -405,8 +482,11 @@ def main():
     jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     WORK.mkdir(parents=True, exist_ok=True)
     wasm_sizes()
-    bench_backend("sqlite", jobs, 3201)
-    bench_backend("postgres", jobs, 3202)
+    backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
+    if "sqlite" in backends:
+        bench_backend("sqlite", jobs, 3201)
+    if "postgres" in backends:
+        bench_backend("postgres", jobs, 3202)
     write_report(jobs)
     if missed:
         print("\nbudgets missed:\n  " + "\n  ".join(missed), file=sys.stderr)

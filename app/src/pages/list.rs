@@ -225,11 +225,17 @@ enum ChartRange {
 impl ChartRange {
     const ALL: [ChartRange; 3] = [ChartRange::Day, ChartRange::Week, ChartRange::Month];
 
-    fn parse(text: Option<&str>) -> ChartRange {
-        ChartRange::ALL
-            .into_iter()
-            .find(|r| Some(r.param()) == text)
-            .unwrap_or(ChartRange::Day)
+    /// `None` for `chart=off`: the chart is hidden.
+    fn parse(text: Option<&str>) -> Option<ChartRange> {
+        if text == Some("off") {
+            return None;
+        }
+        Some(
+            ChartRange::ALL
+                .into_iter()
+                .find(|r| Some(r.param()) == text)
+                .unwrap_or(ChartRange::Day),
+        )
     }
 
     fn param(self) -> &'static str {
@@ -265,11 +271,14 @@ async fn activity_chart(
     service: &regen_service::AdminService,
     info: &crate::ssr::RequestInfo,
     query: &regen_service::ListQuery,
-    range: ChartRange,
+    range: Option<ChartRange>,
     now: Timestamp,
     link: &impl Fn(&regen_service::ListQuery) -> String,
 ) -> Result<Option<ActivityChartData>, PageError> {
     use regen_service::{ActivityQuery, BucketSize};
+    let Some(range) = range else {
+        return Ok(None);
+    };
     let (size, buckets) = match range {
         ChartRange::Day => (BucketSize::Hour, 24),
         ChartRange::Week => (BucketSize::Day, 7),

@@ -372,4 +372,14 @@ async fn the_list_page_draws_the_chart_with_its_summary_and_table(backend: Backe
     assert_eq!(week.matches("class=\"bucket\"").count(), 7);
     assert!(week.contains("<a href=\"/admin/regeneration-jobs?targetType=article&amp;createdFrom="));
     assert!(week.contains("aria-current=\"page\" class=\"range\">7 days</a>"));
+    let hidden = browser
+        .get(app.url("/admin/regeneration-jobs?chart=off"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!hidden.contains("activity-chart"), "chart=off hides it");
+    assert!(hidden.contains("class=\"status-counts\""));
 }
