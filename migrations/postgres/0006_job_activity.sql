@@ -16,10 +16,16 @@ CREATE TABLE regeneration_job_activity (
     PRIMARY KEY (hour, target_type, series, shard)
 );
 
+-- A bulk import (`SET LOCAL regen.activity_shard = '0'`) writes one shard:
+-- spread over all sixteen, a million imported jobs would leave sixteen rows
+-- per key for every read to sum. Triggers, which run concurrently, spread.
 CREATE FUNCTION regen_job_activity_add(at_hour TEXT, kind TEXT, name TEXT, delta INTEGER)
 RETURNS void LANGUAGE sql AS $$
     INSERT INTO regeneration_job_activity (hour, target_type, series, shard, jobs)
-        VALUES (at_hour, kind, name, txid_current() % 16, delta)
+        VALUES (at_hour, kind, name,
+                COALESCE(NULLIF(current_setting('regen.activity_shard', true), '')::SMALLINT,
+                         txid_current() % 16),
+                delta)
         ON CONFLICT (hour, target_type, series, shard)
         DO UPDATE SET jobs = regeneration_job_activity.jobs + delta;
 $$;

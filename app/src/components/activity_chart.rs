@@ -88,9 +88,16 @@ pub fn summary(data: &ActivityChartData) -> String {
     text
 }
 
-#[component]
-pub fn ActivityChart(data: ActivityChartData) -> impl IntoView {
-    let text = summary(&data);
+/// The SVG and the numbers' table as one escaped HTML string: a page of
+/// hundreds of small elements built as views costs several times more to
+/// render than the same markup written once (the JSON viewer does the same).
+pub fn chart_html(data: &ActivityChartData, summary_text: &str) -> String {
+    use std::fmt::Write as _;
+    let esc = |text: &str| {
+        let mut out = String::new();
+        regen_domain::json_html::escape_html(text, &mut out);
+        out
+    };
     let n = data.buckets.len().max(1) as f64;
     let top = data
         .buckets
@@ -106,80 +113,108 @@ pub fn ActivityChart(data: ActivityChartData) -> impl IntoView {
     let y = |value: f64| TOP + plot_h - value / top * plot_h;
     let every = (data.buckets.len() / 8).max(1);
     let hourly = data.hourly;
-    let bars = data
-        .buckets
-        .iter()
-        .zip(&data.hrefs)
-        .enumerate()
-        .map(|(i, (bucket, href))| {
-            let x = LEFT + i as f64 * slot + (slot - bar_w) / 2.0;
-            let mut base = 0.0;
-            let rects = STACK
-                .iter()
-                .filter(|s| bucket.created.get(**s) > 0)
-                .map(|status| {
-                    let value = bucket.created.get(*status) as f64;
-                    let (y0, y1) = (y(base), y(base + value));
-                    base += value;
-                    let class = format!("bar bar-{}", status.as_str().to_lowercase());
-                    view! { <rect class=class x=format!("{x:.1}") y=format!("{y1:.1}") width=format!("{bar_w:.1}") height=format!("{:.1}", (y0 - y1).max(0.5))/> }
-                })
-                .collect_view();
-            let title = format!(
-                "{}: {} created ({} PENDING, {} RUNNING, {} COMPLETED, {} FAILED), {} triggered",
-                label(bucket, hourly),
-                grouped(bucket.created.total()),
-                grouped(bucket.created.pending),
-                grouped(bucket.created.running),
-                grouped(bucket.created.completed),
-                grouped(bucket.created.failed),
-                grouped(bucket.triggered)
-            );
-            // The whole column is the link, so even an empty bucket can be opened.
-            let hit = view! {
-                <rect class="bucket-hit" x=format!("{:.1}", LEFT + i as f64 * slot) y=format!("{TOP:.1}") width=format!("{slot:.1}") height=format!("{plot_h:.1}")/>
-            };
-            let tick = (i % every == 0).then(|| {
-                let cx = LEFT + i as f64 * slot + slot / 2.0;
-                view! { <text class="axis" x=format!("{cx:.1}") y=format!("{:.1}", HEIGHT - 6.0) text-anchor="middle">{axis_label(bucket, hourly)}</text> }
-            });
-            view! {
-                <a href=href.clone() class="bucket" data-start=bucket.start.to_string()>
-                    <title>{title}</title>
-                    {hit}
-                    {rects}
-                </a>
-                {tick}
+    let mut out = String::with_capacity(16 * 1024);
+    let _ = write!(
+        out,
+        r#"<svg class="activity-chart" role="img" aria-label="{}" viewBox="0 0 {WIDTH} {HEIGHT}">"#,
+        esc(summary_text)
+    );
+    let base_y = TOP + plot_h;
+    let _ = write!(
+        out,
+        r#"<line class="axis-line" x1="{LEFT}" y1="{base_y:.1}" x2="{WIDTH}" y2="{base_y:.1}"></line><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><text class="axis" x="{:.1}" y="{base_y:.1}" text-anchor="end">0</text>"#,
+        LEFT - 6.0,
+        TOP + 10.0,
+        grouped(top as u64),
+        LEFT - 6.0
+    );
+    for (i, (bucket, href)) in data.buckets.iter().zip(&data.hrefs).enumerate() {
+        let left = LEFT + i as f64 * slot;
+        let x = left + (slot - bar_w) / 2.0;
+        let c = &bucket.created;
+        let _ = write!(
+            out,
+            r#"<a href="{}" class="bucket" data-start="{}"><title>{}: {} created ({} PENDING, {} RUNNING, {} COMPLETED, {} FAILED), {} triggered</title><rect class="bucket-hit" x="{left:.1}" y="{TOP:.1}" width="{slot:.1}" height="{plot_h:.1}"></rect>"#,
+            esc(href),
+            bucket.start,
+            label(bucket, hourly),
+            grouped(c.total()),
+            grouped(c.pending),
+            grouped(c.running),
+            grouped(c.completed),
+            grouped(c.failed),
+            grouped(bucket.triggered)
+        );
+        let mut stacked = 0.0;
+        for status in STACK {
+            let value = c.get(status) as f64;
+            if value == 0.0 {
+                continue;
             }
-        })
-        .collect_view();
+            let (y0, y1) = (y(stacked), y(stacked + value));
+            stacked += value;
+            let _ = write!(
+                out,
+                r#"<rect class="bar bar-{}" x="{x:.1}" y="{y1:.1}" width="{bar_w:.1}" height="{:.1}"></rect>"#,
+                status.as_str().to_lowercase(),
+                (y0 - y1).max(0.5)
+            );
+        }
+        out.push_str("</a>");
+        if i % every == 0 {
+            let _ = write!(
+                out,
+                r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                left + slot / 2.0,
+                HEIGHT - 6.0,
+                axis_label(bucket, hourly)
+            );
+        }
+    }
     let points: Vec<String> = data
         .buckets
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let cx = LEFT + i as f64 * slot + slot / 2.0;
-            format!("{cx:.1},{:.1}", y(b.triggered as f64))
+            format!(
+                "{:.1},{:.1}",
+                LEFT + i as f64 * slot + slot / 2.0,
+                y(b.triggered as f64)
+            )
         })
         .collect();
-    let line = view! { <polyline class="triggered-line" points=points.join(" ")/> };
-    let top_label = grouped(top as u64);
-    let rows = data
-        .buckets
-        .iter()
-        .map(|b| {
-            view! {
-                <tr>
-                    <th scope="row">{label(b, hourly)}</th>
-                    <td>{grouped(b.created.pending)}</td>
-                    <td>{grouped(b.created.running)}</td>
-                    <td>{grouped(b.created.completed)}</td>
-                    <td>{grouped(b.created.failed)}</td>
-                    <td>{grouped(b.triggered)}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+    let _ = write!(
+        out,
+        r#"<polyline class="triggered-line" points="{}"></polyline></svg>"#,
+        points.join(" ")
+    );
+    let _ = write!(
+        out,
+        r#"<p class="chart-summary">{}</p><p class="legend"><span class="key key-pending">PENDING</span><span class="key key-running">RUNNING</span><span class="key key-completed">COMPLETED</span><span class="key key-failed">FAILED</span><span class="key key-triggered">triggered</span> · click a bar to list its jobs</p>"#,
+        esc(summary_text)
+    );
+    out.push_str(r#"<details class="chart-numbers"><summary>The numbers</summary><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Created in</th><th scope="col">PENDING</th><th scope="col">RUNNING</th><th scope="col">COMPLETED</th><th scope="col">FAILED</th><th scope="col">Triggered</th></tr></thead><tbody>"#);
+    for b in &data.buckets {
+        let c = &b.created;
+        let _ = write!(
+            out,
+            r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            label(b, hourly),
+            grouped(c.pending),
+            grouped(c.running),
+            grouped(c.completed),
+            grouped(c.failed),
+            grouped(b.triggered)
+        );
+    }
+    out.push_str("</tbody></table></div></details>");
+    out
+}
+
+#[component]
+pub fn ActivityChart(data: ActivityChartData) -> impl IntoView {
+    let text = summary(&data);
+    let html = chart_html(&data, &text);
     let ranges = data
         .ranges
         .into_iter()
@@ -192,34 +227,46 @@ pub fn ActivityChart(data: ActivityChartData) -> impl IntoView {
         <section class="activity" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Activity"</h2>
             <p class="ranges">"Range: " {ranges}</p>
-            <svg class="activity-chart" role="img" aria-label=text.clone() viewBox=format!("0 0 {WIDTH} {HEIGHT}")>
-                <line class="axis-line" x1=format!("{LEFT}") y1=format!("{:.1}", TOP + plot_h) x2=format!("{WIDTH}") y2=format!("{:.1}", TOP + plot_h)/>
-                <text class="axis" x=format!("{:.1}", LEFT - 6.0) y=format!("{:.1}", TOP + 10.0) text-anchor="end">{top_label}</text>
-                <text class="axis" x=format!("{:.1}", LEFT - 6.0) y=format!("{:.1}", TOP + plot_h) text-anchor="end">"0"</text>
-                {bars}
-                {line}
-            </svg>
-            <p class="chart-summary">{text}</p>
-            <p class="legend">
-                <span class="key key-pending">"PENDING"</span>
-                <span class="key key-running">"RUNNING"</span>
-                <span class="key key-completed">"COMPLETED"</span>
-                <span class="key key-failed">"FAILED"</span>
-                <span class="key key-triggered">"triggered"</span>
-                " · click a bar to list its jobs"
-            </p>
-            <details class="chart-numbers">
-                <summary>"The numbers"</summary>
-                <div class="table-wrap">
-                    <table class="numbers">
-                        <thead><tr>
-                            <th scope="col">"Created in"</th><th scope="col">"PENDING"</th><th scope="col">"RUNNING"</th>
-                            <th scope="col">"COMPLETED"</th><th scope="col">"FAILED"</th><th scope="col">"Triggered"</th>
-                        </tr></thead>
-                        <tbody>{rows}</tbody>
-                    </table>
-                </div>
-            </details>
+            <div class="chart" inner_html=html></div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regen_domain::{StatusCounts, Timestamp};
+
+    #[test]
+    fn the_chart_escapes_its_links_and_draws_every_bucket() {
+        let start: Timestamp = "2026-12-01T10:00:00.000Z".parse().unwrap();
+        let data = ActivityChartData {
+            buckets: vec![ActivityBucket {
+                start,
+                created: StatusCounts {
+                    pending: 2,
+                    failed: 1,
+                    ..StatusCounts::default()
+                },
+                triggered: 1,
+            }],
+            hrefs: vec!["/admin/regeneration-jobs?targetType=a\"b&createdFrom=x".into()],
+            hourly: true,
+            range_label: "the last 24 hours",
+            ranges: vec![],
+        };
+        let html = chart_html(&data, &summary(&data));
+        assert!(
+            html.contains(
+                r#"href="/admin/regeneration-jobs?targetType=a&quot;b&amp;createdFrom=x""#
+            ),
+            "{html}"
+        );
+        assert_eq!(html.matches("class=\"bucket\"").count(), 1);
+        assert!(html.contains("class=\"bar bar-failed\""));
+        assert!(html.contains("<th scope=\"row\">2026-12-01 10:00 UTC</th><td>2</td>"));
+        assert!(html.contains(
+            "role=\"img\" aria-label=\"Jobs created per hour over the last 24 hours: 3 in all"
+        ));
     }
 }

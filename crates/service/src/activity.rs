@@ -187,15 +187,21 @@ impl AdminService {
                 })
             })
             .collect();
+        // The database sums the hours of each bucket; a bucket comes back
+        // named by its prefix (`2026-12-01T10` or `2026-12-01`).
+        let (prefix, suffix) = match query.bucket {
+            BucketSize::Hour => (13, ":00:00.000Z"),
+            BucketSize::Day => (10, "T00:00:00.000Z"),
+        };
         let rows = self
             .store()
-            .job_activity(query.from, query.to, query.target_type.as_deref())
+            .job_activity(query.from, query.to, prefix, query.target_type.as_deref())
             .await?;
-        for (hour, series, jobs) in rows {
-            let Ok(hour) = hour.parse::<Timestamp>() else {
+        for (bucket_name, series, jobs) in rows {
+            let Ok(start) = format!("{bucket_name}{suffix}").parse::<Timestamp>() else {
                 continue;
             };
-            let index = ((hour.millis() - query.from.millis()) / size) as usize;
+            let index = ((start.millis() - query.from.millis()) / size) as usize;
             let Some(bucket) = buckets.get_mut(index) else {
                 continue;
             };

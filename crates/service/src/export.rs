@@ -13,8 +13,8 @@ use crate::jobs::{ListQuery, MAX_PAGE_SIZE};
 use crate::{require_admin, AdminService, ServiceError};
 
 /// Full records are read this many at a time for NDJSON: payloads can be
-/// megabytes each.
-const PAYLOAD_BATCH: usize = 25;
+/// megabytes each, and a chunk holds at most this many.
+const PAYLOAD_BATCH: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -202,12 +202,15 @@ impl<'a> From<&'a RegenerationJob> for JobLine<'a> {
     }
 }
 
+/// Appends one NDJSON line, serialised straight into the chunk (a payload
+/// of megabytes is not copied once more on the way).
 fn json_line(out: &mut String, value: &impl Serialize) -> Result<(), ServiceError> {
-    let line = serde_json::to_string(value)
-        .map_err(|e| ServiceError::InvalidInput(format!("cannot serialise a row: {e}")))?;
-    out.push_str(&line);
-    out.push('\n');
-    Ok(())
+    let mut bytes = std::mem::take(out).into_bytes();
+    let written = serde_json::to_writer(&mut bytes, value);
+    bytes.push(b'\n');
+    // serde_json writes UTF-8 only; the check cannot fail and copies nothing.
+    *out = String::from_utf8(bytes).map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+    written.map_err(|e| ServiceError::InvalidInput(format!("cannot serialise a row: {e}")))
 }
 
 /// A file name part: letters, digits, `.`, `_` and `-` only.

@@ -50,19 +50,25 @@ fn rows(raw: Vec<(String, String, String, i64)>) -> Vec<ActivityRow> {
 }
 
 impl Store {
-    /// Per hour in `[from, to)` and series, summed over target types (or of
-    /// one): reads the counters, never the jobs.
+    /// Per bucket in `[from, to)` and series, summed over target types (or
+    /// of one). A bucket is named by the first `prefix` characters of its
+    /// hours (13: the hour itself, 10: its day), so the database sums the
+    /// hours of a day and returns one row per bucket and series. Reads the
+    /// counters, never the jobs.
     pub async fn job_activity(
         &self,
         from: Timestamp,
         to: Timestamp,
+        prefix: usize,
         target_type: Option<&str>,
     ) -> Result<Vec<(String, String, i64)>, StorageError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT hour, series, CAST(SUM(jobs) AS BIGINT) FROM regeneration_job_activity \
+        let prefix = prefix.clamp(1, 24);
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+            "SELECT substr(hour, 1, {prefix}), series, CAST(SUM(jobs) AS BIGINT) \
+             FROM regeneration_job_activity \
              WHERE hour >= $1 AND hour < $2 AND ($3 IS NULL OR target_type = $3) \
-             GROUP BY hour, series ORDER BY hour",
-        )
+             GROUP BY 1, 2"
+        ))
         .bind(from.to_string())
         .bind(to.to_string())
         .bind(target_type)

@@ -97,6 +97,7 @@ impl Store {
         jobs: Vec<(NewJob, Timestamp)>,
     ) -> Result<Vec<JobId>, StorageError> {
         let mut tx = self.pool.begin().await?;
+        self.one_activity_shard(&mut tx).await?;
         let mut ids = Vec::with_capacity(jobs.len());
         for (new, created_at) in jobs {
             let job = new_row(new, created_at);
@@ -108,10 +109,25 @@ impl Store {
         Ok(ids)
     }
 
+    /// A bulk import writes its activity counts to one shard (PostgreSQL;
+    /// see 0006), so that reads sum few rows.
+    async fn one_activity_shard(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<(), StorageError> {
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::query("SET LOCAL regen.activity_shard = '0'")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Inserts audit events recorded elsewhere (an importer's history, demo
     /// data) in one transaction. Audit rows stay insert-only.
     pub async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
+        self.one_activity_shard(&mut tx).await?;
         for event in events {
             insert_audit(&mut tx, event).await?;
         }
