@@ -286,7 +286,7 @@ async fn activity_chart(
     };
     let activity = ActivityQuery::recent(size, buckets, now, query.target_type.clone());
     let buckets = service
-        .job_activity(info.caller.as_ref(), &activity)
+        .job_activity_for_page(info.caller.as_ref(), &activity)
         .await
         .map_err(|e| PageError::from_service(e, &info.request_id))?;
     let base = regen_service::ListQuery {

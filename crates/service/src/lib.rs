@@ -18,7 +18,7 @@ mod operator;
 mod stats;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
-pub use activity::{ActivityQuery, BucketSize, MAX_BUCKETS};
+pub use activity::{ActivityQuery, BucketSize, MAX_BUCKETS, PAGE_CHART_MAX_AGE};
 pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
 pub use auth::{
@@ -87,6 +87,7 @@ struct Inner {
     throttle: LoginThrottle,
     password_checks: tokio::sync::Semaphore,
     metrics: ServiceMetrics,
+    activity_cache: activity::ActivityCache,
 }
 
 impl AdminService {
@@ -108,6 +109,7 @@ impl AdminService {
                 throttle: settings.login_throttle,
                 password_checks: tokio::sync::Semaphore::new(4),
                 metrics: ServiceMetrics::default(),
+                activity_cache: Default::default(),
             }),
         })
     }
