@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use regen_domain::{AuditEventType, AuditRecord, Timestamp};
 
 use super::{ErrorPanel, PageError};
+use crate::components::listing::{ExportLinks, FilterField, Pager, Presets};
 use crate::components::time::Time;
 
 pub const AUDIT_PAGE: &str = "/admin/audit";
@@ -176,38 +177,14 @@ fn AuditLog(data: AuditData) -> impl IntoView {
             }
         })
         .collect_view();
-    let field = |name: &'static str,
-                 label: &'static str,
-                 value: String,
-                 placeholder: &'static str| {
-        let error = field_error
-            .as_ref()
-            .filter(|(parameter, _)| *parameter == name)
-            .map(|(_, message)| message.clone());
-        let error_id = format!("{name}-error");
-        let described = error.is_some().then(|| error_id.clone());
-        let invalid = error.is_some().then_some("true");
-        view! {
-            <label>
-                {label} " "
-                <input type="text" name=name value=value maxlength="200" placeholder=placeholder
-                    aria-invalid=invalid aria-describedby=described/>
-                {error.map(|e| view! { <span class="field-error" id=error_id role="alert">{e}</span> })}
-            </label>
-        }
-    };
-    let presets = presets
-        .into_iter()
-        .map(|(label, href)| view! { <a href=href class="preset">{label}</a> })
-        .collect_view();
-    let export = |format: &'static str| {
-        let href = if filters.is_empty() {
-            format!("{AUDIT_EXPORT}?format={format}")
-        } else {
-            format!("{AUDIT_EXPORT}?format={format}&{filters}")
+    let field =
+        |name: &'static str, label: &'static str, value: String, placeholder: &'static str| {
+            let error = field_error
+                .as_ref()
+                .filter(|(parameter, _)| *parameter == name)
+                .map(|(_, message)| message.clone());
+            view! { <FilterField name label value placeholder error/> }
         };
-        view! { <a href=href class="export" download="">{format.to_uppercase()}</a> }
-    };
     let empty = events.is_empty();
     let rows = events
         .into_iter()
@@ -235,20 +212,6 @@ fn AuditLog(data: AuditData) -> impl IntoView {
         }
         .into_any()
     };
-    let pager = (newer_href.is_some() || older_href.is_some()).then(|| {
-        view! {
-            <nav class="pager" aria-label="Pages">
-                {match newer_href {
-                    Some(href) => view! { <a rel="prev" href=href>"← Newer"</a> }.into_any(),
-                    None => view! { <span class="disabled">"← Newer"</span> }.into_any(),
-                }}
-                {match older_href {
-                    Some(href) => view! { <a rel="next" href=href>"Older →"</a> }.into_any(),
-                    None => view! { <span class="disabled">"Older →"</span> }.into_any(),
-                }}
-            </nav>
-        }
-    });
     view! {
         <h1>"Audit log"</h1>
         <form class="filters" method="get" action=AUDIT_PAGE role="search" aria-label="Filter audit events">
@@ -263,11 +226,11 @@ fn AuditLog(data: AuditData) -> impl IntoView {
             {field("occurredTo", "Before", form.occurred_to, "2026-11-25T00:00:00Z")}
             <button type="submit">"Apply filters"</button>
             <a href=AUDIT_PAGE class="clear">"Clear"</a>
-            <p class="presets">"Occurred in: " {presets}</p>
+            <Presets label="Occurred in:" presets/>
         </form>
-        <p class="exports">"Export these events: " {export("csv")} " " {export("ndjson")}</p>
+        <ExportLinks what="events" endpoint=AUDIT_EXPORT filters/>
         {body}
-        {pager}
+        <Pager newer_href older_href/>
     }
 }
 

@@ -4,6 +4,7 @@ use regen_domain::{grouped, waited, JobStats, JobStatus, JobSummary, Timestamp, 
 use super::{ErrorPanel, PageError};
 use crate::components::activity_chart::{ActivityChart, ActivityChartData};
 use crate::components::badge::StatusBadge;
+use crate::components::listing::{ExportLinks, FilterField, Pager, Presets};
 use crate::components::time::Time;
 
 /// Everything the list page shows, loaded on the server.
@@ -398,15 +399,7 @@ fn JobList(data: ListData) -> impl IntoView {
         chart,
     } = data;
     let chart = chart.map(|data| view! { <ActivityChart data/> });
-    let export = |format: &'static str| {
-        let href = if filters.is_empty() {
-            format!("{EXPORT_PATH}?format={format}")
-        } else {
-            format!("{EXPORT_PATH}?format={format}&{filters}")
-        };
-        view! { <a href=href class="export" download="">{format.to_uppercase()}</a> }
-    };
-    let exports = view! { <p class="exports">"Export these jobs: " {export("csv")} " " {export("ndjson")}</p> };
+    let exports = view! { <ExportLinks what="jobs" endpoint=EXPORT_PATH filters/> };
     let searched_empty = searched.is_some() && jobs.is_empty();
     let searched = searched.map(|n| {
         let n = grouped(u64::from(n));
@@ -436,26 +429,14 @@ fn JobList(data: ListData) -> impl IntoView {
             }
         })
         .collect_view();
-    let field = |name: &'static str,
-                 label: &'static str,
-                 value: String,
-                 placeholder: &'static str| {
-        let error = field_error
-            .as_ref()
-            .filter(|(parameter, _)| *parameter == name)
-            .map(|(_, message)| message.clone());
-        let error_id = format!("{name}-error");
-        let described = error.is_some().then(|| error_id.clone());
-        let invalid = error.is_some().then_some("true");
-        view! {
-            <label>
-                {label} " "
-                <input type="text" name=name value=value maxlength="200" placeholder=placeholder
-                    aria-invalid=invalid aria-describedby=described/>
-                {error.map(|e| view! { <span class="field-error" id=error_id role="alert">{e}</span> })}
-            </label>
-        }
-    };
+    let field =
+        |name: &'static str, label: &'static str, value: String, placeholder: &'static str| {
+            let error = field_error
+                .as_ref()
+                .filter(|(parameter, _)| *parameter == name)
+                .map(|(_, message)| message.clone());
+            view! { <FilterField name label value placeholder error/> }
+        };
     let chips = (!chips.is_empty()).then(|| {
         let items = chips
             .into_iter()
@@ -465,10 +446,6 @@ fn JobList(data: ListData) -> impl IntoView {
             .collect_view();
         view! { <ul class="chips" aria-label="Active filters">{items}</ul> }
     });
-    let presets = presets
-        .into_iter()
-        .map(|(label, href)| view! { <a href=href class="preset">{label}</a> })
-        .collect_view();
     let goto_message =
         goto_message.map(|m| view! { <p class="notice warning" role="status">{m}</p> });
     let empty = jobs.is_empty();
@@ -506,20 +483,6 @@ fn JobList(data: ListData) -> impl IntoView {
         }
         .into_any()
     };
-    let pager = (newer_href.is_some() || older_href.is_some()).then(|| {
-        view! {
-            <nav class="pager" aria-label="Pages">
-                {match newer_href {
-                    Some(href) => view! { <a rel="prev" href=href>"← Newer"</a> }.into_any(),
-                    None => view! { <span class="disabled">"← Newer"</span> }.into_any(),
-                }}
-                {match older_href {
-                    Some(href) => view! { <a rel="next" href=href>"Older →"</a> }.into_any(),
-                    None => view! { <span class="disabled">"Older →"</span> }.into_any(),
-                }}
-            </nav>
-        }
-    });
     view! {
         <h1>"Regeneration jobs"</h1>
         {counts}
@@ -541,13 +504,13 @@ fn JobList(data: ListData) -> impl IntoView {
             {field("createdTo", "Created before", form.created_to, "2026-11-25T00:00:00Z")}
             <button type="submit">"Apply filters"</button>
             <a href=LIST_PATH class="clear">"Clear"</a>
-            <p class="presets">"Created in: " {presets}</p>
+            <Presets label="Created in:" presets/>
         </form>
         {chips}
         {exports}
         {searched}
         {body}
-        {pager}
+        <Pager newer_href older_href/>
     }
 }
 
