@@ -15,6 +15,16 @@ CREATE TABLE regeneration_job_activity (
     jobs        BIGINT NOT NULL,
     PRIMARY KEY (hour, target_type, series, shard)
 );
+-- Every insert and trigger rewrites a few of these rows. Half-empty pages
+-- let PostgreSQL update them in place (HOT, no index entry per version), and
+-- a vacuum after every thousand dead versions keeps a million imports from
+-- leaving the table a hundred times its live size (measured: 117 MB for
+-- 14,420 rows, 30 ms a read, before these settings).
+ALTER TABLE regeneration_job_activity SET (
+    fillfactor = 50,
+    autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 1000
+);
 
 -- A bulk import (`SET LOCAL regen.activity_shard = '0'`) writes one shard:
 -- spread over all sixteen, a million imported jobs would leave sixteen rows
