@@ -5,8 +5,8 @@
 use regen_domain::{AuditEventType, AuditRecord, Caller, JobId, MAX_LABEL_LEN};
 use regen_storage::{AuditFilter, AuditPosition, KeysetPosition, PageDirection};
 
-use crate::cursor::{trim_page, Cursor};
-use crate::jobs::{parse_instant, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::cursor::{page_request, trim_page, Cursor};
+use crate::jobs::instant_parameter;
 use crate::{require_admin, AdminService, ServiceError};
 
 /// An audit listing request as it arrives from a query string.
@@ -148,23 +148,7 @@ impl AdminService {
             parameter,
             message,
         };
-        let limit = match &query.limit {
-            None => DEFAULT_PAGE_SIZE,
-            Some(text) => match text.parse::<u32>() {
-                Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-                _ => {
-                    return Err(ServiceError::InvalidInput(format!(
-                        "limit must be an integer from 1 to {MAX_PAGE_SIZE}"
-                    )))
-                }
-            },
-        };
-        let cursor = match &query.cursor {
-            None => None,
-            Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
-                ServiceError::InvalidInput("cursor is not a valid cursor".into())
-            })?),
-        };
+        let (limit, cursor) = page_request(&query.limit, &query.cursor)?;
         let mut event_types = Vec::new();
         for text in &query.event_types {
             let event_type: AuditEventType = text
@@ -190,19 +174,8 @@ impl AdminService {
                     bad("jobId", format!("jobId must be a job's UUID, not {text:?}"))
                 })?),
             };
-        let instant = |name: &'static str, value: &Option<String>| match value {
-            None => Ok(None),
-            Some(text) => parse_instant(text).map(Some).ok_or_else(|| {
-                bad(
-                    name,
-                    format!(
-                        "{name} must be an RFC 3339 time such as 2026-11-24T00:00:00Z, not {text:?}"
-                    ),
-                )
-            }),
-        };
-        let occurred_from = instant("occurredFrom", &query.occurred_from)?;
-        let occurred_to = instant("occurredTo", &query.occurred_to)?;
+        let occurred_from = instant_parameter("occurredFrom", &query.occurred_from)?;
+        let occurred_to = instant_parameter("occurredTo", &query.occurred_to)?;
         // A person's events carry their user id; a producer's carry its name.
         let mut actors: Vec<String> = Vec::new();
         if let Some(name) = &query.actor_name {

@@ -61,6 +61,34 @@ impl Cursor {
     }
 }
 
+/// A page size and cursor as listings take them (`limit` 1..=500, default
+/// 50; `cursor` as `Cursor::encode` wrote it).
+pub(crate) fn page_request(
+    limit: &Option<String>,
+    cursor: &Option<String>,
+) -> Result<(u32, Option<Cursor>), crate::ServiceError> {
+    use crate::jobs::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+    let invalid = crate::ServiceError::InvalidInput;
+    let limit = match limit {
+        None => DEFAULT_PAGE_SIZE,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            _ => {
+                return Err(invalid(format!(
+                    "limit must be an integer from 1 to {MAX_PAGE_SIZE}"
+                )))
+            }
+        },
+    };
+    let cursor = match cursor {
+        None => None,
+        Some(text) => Some(
+            Cursor::decode(text).ok_or_else(|| invalid("cursor is not a valid cursor".into()))?,
+        ),
+    };
+    Ok((limit, cursor))
+}
+
 /// Which neighbours a keyset page has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Neighbours {

@@ -4,7 +4,7 @@ use regen_domain::{
 };
 use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerResult};
 
-use crate::cursor::{trim_page, Cursor};
+use crate::cursor::{page_request, trim_page, Cursor};
 use crate::{require_acting, require_admin, AdminService, ServiceError};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -175,23 +175,7 @@ pub(crate) fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> 
         parameter,
         message,
     };
-    let limit = match &query.limit {
-        None => DEFAULT_PAGE_SIZE,
-        Some(text) => match text.parse::<u32>() {
-            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-            _ => {
-                return Err(invalid(format!(
-                    "limit must be an integer from 1 to {MAX_PAGE_SIZE}"
-                )))
-            }
-        },
-    };
-    let cursor = match &query.cursor {
-        None => None,
-        Some(text) => Some(
-            Cursor::decode(text).ok_or_else(|| invalid("cursor is not a valid cursor".into()))?,
-        ),
-    };
+    let (limit, cursor) = page_request(&query.limit, &query.cursor)?;
     let mut statuses = Vec::new();
     for text in &query.statuses {
         let status: JobStatus = text.parse().map_err(|e| invalid(format!("status: {e}")))?;
@@ -216,19 +200,8 @@ pub(crate) fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> 
             return Err(bad(name, format!("{name} must not contain NUL characters")));
         }
     }
-    let instant = |name: &'static str, value: &Option<String>| match value {
-        None => Ok(None),
-        Some(text) => parse_instant(text).map(Some).ok_or_else(|| {
-            bad(
-                name,
-                format!(
-                    "{name} must be an RFC 3339 time such as 2026-11-24T00:00:00Z, not {text:?}"
-                ),
-            )
-        }),
-    };
-    let created_from = instant("createdFrom", &query.created_from)?;
-    let created_to = instant("createdTo", &query.created_to)?;
+    let created_from = instant_parameter("createdFrom", &query.created_from)?;
+    let created_to = instant_parameter("createdTo", &query.created_to)?;
     Ok(ValidListing {
         filter: JobFilter {
             statuses,
@@ -247,6 +220,24 @@ pub(crate) fn validate(query: &ListQuery) -> Result<ValidListing, ServiceError> 
 /// a finer bound is rounded up: `[from, to)` then selects exactly the jobs
 /// whose true creation time lies in the window. Out of the years that
 /// storage can hold (0000–9999) is no time at all.
+/// An optional RFC 3339 parameter, or the 400 that names it.
+pub(crate) fn instant_parameter(
+    name: &'static str,
+    value: &Option<String>,
+) -> Result<Option<Timestamp>, ServiceError> {
+    match value {
+        None => Ok(None),
+        Some(text) => parse_instant(text)
+            .map(Some)
+            .ok_or_else(|| ServiceError::InvalidParameter {
+                parameter: name,
+                message: format!(
+                    "{name} must be an RFC 3339 time such as 2026-11-24T00:00:00Z, not {text:?}"
+                ),
+            }),
+    }
+}
+
 pub(crate) fn parse_instant(text: &str) -> Option<Timestamp> {
     let at = chrono::DateTime::parse_from_rfc3339(text)
         .ok()?
