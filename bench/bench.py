@@ -140,7 +140,7 @@ def pending_ids(server, token, count):
     return ids[:count]
 
 
-def trigger_throughput(server, token, backend, count=2000):
+def trigger_throughput(server, token, backend, count=2000, label="Trigger, fresh PENDING jobs"):
     ids = pending_ids(server, token, count)
     latencies, statuses, lock = [], [], threading.Lock()
     queue = list(ids)
@@ -176,8 +176,59 @@ def trigger_throughput(server, token, backend, count=2000):
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
     peak = rss_kb(server.proc.pid, "VmHWM") / 1024
     rps = len(ids) / elapsed
-    rows.append(("Trigger, fresh PENDING jobs", backend, rps, p50, p99, peak, f"{len(ids)} jobs, Python client"))
-    log(f"triggers [{backend}]: {rps:.0f}/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    rows.append((label, backend, rps, p50, p99, peak, f"{len(ids)} jobs, Python client"))
+    log(f"{label} [{backend}]: {rps:.0f}/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    return rps
+
+
+# The triggers that keep the counts and the activity counters current on a
+# trigger (the status change and its REGEN_JOB_TRIGGERED audit row).
+COUNTER_TRIGGERS = {
+    "sqlite": ["regeneration_jobs_count_status", "regeneration_jobs_activity_status", "audit_events_activity"],
+    "postgres": [("regeneration_jobs_count", "regeneration_jobs"), ("regeneration_jobs_activity", "regeneration_jobs"),
+                 ("audit_events_activity", "audit_events")],
+}
+
+
+def sql_script(backend, db_ref, script):
+    """Runs SQL past the application, the way an operator's own tools would."""
+    if backend == "sqlite":
+        connection = sqlite3.connect(db_ref, isolation_level=None, timeout=30)
+        try:
+            if script.lstrip().upper().startswith("SELECT"):
+                return connection.execute(script).fetchall()
+            connection.executescript(script)
+            return []
+        finally:
+            connection.close()
+    out = run(["psql", db_ref, "-qtA", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-c", script]).stdout
+    return [tuple(line.split("\t")) for line in out.splitlines() if line]
+
+
+def trigger_cost_of_counters(server, token, backend, db_ref, db_url, with_counters):
+    """Trigger throughput A/B: the same server and database with the counter
+    triggers dropped, then restored from their own definitions and recounted."""
+    if backend == "sqlite":
+        names = ", ".join(f"'{name}'" for name in COUNTER_TRIGGERS[backend])
+        definitions = [row[0] for row in sql_script(
+            backend, db_ref, f"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({names})")]
+        drop = "".join(f"DROP TRIGGER {name};" for name in COUNTER_TRIGGERS[backend])
+        restore = "".join(definition + ";" for definition in definitions)
+    else:
+        names = ", ".join(f"'{name}'" for name, _ in COUNTER_TRIGGERS[backend])
+        definitions = [row[0] for row in sql_script(
+            backend, db_ref, f"SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname IN ({names})")]
+        drop = "".join(f"DROP TRIGGER {name} ON {table};" for name, table in COUNTER_TRIGGERS[backend])
+        restore = "".join(definition + ";" for definition in definitions)
+    if len(definitions) != len(COUNTER_TRIGGERS[backend]):
+        raise SystemExit(f"trigger A/B [{backend}]: found {len(definitions)} counter triggers")
+    sql_script(backend, db_ref, drop)
+    try:
+        without = trigger_throughput(server, token, backend, label="Trigger, counter triggers dropped (A/B)")
+    finally:
+        sql_script(backend, db_ref, restore)
+        cli(db_url, "stats", "rebuild")
+    facts[f"trigger_ab_{backend}"] = (with_counters, without)
 
 
 def race(server, token, backend, rounds=5):
@@ -307,7 +358,8 @@ def bench_backend(backend, jobs, port):
         facts[f"ssr_list_{backend}"] = ssr
         wrk(server, f"/admin/regeneration-jobs/{small}", token, "SSR detail page", backend)
         round_two(server, token, backend, small)
-        trigger_throughput(server, token, backend)
+        with_counters = trigger_throughput(server, token, backend)
+        trigger_cost_of_counters(server, token, backend, db_ref, db_url, with_counters)
         race(server, token, backend)
         # Time to first byte of the 5 MB detail page.
         out = run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_starttransfer} %{size_download}",
@@ -469,8 +521,15 @@ def write_report(jobs):
             chart = facts[f"{key}_{backend}"][0]
             lines.append(check(f"List page with the {name} chart ≥ 80% of its req/s without ({backend})",
                                chart >= 0.8 * plain, f"{chart:,.0f} vs {plain:,.0f} req/s"))
+    for backend in ("sqlite", "postgres"):
+        with_counters, without = facts[f"trigger_ab_{backend}"]
+        lines.append(check(f"Trigger throughput with the counters ≥ 90% of it without them ({backend})",
+                           with_counters >= 0.9 * without, f"{with_counters:,.0f} vs {without:,.0f} triggers/s"))
     idle = facts["idle_rss_full_sqlite"]
     lines.append(check("Idle RSS ≤ 50 MB", idle <= BUDGETS["idle_rss_mb"], f"{idle:.1f} MB"))
+    kept_scale = scale_section()
+    if kept_scale:
+        lines += ["", kept_scale]
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]
@@ -478,9 +537,242 @@ def write_report(jobs):
     print("\n".join(lines))
 
 
+# ---------------------------------------------------------------------------
+# bench/run --scale N: the figures that must not grow with the number of jobs.
+
+SCALE_BEGIN = "<!-- scale: written by bench/run --scale; kept by the full run -->"
+SCALE_END = "<!-- end of scale -->"
+SCALE_BUDGETS = {"stats_p50_ms": 2, "filter_p99_ms": 50, "activity_p99_ms": 10}
+# The demo's mix: statuses by n % 7, four target types, two producers.
+SQLITE_JOBS = """
+WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {end}),
+t(i, ms, tt) AS (SELECT i, {start_ms} + i * {spacing},
+                 CASE i % 4 WHEN 0 THEN 'insight' WHEN 1 THEN 'article' WHEN 2 THEN 'summary' ELSE 'headline' END FROM n)
+INSERT INTO regeneration_jobs (id, status, target_type, target_id, created_at, created_by, output_ref, error_json, instruction_json)
+SELECT printf('%08x-%04x-7%03x-%04x-%012x', ms / 65536, ms % 65536, i % 4096, 32768 + (i / 4096) % 16384, i),
+       CASE i % 7 WHEN 3 THEN 'RUNNING' WHEN 4 THEN 'COMPLETED' WHEN 5 THEN 'COMPLETED' WHEN 6 THEN 'FAILED' ELSE 'PENDING' END,
+       tt, substr(tt, 1, 3) || '-' || printf('%07d', i / 3),
+       strftime('%Y-%m-%dT%H:%M:%S', ms / 1000, 'unixepoch') || printf('.%03dZ', ms % 1000),
+       CASE WHEN i % 4 = 0 THEN 'insight-service' ELSE 'editor-bot' END,
+       CASE WHEN i % 7 IN (4, 5) THEN '{{"uri":"s3://regen-output/' || i || '.json","bytes":' || (1000 + i) || '}}' END,
+       CASE WHEN i % 7 = 6 THEN '{{"code":"GENERATOR_TIMEOUT","message":"generator did not answer within 30s"}}' END,
+       '{{"insightId":"ins-' || i || '","reason":"source data revised","steps":[{{"step":0,"prompt":"Rewrite for a general audience.","maxTokens":512}}]}}'
+FROM t;
+WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {end}),
+t(i, ms) AS (SELECT i, {start_ms} + i * {spacing} FROM n WHERE i % 7 = 3)
+INSERT INTO audit_events (id, event_type, job_id, actor, occurred_at)
+SELECT printf('%08x-%04x-7%03x-%04x-%012x', ms / 65536, ms % 65536, i % 4096, 49152 + (i / 4096) % 16384, i),
+       'REGEN_JOB_TRIGGERED',
+       printf('%08x-%04x-7%03x-%04x-%012x', ms / 65536, ms % 65536, i % 4096, 32768 + (i / 4096) % 16384, i),
+       'bench-admin',
+       strftime('%Y-%m-%dT%H:%M:%S', (ms + 180000) / 1000, 'unixepoch') || printf('.%03dZ', ms % 1000)
+FROM t;
+"""
+POSTGRES_JOBS = """
+INSERT INTO regeneration_jobs (id, status, target_type, target_id, created_at, created_by, output_ref, error_json, instruction_json)
+SELECT lpad(to_hex(ms >> 16), 8, '0') || '-' || lpad(to_hex(ms & 65535), 4, '0') || '-7' || lpad(to_hex(i % 4096), 3, '0')
+         || '-' || to_hex(32768 + (i / 4096) % 16384) || '-' || lpad(to_hex(i), 12, '0'),
+       CASE i % 7 WHEN 3 THEN 'RUNNING' WHEN 4 THEN 'COMPLETED' WHEN 5 THEN 'COMPLETED' WHEN 6 THEN 'FAILED' ELSE 'PENDING' END,
+       tt, substr(tt, 1, 3) || '-' || lpad((i / 3)::text, 7, '0'),
+       to_char(to_timestamp(ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+       CASE WHEN i % 4 = 0 THEN 'insight-service' ELSE 'editor-bot' END,
+       CASE WHEN i % 7 IN (4, 5) THEN '{{"uri":"s3://regen-output/' || i || '.json","bytes":' || (1000 + i) || '}}' END,
+       CASE WHEN i % 7 = 6 THEN '{{"code":"GENERATOR_TIMEOUT","message":"generator did not answer within 30s"}}' END,
+       '{{"insightId":"ins-' || i || '","reason":"source data revised","steps":[{{"step":0,"prompt":"Rewrite for a general audience.","maxTokens":512}}]}}'
+FROM (SELECT i, {start_ms}::bigint + i * {spacing} AS ms,
+             (ARRAY['insight', 'article', 'summary', 'headline'])[i % 4 + 1] AS tt
+      FROM generate_series({first}::bigint, {end}::bigint - 1) AS i) AS t;
+INSERT INTO audit_events (id, event_type, job_id, actor, occurred_at)
+SELECT lpad(to_hex(ms >> 16), 8, '0') || '-' || lpad(to_hex(ms & 65535), 4, '0') || '-7' || lpad(to_hex(i % 4096), 3, '0')
+         || '-' || to_hex(49152 + (i / 4096) % 16384) || '-' || lpad(to_hex(i), 12, '0'),
+       'REGEN_JOB_TRIGGERED',
+       lpad(to_hex(ms >> 16), 8, '0') || '-' || lpad(to_hex(ms & 65535), 4, '0') || '-7' || lpad(to_hex(i % 4096), 3, '0')
+         || '-' || to_hex(32768 + (i / 4096) % 16384) || '-' || lpad(to_hex(i), 12, '0'),
+       'bench-admin',
+       to_char(to_timestamp((ms + 180000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+FROM (SELECT i, {start_ms}::bigint + i * {spacing} AS ms
+      FROM generate_series({first}::bigint, {end}::bigint - 1) AS i WHERE i % 7 = 3) AS t;
+"""
+
+
+def bulk_seed(backend, db_ref, db_url, jobs):
+    """Inserts `jobs` jobs (and a REGEN_JOB_TRIGGERED event for each RUNNING
+    one) with the database's own SQL, in batches of one transaction each, as
+    a producer with its own tools would: the counters are kept by the
+    triggers, which `stats check` then verifies against COUNT(*)."""
+    cli(db_url, "migrate")
+    spacing = max(1, 30 * 24 * 3600 * 1000 // jobs)
+    start_ms = int(time.time() * 1000) - jobs * spacing
+    batch = 100_000 if backend == "sqlite" else 10_000
+    started = time.monotonic()
+    if backend == "sqlite":
+        connection = sqlite3.connect(db_ref, isolation_level=None)
+        for first in range(0, jobs, batch):
+            sql = SQLITE_JOBS.format(first=first, end=min(jobs, first + batch), start_ms=start_ms, spacing=spacing)
+            connection.executescript("BEGIN;" + sql + "COMMIT;")
+            if first // batch % 10 == 9:
+                log(f"[{backend}] {first + batch:,} jobs")
+        connection.close()
+    else:
+        # Two producers at once, one per core: each transaction's counter
+        # updates land on its own shard.
+        scripts = [Path(tempfile.mkstemp(suffix=".sql")[1]) for _ in range(2)]
+        outs = [script.open("w") for script in scripts]
+        for number, first in enumerate(range(0, jobs, batch)):
+            sql = POSTGRES_JOBS.format(first=first, end=min(jobs, first + batch), start_ms=start_ms, spacing=spacing)
+            outs[number % 2].write("BEGIN;" + sql + "COMMIT;\n")
+        for out in outs:
+            out.close()
+        producers = [subprocess.Popen(["psql", db_ref, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)])
+                     for script in scripts]
+        if any(producer.wait() != 0 for producer in producers):
+            raise SystemExit(f"[{backend}] seeding failed")
+        for script in scripts:
+            script.unlink()
+        run(["psql", db_ref, "-q", "-c", "VACUUM ANALYZE"])
+    seconds = time.monotonic() - started
+    check_started = time.monotonic()
+    out = cli(db_url, "stats", "check")
+    check_seconds = time.monotonic() - check_started
+    cli(db_url, "demo", "--jobs", "0", "--admin-password", PASSWORD)
+    token = cli(db_url, "token", "create", "admin")
+    log(f"[{backend}] seeded {jobs:,} jobs in {seconds:.0f} s; stats check in {check_seconds:.0f} s: {out}")
+    return seconds, check_seconds, token
+
+
+def scale_backend(backend, jobs, port, results):
+    if backend == "sqlite":
+        db_file = WORK / "scale.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db_file) + suffix).unlink(missing_ok=True)
+        db_url, db_ref = f"sqlite://{db_file}", str(db_file)
+    else:
+        run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS regen_scale WITH (FORCE)"])
+        run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE regen_scale"])
+        db_url = db_ref = PG_ADMIN.rsplit("/", 1)[0] + "/regen_scale"
+    log(f"[{backend}] seeding {jobs:,} jobs with SQL")
+    seconds, check_seconds, token = bulk_seed(backend, db_ref, db_url, jobs)
+    run(["sync"])
+    plans = run([os.environ["REGEN_EXPLAIN_BIN"], db_url]).stdout
+    server = Server(db_url, port)
+    day_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))
+    figures = {"seed": seconds, "check": check_seconds, "startup": server.startup}
+    try:
+        run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d5s", "-H", f"Authorization: Bearer {token}",
+             server.base() + "/api/admin/regeneration-jobs?limit=50"])
+        figures["stats"] = wrk(server, "/api/admin/regeneration-jobs/stats", token, "API stats (exact counts)",
+                               backend, connections=1)
+        wrk(server, "/api/admin/regeneration-jobs/stats?targetType=article", token,
+            "API stats, targetType=article", backend, connections=1)
+        wrk(server, "/api/admin/regeneration-jobs/stats", token, "API stats (exact counts)", backend)
+        figures["activity"] = wrk(server, "/api/admin/regeneration-jobs/activity?bucket=day", token,
+                                  "Activity API, 30 daily buckets", backend, connections=1)
+        figures["filters"] = []
+        for query, scenario in [
+            ("limit=50", "API list, first page (50)"),
+            (f"createdBy=editor-bot&createdFrom={day_ago}", "API list, createdBy + last 24 h"),
+            ("status=FAILED&status=RUNNING&targetType=article", "API list, 2 statuses + targetType (bounded scan)"),
+            ("targetType=article&createdBy=insight-service", "API list, targetType + createdBy (bounded scan)"),
+            (f"status=PENDING&createdFrom={day_ago}", "API list, PENDING in the last 24 h"),
+        ]:
+            figures["filters"].append((scenario, wrk(server, f"/api/admin/regeneration-jobs?{query}", token,
+                                                     scenario, backend, connections=1)))
+        figures["ssr"] = wrk(server, "/admin/regeneration-jobs", token, "SSR list page (counts, 24-hour chart)",
+                             backend)
+        figures["ssr_30d"] = wrk(server, "/admin/regeneration-jobs?chart=30d", token,
+                                 "SSR list page, 30-day chart", backend)
+        figures["ssr_no_chart"] = wrk(server, "/admin/regeneration-jobs?chart=off", token,
+                                      "SSR list page, chart hidden", backend)
+        with_counters = trigger_throughput(server, token, backend)
+        trigger_cost_of_counters(server, token, backend, db_ref, db_url, with_counters)
+        figures["triggers"] = facts[f"trigger_ab_{backend}"]
+    finally:
+        server.stop()
+    figures["plans"] = plans
+    results[backend] = figures
+
+
+def write_scale_report(jobs, results):
+    lines = [
+        SCALE_BEGIN,
+        f"## At {jobs:,} jobs",
+        "",
+        f"Written by `bench/run --scale {jobs}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"{CORES} cores. Jobs inserted with each database's own SQL in batches (the demo's mix of statuses, "
+        "target types and producers over 30 days; a REGEN_JOB_TRIGGERED event per RUNNING job), the counters "
+        "kept by the triggers and verified by `stats check`. One keep-alive connection unless 32 are named.",
+        "",
+        "| Scenario | Backend | req/s | p50 ms | p99 ms | connections |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for scenario, backend, rps, p50, p99, _rss, note in rows:
+        connections = 1 if note == "one keep-alive connection" else CONNECTIONS
+        lines.append(f"| {scenario} | {backend} | {fmt(rps)} | {fmt(p50, 2)} | {fmt(p99, 2)} | {connections} |")
+    lines += ["", "| Measurement | SQLite | PostgreSQL |", "|---|---:|---:|"]
+    for key, name in (("seed", "Seeding (s)"), ("check", "`stats check`, a full recount (s)"),
+                      ("startup", "Server start-up (s)")):
+        lines.append(f"| {name} | {fmt(results.get('sqlite', {}).get(key), 1)} | "
+                     f"{fmt(results.get('postgres', {}).get(key), 1)} |")
+    lines += ["", "| Budget | Measured | Status |", "|---|---|---|"]
+    for backend, figures in results.items():
+        p50 = figures["stats"][1]
+        lines.append(check(f"Stats p50 ≤ 2 ms at {jobs:,} jobs ({backend})", p50 <= SCALE_BUDGETS["stats_p50_ms"],
+                           f"{p50:.2f} ms"))
+        worst_name, worst = max(figures["filters"], key=lambda item: item[1][2])
+        lines.append(check(f"Every filter combination p99 ≤ 50 ms at {jobs:,} jobs ({backend})",
+                           worst[2] <= SCALE_BUDGETS["filter_p99_ms"], f"worst: {worst_name}, {worst[2]:.2f} ms"))
+        p99 = figures["activity"][2]
+        lines.append(check(f"Activity API p99 ≤ 10 ms, 30 daily buckets, at {jobs:,} jobs ({backend})",
+                           p99 <= SCALE_BUDGETS["activity_p99_ms"], f"{p99:.2f} ms"))
+        for name, key in (("24-hour", "ssr"), ("30-day", "ssr_30d")):
+            chart, plain = figures[key][0], figures["ssr_no_chart"][0]
+            lines.append(check(f"List page with the {name} chart ≥ 80% of its req/s without, at {jobs:,} jobs "
+                               f"({backend})", chart >= 0.8 * plain, f"{chart:,.0f} vs {plain:,.0f} req/s"))
+        with_counters, without = figures["triggers"]
+        lines.append(check(f"Trigger throughput with the counters ≥ 90% of it without them, at {jobs:,} jobs ({backend})",
+                           with_counters >= 0.9 * without, f"{with_counters:,.0f} vs {without:,.0f} triggers/s"))
+    for backend, figures in results.items():
+        lines += ["", f"<details><summary>Plans of every documented filter combination ({backend}, "
+                      f"{jobs:,} jobs)</summary>", "", figures["plans"].strip(), "", "</details>"]
+    lines.append(SCALE_END)
+    section = "\n".join(lines)
+    results_file = ROOT / "bench" / "RESULTS.md"
+    text = results_file.read_text() if results_file.exists() else "# Benchmark results\n"
+    if SCALE_BEGIN in text:
+        before, rest = text.split(SCALE_BEGIN, 1)
+        text = before + section + rest.split(SCALE_END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    results_file.write_text(text)
+    print(section)
+
+
+def scale_section():
+    """The last scale run's section of RESULTS.md, for the full run to keep."""
+    results_file = ROOT / "bench" / "RESULTS.md"
+    text = results_file.read_text() if results_file.exists() else ""
+    if SCALE_BEGIN not in text:
+        return ""
+    return SCALE_BEGIN + text.split(SCALE_BEGIN, 1)[1].split(SCALE_END, 1)[0] + SCALE_END
+
+
+def scale_main(jobs):
+    results = {}
+    backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
+    for port, backend in enumerate(backends, start=3211):
+        scale_backend(backend, jobs, port, results)
+    write_scale_report(jobs, results)
+
+
 def main():
-    jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     WORK.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:2] == ["--scale"]:
+        scale_main(int(sys.argv[2]) if len(sys.argv) > 2 else 10_000_000)
+        if missed:
+            print("\nbudgets missed:\n  " + "\n  ".join(missed), file=sys.stderr)
+            sys.exit(1)
+        return
+    jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     wasm_sizes()
     backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
     if "sqlite" in backends:

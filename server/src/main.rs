@@ -44,8 +44,36 @@ fn outcome(result: Result<(), String>) -> ExitCode {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    limit_malloc_arenas();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => fail(format!("cannot start the async runtime: {error}")),
+    }
+}
+
+/// glibc gives threads their own malloc arenas, up to eight per core, and an
+/// arena keeps what its thread freed. Every pooled SQLite connection has a
+/// thread of its own, so after an export of a million jobs each of them held
+/// megabytes: the server's peak RSS grew by 14 to 20 MB, against 11 to 14 MB
+/// with one arena per core. Set before any thread starts; an explicit
+/// `MALLOC_ARENA_MAX` in the environment still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // SAFETY: mallopt only changes allocator parameters, and no other
+        // thread exists yet to allocate concurrently.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, cores.min(64) as libc::c_int);
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {

@@ -16,8 +16,20 @@ pub struct ActivityChartData {
     pub hourly: bool,
     /// "the last 24 hours", "the last 7 days"…
     pub range_label: &'static str,
-    /// The range choices: label, link, whether it is the current one.
+}
+
+/// The chart as the page shows it: the SVG and the numbers' table (see
+/// [`render`]), and the range choices (label, link, whether it is the
+/// current one), which depend on the page's other filters.
+#[derive(Debug, Clone)]
+pub struct RenderedChart {
+    pub html: std::sync::Arc<str>,
     pub ranges: Vec<(&'static str, String, bool)>,
+}
+
+/// The chart's markup: its summary, SVG and table.
+pub fn render(data: &ActivityChartData) -> std::sync::Arc<str> {
+    chart_html(data, &summary(data)).into()
 }
 
 const WIDTH: f64 = 720.0;
@@ -212,10 +224,9 @@ pub fn chart_html(data: &ActivityChartData, summary_text: &str) -> String {
 }
 
 #[component]
-pub fn ActivityChart(data: ActivityChartData) -> impl IntoView {
-    let text = summary(&data);
-    let html = chart_html(&data, &text);
-    let ranges = data
+pub fn ActivityChart(chart: RenderedChart) -> impl IntoView {
+    let html = chart.html.to_string();
+    let ranges = chart
         .ranges
         .into_iter()
         .map(|(name, href, current)| {
@@ -253,7 +264,6 @@ mod tests {
             hrefs: vec!["/admin/regeneration-jobs?targetType=a\"b&createdFrom=x".into()],
             hourly: true,
             range_label: "the last 24 hours",
-            ranges: vec![],
         };
         let html = chart_html(&data, &summary(&data));
         assert!(

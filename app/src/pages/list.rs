@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use regen_domain::{grouped, waited, JobStats, JobStatus, JobSummary, Timestamp, ALL_STATUSES};
 
 use super::{ErrorPanel, PageError};
-use crate::components::activity_chart::{ActivityChart, ActivityChartData};
+use crate::components::activity_chart::{ActivityChart, RenderedChart};
 use crate::components::badge::StatusBadge;
 use crate::components::listing::{ExportLinks, FilterField, Pager, Presets};
 use crate::components::time::Time;
@@ -33,7 +33,7 @@ struct ListData {
     /// The filters as a query string (no cursor or page size), for exports.
     filters: String,
     /// Jobs over time for the active target type (absent on a bad filter).
-    chart: Option<ActivityChartData>,
+    chart: Option<RenderedChart>,
 }
 
 /// The filter form's values, as the visitor sent them.
@@ -215,7 +215,7 @@ async fn load() -> Result<ListData, PageError> {
 
 /// The chart's range, from `?chart=` (the default is 24 hours).
 #[cfg(feature = "ssr")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum ChartRange {
     Day,
     Week,
@@ -275,7 +275,8 @@ async fn activity_chart(
     range: Option<ChartRange>,
     now: Timestamp,
     link: &impl Fn(&regen_service::ListQuery) -> String,
-) -> Result<Option<ActivityChartData>, PageError> {
+) -> Result<Option<RenderedChart>, PageError> {
+    use crate::components::activity_chart::ActivityChartData;
     use regen_service::{ActivityQuery, BucketSize};
     let Some(range) = range else {
         return Ok(None);
@@ -290,21 +291,30 @@ async fn activity_chart(
         .job_activity_for_page(info.caller.as_ref(), &activity)
         .await
         .map_err(|e| PageError::from_service(e, &info.request_id))?;
-    let base = regen_service::ListQuery {
-        target_type: query.target_type.clone(),
-        ..Default::default()
-    };
-    let hrefs = buckets
-        .iter()
-        .map(|b| {
-            let end = Timestamp::from_millis(b.start.millis() + size.millis()).unwrap_or(b.start);
-            link(&regen_service::ListQuery {
-                created_from: Some(b.start.to_string()),
-                created_to: Some(end.to_string()),
-                ..base.clone()
+    let html = rendered_chart::reuse_or_render(range, &query.target_type, buckets, |buckets| {
+        let base = regen_service::ListQuery {
+            target_type: query.target_type.clone(),
+            ..Default::default()
+        };
+        let hrefs = buckets
+            .iter()
+            .map(|b| {
+                let end =
+                    Timestamp::from_millis(b.start.millis() + size.millis()).unwrap_or(b.start);
+                link(&regen_service::ListQuery {
+                    created_from: Some(b.start.to_string()),
+                    created_to: Some(end.to_string()),
+                    ..base.clone()
+                })
             })
-        })
-        .collect();
+            .collect();
+        ActivityChartData {
+            buckets,
+            hrefs,
+            hourly: size == BucketSize::Hour,
+            range_label: range.label(),
+        }
+    });
     let here = link(&regen_service::ListQuery {
         cursor: None,
         ..query.clone()
@@ -320,13 +330,7 @@ async fn activity_chart(
             )
         })
         .collect();
-    Ok(Some(ActivityChartData {
-        buckets,
-        hrefs,
-        hourly: size == BucketSize::Hour,
-        range_label: range.label(),
-        ranges,
-    }))
+    Ok(Some(RenderedChart { html, ranges }))
 }
 
 /// One chip per active filter, with the listing without it.
@@ -398,7 +402,7 @@ fn JobList(data: ListData) -> impl IntoView {
         filters,
         chart,
     } = data;
-    let chart = chart.map(|data| view! { <ActivityChart data/> });
+    let chart = chart.map(|chart| view! { <ActivityChart chart/> });
     let exports = view! { <ExportLinks what="jobs" endpoint=EXPORT_PATH filters/> };
     let searched_empty = searched.is_some() && jobs.is_empty();
     let searched = searched.map(|n| {
@@ -572,5 +576,54 @@ fn JobRow(job: JobSummary, now: Timestamp) -> impl IntoView {
             <td><Time at=job.created_at now/></td>
             <td>{job.created_by}</td>
         </tr>
+    }
+}
+
+/// The chart's markup depends only on its range, the target type and the
+/// figures, and the figures are reused for up to a second
+/// (`PAGE_CHART_MAX_AGE`). So the markup is kept with the figures it was
+/// drawn from and reused while they are equal: a busy list page draws its
+/// chart about once a second, not on every request.
+#[cfg(feature = "ssr")]
+mod rendered_chart {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use regen_domain::ActivityBucket;
+
+    use super::ChartRange;
+    use crate::components::activity_chart::{render, ActivityChartData};
+
+    type Key = (ChartRange, Option<String>);
+    /// Target types come from the URL: the cache forgets everything when it
+    /// holds this many charts.
+    const MAX_CHARTS: usize = 64;
+
+    fn charts() -> &'static Mutex<HashMap<Key, (Vec<ActivityBucket>, Arc<str>)>> {
+        static CHARTS: OnceLock<Mutex<HashMap<Key, (Vec<ActivityBucket>, Arc<str>)>>> =
+            OnceLock::new();
+        CHARTS.get_or_init(Default::default)
+    }
+
+    pub fn reuse_or_render(
+        range: ChartRange,
+        target_type: &Option<String>,
+        buckets: Vec<ActivityBucket>,
+        data: impl FnOnce(Vec<ActivityBucket>) -> ActivityChartData,
+    ) -> Arc<str> {
+        let key = (range, target_type.clone());
+        if let Some((drawn_from, html)) = charts().lock().expect("chart cache").get(&key) {
+            if *drawn_from == buckets {
+                return html.clone();
+            }
+        }
+        let data = data(buckets);
+        let html = render(&data);
+        let mut charts = charts().lock().expect("chart cache");
+        if charts.len() >= MAX_CHARTS {
+            charts.clear();
+        }
+        charts.insert(key, (data.buckets, html.clone()));
+        html
     }
 }

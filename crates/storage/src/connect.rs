@@ -61,6 +61,19 @@ impl Default for StoreOptions {
     }
 }
 
+/// SQLite keeps a page cache per connection (2 MiB each by default), and a
+/// long read such as an export fills the cache of every pooled connection it
+/// runs on: ten connections held 21 MB after one export of a million jobs.
+/// The pool's caches together get this much instead, whatever its size; the
+/// operating system's file cache still holds the rest of the database.
+pub const SQLITE_POOL_CACHE_KIB: u32 = 8 * 1024;
+
+/// Each connection's share of [`SQLITE_POOL_CACHE_KIB`], never below 256 KiB
+/// (enough for the upper levels of every index).
+fn sqlite_cache_kib(max_connections: u32) -> u32 {
+    (SQLITE_POOL_CACHE_KIB / max_connections.max(1)).max(256)
+}
+
 /// A connection pool to the one database of this instance.
 #[derive(Clone)]
 pub struct Store {
@@ -96,6 +109,7 @@ impl Store {
             .map_err(|e| StorageError::InvalidUrl(format!("invalid DATABASE_URL: {e}")))?
             .disable_statement_logging();
         let busy_ms = options.acquire_timeout.as_millis();
+        let cache_kib = sqlite_cache_kib(options.max_connections);
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
@@ -104,11 +118,14 @@ impl Store {
                     match backend {
                         // WAL lets readers run beside the one writer; FULL
                         // makes every commit durable; the busy timeout turns
-                        // lock contention into waiting instead of errors.
+                        // lock contention into waiting instead of errors; the
+                        // page cache is sized so the whole pool's stays
+                        // within SQLITE_POOL_CACHE_KIB.
                         Backend::Sqlite => {
                             conn.execute(sqlx::raw_sql(&format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms}; \
+                                 PRAGMA cache_size = -{cache_kib};"
                             )))
                             .await?;
                         }

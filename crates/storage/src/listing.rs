@@ -155,14 +155,18 @@ fn where_clause(conditions: &[String]) -> String {
     }
 }
 
-impl Store {
-    /// Up to `limit` jobs from `from` in the given direction, newest first.
-    pub async fn list_jobs(
-        &self,
-        filter: &JobFilter,
-        from: Option<(PageDirection, KeysetPosition)>,
-        limit: u32,
-    ) -> Result<JobListing, StorageError> {
+/// One listing statement: what `list_jobs` runs and `explain_list_jobs`
+/// shows the plan of.
+struct Listing {
+    conditions: Conditions,
+    driving: String,
+    ordered: String,
+    order: &'static str,
+    sql: String,
+}
+
+impl Listing {
+    fn new(filter: &JobFilter, from: Option<(PageDirection, KeysetPosition)>) -> Listing {
         let conditions = Conditions::build(filter, from);
         let order = match from {
             Some((PageDirection::Newer, _)) => "ASC",
@@ -187,14 +191,73 @@ impl Store {
                 residual = where_clause(&conditions.residual),
             )
         };
-        let mut query = sqlx::query(&sql);
-        for param in &conditions.params {
+        Listing {
+            conditions,
+            driving,
+            ordered,
+            order,
+            sql,
+        }
+    }
+
+    /// `sql` (the statement or an EXPLAIN of it) with every value bound.
+    fn query<'q>(
+        &'q self,
+        sql: &'q str,
+        limit: u32,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let mut query = sqlx::query(sql);
+        for param in &self.conditions.params {
             query = query.bind(param);
         }
-        if !conditions.residual.is_empty() {
+        if !self.conditions.residual.is_empty() {
             query = query.bind(i64::from(SCAN_BUDGET));
         }
-        let rows = query.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        query.bind(i64::from(limit))
+    }
+}
+
+impl Store {
+    /// The database's plan for one page of `filter`, one line per plan node:
+    /// `EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN (ANALYZE, BUFFERS)` on
+    /// PostgreSQL (which runs the query). How the indexes were chosen, and
+    /// how a test proves each filter shape keeps using one.
+    pub async fn explain_list_jobs(
+        &self,
+        filter: &JobFilter,
+        limit: u32,
+    ) -> Result<Vec<String>, StorageError> {
+        let listing = Listing::new(filter, None);
+        let (sql, detail_column) = match self.backend() {
+            crate::Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {}", listing.sql), 3),
+            crate::Backend::Postgres => (format!("EXPLAIN (ANALYZE, BUFFERS) {}", listing.sql), 0),
+        };
+        let rows = listing.query(&sql, limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                sqlx::Row::try_get::<String, _>(row, detail_column).map_err(StorageError::from)
+            })
+            .collect()
+    }
+
+    /// Up to `limit` jobs from `from` in the given direction, newest first.
+    pub async fn list_jobs(
+        &self,
+        filter: &JobFilter,
+        from: Option<(PageDirection, KeysetPosition)>,
+        limit: u32,
+    ) -> Result<JobListing, StorageError> {
+        let listing = Listing::new(filter, from);
+        let rows = listing
+            .query(&listing.sql, limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let (conditions, driving, ordered, order) = (
+            &listing.conditions,
+            &listing.driving,
+            &listing.ordered,
+            listing.order,
+        );
         let mut jobs = rows
             .iter()
             .map(summary_from_row)
@@ -202,7 +265,7 @@ impl Store {
         let scan_stopped_at = if conditions.residual.is_empty() || jobs.len() >= limit as usize {
             None
         } else {
-            self.budget_end(&conditions, &driving, &ordered).await?
+            self.budget_end(conditions, driving, ordered).await?
         };
         if order == "ASC" {
             jobs.reverse();

@@ -137,3 +137,121 @@ pub async fn repair_audit_inserts(db: &TestDatabase) {
     };
     db.raw_pool().await.execute(sql).await.unwrap();
 }
+
+/// Every filter combination the list API documents, by shape (the values
+/// match the demo and benchmark data): what the plan test checks on every
+/// run and what `examples/explain_listings.rs` explains at scale.
+pub fn documented_filter_shapes() -> Vec<(&'static str, crate::JobFilter)> {
+    use regen_domain::{JobStatus, Timestamp};
+    let day_ago = Timestamp::from_millis(chrono::Utc::now().timestamp_millis() - 86_400_000);
+    let hour_ago = Timestamp::from_millis(chrono::Utc::now().timestamp_millis() - 3_600_000);
+    let filter = crate::JobFilter::default;
+    let target_type = || Some("article".to_owned());
+    let created_by = || Some("editor-bot".to_owned());
+    let target_id = || Some("art-0000042".to_owned());
+    vec![
+        ("no filter", filter()),
+        (
+            "status",
+            crate::JobFilter {
+                statuses: vec![JobStatus::Failed],
+                ..filter()
+            },
+        ),
+        (
+            "two statuses (bounded scan)",
+            crate::JobFilter {
+                statuses: vec![JobStatus::Failed, JobStatus::Running],
+                ..filter()
+            },
+        ),
+        (
+            "targetType",
+            crate::JobFilter {
+                target_type: target_type(),
+                ..filter()
+            },
+        ),
+        (
+            "targetType + status",
+            crate::JobFilter {
+                target_type: target_type(),
+                statuses: vec![JobStatus::Pending],
+                ..filter()
+            },
+        ),
+        (
+            "targetType + two statuses (bounded scan)",
+            crate::JobFilter {
+                target_type: target_type(),
+                statuses: vec![JobStatus::Failed, JobStatus::Running],
+                ..filter()
+            },
+        ),
+        (
+            "targetId",
+            crate::JobFilter {
+                target_id: target_id(),
+                ..filter()
+            },
+        ),
+        (
+            "targetId + status (bounded scan)",
+            crate::JobFilter {
+                target_id: target_id(),
+                statuses: vec![JobStatus::Pending],
+                ..filter()
+            },
+        ),
+        (
+            "createdBy",
+            crate::JobFilter {
+                created_by: created_by(),
+                ..filter()
+            },
+        ),
+        (
+            "createdFrom/createdTo (last hour)",
+            crate::JobFilter {
+                created_from: hour_ago,
+                created_to: None,
+                ..filter()
+            },
+        ),
+        (
+            "createdBy + last 24 h",
+            crate::JobFilter {
+                created_by: created_by(),
+                created_from: day_ago,
+                ..filter()
+            },
+        ),
+        (
+            "status + last 24 h",
+            crate::JobFilter {
+                statuses: vec![JobStatus::Pending],
+                created_from: day_ago,
+                ..filter()
+            },
+        ),
+        (
+            "targetType + createdBy (bounded scan)",
+            crate::JobFilter {
+                target_type: target_type(),
+                created_by: Some("insight-service".to_owned()),
+                ..filter()
+            },
+        ),
+        (
+            "every filter",
+            crate::JobFilter {
+                statuses: vec![JobStatus::Pending],
+                target_type: target_type(),
+                target_id: target_id(),
+                created_by: created_by(),
+                created_from: day_ago,
+                created_to: hour_ago,
+            },
+        ),
+    ]
+}

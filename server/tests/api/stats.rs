@@ -4,9 +4,11 @@
 use regen_domain::JobStatus;
 use regen_storage::Backend;
 use serde_json::Value;
-use sqlx::Executor;
+use sqlx::{Executor, Row};
 
-use crate::helpers::{client, new_job, sample, spawn_app, spawn_app_with, Options, TestApp};
+use crate::helpers::{
+    client, new_job, sample, spawn_app, spawn_app_with, spawn_second_instance, Options, TestApp,
+};
 
 both_backends!(
     stats_count_every_job_by_status_and_target_type,
@@ -16,6 +18,7 @@ both_backends!(
     the_list_page_shows_each_count_as_a_link_and_the_oldest_wait,
     the_job_gauges_move_with_inserts_and_triggers,
     stats_check_passes_then_catches_a_corrupted_counter_until_rebuilt,
+    every_instance_reads_exact_counts_during_concurrent_triggers_and_inserts,
 );
 
 async fn stats(app: &TestApp, query: &str) -> Value {
@@ -269,4 +272,159 @@ async fn stats_check_passes_then_catches_a_corrupted_counter_until_rebuilt(backe
     assert!(String::from_utf8_lossy(&rebuild.stdout).contains("recounted 2 jobs"));
     assert!(repaired.status.success());
     assert_eq!(stats(&app, "").await["byStatus"]["FAILED"], 1);
+}
+
+async fn stats_at(address: &str, token: &str) -> Value {
+    let response = client()
+        .get(format!("{address}/api/admin/regeneration-jobs/stats"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// status → COUNT(*), straight from the table.
+async fn counted(app: &TestApp) -> serde_json::Map<String, Value> {
+    let pool = app.database.raw_pool().await;
+    let mut counts = serde_json::Map::new();
+    for status in ["PENDING", "RUNNING", "COMPLETED", "FAILED"] {
+        counts.insert(status.into(), 0.into());
+    }
+    for row in pool
+        .fetch_all("SELECT status, COUNT(*) FROM regeneration_jobs GROUP BY status")
+        .await
+        .unwrap()
+    {
+        let status: String = row.get(0);
+        let count: i64 = row.get(1);
+        counts.insert(status, count.into());
+    }
+    counts
+}
+
+/// Two instances on one database, triggers racing on both while a producer
+/// inserts with its own SQL: every read on either instance is a consistent
+/// snapshot that never goes backwards, a trigger committed on one instance
+/// is seen by the very next read on the other, and at the end both agree
+/// with `COUNT(*)` and `stats check`.
+async fn every_instance_reads_exact_counts_during_concurrent_triggers_and_inserts(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (second, _stop) = spawn_second_instance(&app).await;
+    let instances = [app.address.clone(), second.clone()];
+    let token = app.admin_token.clone();
+
+    // Read-your-write across instances, one step at a time.
+    let first = app.insert_job(JobStatus::Pending).await;
+    assert_eq!(stats_at(&second, &token).await["byStatus"]["PENDING"], 1);
+    assert_eq!(app.trigger(&first, Some(&token)).await.status(), 200);
+    let seen = stats_at(&second, &token).await;
+    assert_eq!(seen["byStatus"]["PENDING"], 0);
+    assert_eq!(seen["byStatus"]["RUNNING"], 1);
+
+    const JOBS: usize = 24;
+    const RACERS_PER_JOB: usize = 4;
+    const RAW_INSERTS: usize = 16;
+    let mut ids = Vec::new();
+    for _ in 0..JOBS {
+        ids.push(app.insert_job(JobStatus::Pending).await);
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = instances
+        .iter()
+        .cloned()
+        .map(|address| {
+            let (token, done) = (token.clone(), done.clone());
+            tokio::spawn(async move {
+                let (mut reads, mut last_running, mut last_total) = (0, 0, 0);
+                while !done.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                    let stats = stats_at(&address, &token).await;
+                    let by_status = &stats["byStatus"];
+                    let sum: i64 = ["PENDING", "RUNNING", "COMPLETED", "FAILED"]
+                        .iter()
+                        .map(|s| by_status[s].as_i64().unwrap())
+                        .sum();
+                    let (running, total) = (
+                        by_status["RUNNING"].as_i64().unwrap(),
+                        stats["total"].as_i64().unwrap(),
+                    );
+                    assert_eq!(sum, total, "{stats}");
+                    assert!(running >= last_running, "RUNNING went back: {stats}");
+                    assert!(total >= last_total, "total went back: {stats}");
+                    assert!(running <= 1 + JOBS as i64, "{stats}");
+                    (last_running, last_total) = (running, total);
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let producer = {
+        let pool = app.database.raw_pool().await;
+        tokio::spawn(async move {
+            for n in 0..RAW_INSERTS {
+                pool.execute(
+                    format!(
+                        "INSERT INTO regeneration_jobs (id, status, target_type, target_id, instruction_json, created_at, created_by) \
+                         VALUES ('{}', 'PENDING', 'raw', 'r-{n}', '{{}}', '2026-01-01T00:00:00.000Z', 'producer')",
+                        uuid::Uuid::now_v7()
+                    )
+                    .as_str(),
+                )
+                .await
+                .unwrap();
+            }
+        })
+    };
+    let mut racers = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        for racer in 0..RACERS_PER_JOB {
+            // Each job is raced from both instances.
+            let address = instances[(n + racer) % 2].clone();
+            let request = client()
+                .post(format!(
+                    "{address}/api/admin/regeneration-jobs/{id}/trigger"
+                ))
+                .bearer_auth(&token);
+            racers.push(tokio::spawn(async move {
+                request.send().await.unwrap().status().as_u16()
+            }));
+        }
+    }
+    let mut won = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            200 => won += 1,
+            409 => {}
+            other => panic!("trigger answered {other}"),
+        }
+    }
+    producer.await.unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0);
+    }
+
+    assert_eq!(won, JOBS);
+    let expected = counted(&app).await;
+    assert_eq!(expected["RUNNING"], 1 + JOBS);
+    assert_eq!(expected["PENDING"], RAW_INSERTS);
+    for address in &instances {
+        let stats = stats_at(address, &token).await;
+        assert_eq!(
+            stats["byStatus"],
+            Value::Object(expected.clone()),
+            "{address}"
+        );
+        assert_eq!(stats["total"], 1 + JOBS + RAW_INSERTS, "{address}");
+    }
+    let check = cli(&app, &["stats", "check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }
