@@ -185,7 +185,7 @@ def trigger_throughput(server, token, backend, count=2000, label="Trigger, fresh
 # trigger (the status change and its REGEN_JOB_TRIGGERED audit row).
 COUNTER_TRIGGERS = {
     "sqlite": ["regeneration_jobs_count_status", "regeneration_jobs_activity_status", "audit_events_activity"],
-    "postgres": [("regeneration_jobs_count", "regeneration_jobs"), ("regeneration_jobs_activity", "regeneration_jobs"),
+    "postgres": [("regeneration_jobs_figures", "regeneration_jobs"),
                  ("audit_events_activity", "audit_events")],
 }
 
@@ -640,23 +640,45 @@ def bulk_seed(backend, db_ref, db_url, jobs):
     return seconds, check_seconds, token
 
 
+def reuse_scale_database(backend, db_url, jobs, seeded_file):
+    """BENCH_REUSE=1: the last scale run's database, brought to the current
+    schema by `migrate` (timed: what an operator's upgrade costs at this size)."""
+    previous = json.loads(seeded_file.read_text()) if seeded_file.exists() else {}
+    if previous.get("jobs") != jobs:
+        raise SystemExit(f"[{backend}] BENCH_REUSE: no {jobs:,}-job database from an earlier scale run")
+    started = time.monotonic()
+    cli(db_url, "migrate")
+    previous["migrate"] = time.monotonic() - started
+    log(f"[{backend}] reusing {jobs:,} jobs; migrate took {previous['migrate']:.0f} s")
+    return previous["seed"], previous["check"], cli(db_url, "token", "create", "admin"), previous["migrate"]
+
+
 def scale_backend(backend, jobs, port, results):
+    seeded_file = WORK / f"scale-{backend}.json"
+    reuse = os.environ.get("BENCH_REUSE") == "1"
     if backend == "sqlite":
         db_file = WORK / "scale.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db_file) + suffix).unlink(missing_ok=True)
+        if not reuse:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db_file) + suffix).unlink(missing_ok=True)
         db_url, db_ref = f"sqlite://{db_file}", str(db_file)
     else:
-        run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS regen_scale WITH (FORCE)"])
-        run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE regen_scale"])
+        if not reuse:
+            run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS regen_scale WITH (FORCE)"])
+            run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE regen_scale"])
         db_url = db_ref = PG_ADMIN.rsplit("/", 1)[0] + "/regen_scale"
-    log(f"[{backend}] seeding {jobs:,} jobs with SQL")
-    seconds, check_seconds, token = bulk_seed(backend, db_ref, db_url, jobs)
+    migrate_seconds = None
+    if reuse:
+        seconds, check_seconds, token, migrate_seconds = reuse_scale_database(backend, db_url, jobs, seeded_file)
+    else:
+        log(f"[{backend}] seeding {jobs:,} jobs with SQL")
+        seconds, check_seconds, token = bulk_seed(backend, db_ref, db_url, jobs)
+        seeded_file.write_text(json.dumps({"jobs": jobs, "seed": seconds, "check": check_seconds}))
     run(["sync"])
     plans = run([os.environ["REGEN_EXPLAIN_BIN"], db_url]).stdout
     server = Server(db_url, port)
     day_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))
-    figures = {"seed": seconds, "check": check_seconds, "startup": server.startup}
+    figures = {"seed": seconds, "check": check_seconds, "startup": server.startup, "migrate": migrate_seconds}
     try:
         run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d5s", "-H", f"Authorization: Bearer {token}",
              server.base() + "/api/admin/regeneration-jobs?limit=50"])
@@ -710,6 +732,7 @@ def write_scale_report(jobs, results):
         lines.append(f"| {scenario} | {backend} | {fmt(rps)} | {fmt(p50, 2)} | {fmt(p99, 2)} | {connections} |")
     lines += ["", "| Measurement | SQLite | PostgreSQL |", "|---|---:|---:|"]
     for key, name in (("seed", "Seeding (s)"), ("check", "`stats check`, a full recount (s)"),
+                      ("migrate", "`migrate` of the seeded database to this schema (s; BENCH_REUSE runs)"),
                       ("startup", "Server start-up (s)")):
         lines.append(f"| {name} | {fmt(results.get('sqlite', {}).get(key), 1)} | "
                      f"{fmt(results.get('postgres', {}).get(key), 1)} |")
