@@ -595,13 +595,14 @@ mod rendered_chart {
     use crate::components::activity_chart::{render, ActivityChartData};
 
     type Key = (ChartRange, Option<String>);
+    /// The buckets a chart was drawn from, and its markup.
+    type Drawn = (Vec<ActivityBucket>, Arc<str>);
     /// Target types come from the URL: the cache forgets everything when it
     /// holds this many charts.
     const MAX_CHARTS: usize = 64;
 
-    fn charts() -> &'static Mutex<HashMap<Key, (Vec<ActivityBucket>, Arc<str>)>> {
-        static CHARTS: OnceLock<Mutex<HashMap<Key, (Vec<ActivityBucket>, Arc<str>)>>> =
-            OnceLock::new();
+    fn charts() -> &'static Mutex<HashMap<Key, Drawn>> {
+        static CHARTS: OnceLock<Mutex<HashMap<Key, Drawn>>> = OnceLock::new();
         CHARTS.get_or_init(Default::default)
     }
 
