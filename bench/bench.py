@@ -35,7 +35,7 @@ BUDGETS = {
     "list_p99_ms": 20,
     "ssr_list_rps": 2000,
     "deep_ratio": 1.2,
-    "detail_wasm_gzip_kb": 120,
+    "detail_wasm_gzip_kb": 80,
     "big_interactive_ms": 1000,
     "idle_rss_mb": 50,
     "stats_p50_one_connection_ms": 2,
@@ -398,22 +398,34 @@ def export(server, token, backend, fmt_name):
     log(f"export {fmt_name} [{backend}]: {int(out):,} bytes in {seconds:.1f} s, peak RSS +{growth:.1f} MB")
 
 
-def round_two(server, token, backend, small):
-    """What round 2 added: one-connection API cost, static files by name and
-    encoding, the audit log, the activity chart, and exports."""
-    wrk(server, "/api/admin/regeneration-jobs?limit=50", token, "API list, first page (50)", backend, connections=1)
+def one_connection(server, token, backend, small, with_files=True):
+    """Per-request cost on one keep-alive connection, as a browser or a
+    script sees it: the API list, /healthz and, with_files, the static files
+    by name and encoding and the two SSR pages. Returns the API list's
+    figures and the static files' (scenario, p50) pairs."""
+    api_list = wrk(server, "/api/admin/regeneration-jobs?limit=50", token, "API list, first page (50)", backend,
+                   connections=1)
     wrk(server, "/healthz", token, "/healthz", backend, connections=1)
-    if backend == "sqlite":
+    statics = []
+    if with_files:
         login = page_text(server, "/login", "")
         detail = page_text(server, f"/admin/regeneration-jobs/{small}", token)
         names = {ext: re.search(rf'/pkg/regen-admin\.[0-9a-f]{{16}}\.{ext}', text).group(0)
                  for ext, text in (("css", login), ("js", detail), ("wasm", detail))}
         for ext, path in names.items():
             for encoding in ("identity", "gzip", "br"):
-                wrk(server, path, "", f"static {ext} ({encoding})", backend, connections=1,
-                    headers=[f"Accept-Encoding: {encoding}"])
+                scenario = f"static {ext} ({encoding})"
+                statics.append((scenario, wrk(server, path, "", scenario, backend, connections=1,
+                                              headers=[f"Accept-Encoding: {encoding}"])[1]))
         wrk(server, "/admin/regeneration-jobs", token, "SSR list page", backend, connections=1)
         wrk(server, f"/admin/regeneration-jobs/{small}", token, "SSR detail page", backend, connections=1)
+    return api_list, statics
+
+
+def round_two(server, token, backend, small):
+    """What round 2 added: one-connection API cost, static files by name and
+    encoding, the audit log, the activity chart, and exports."""
+    one_connection(server, token, backend, small, with_files=backend == "sqlite")
     first = wrk(server, "/api/admin/audit-events?limit=50", token, "Audit API, first page (50)", backend)
     twenty_days = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 20 * 86400))
     deep = wrk(server, f"/api/admin/audit-events?limit=50&occurredTo={twenty_days}", token,
@@ -498,7 +510,7 @@ def write_report(jobs):
     for backend in ("sqlite", "postgres"):
         ratio = facts[f"deep_ratio_{backend}"]
         lines.append(check(f"Deep/first p99 ≤ 1.2 ({backend})", ratio <= BUDGETS["deep_ratio"], f"{ratio:.2f}"))
-    lines.append(check("Detail page WASM ≤ 120 KB gzip", facts["wasm_gzip"] <= BUDGETS["detail_wasm_gzip_kb"] * 1024,
+    lines.append(check("Detail page WASM ≤ 80 KB gzip", facts["wasm_gzip"] <= BUDGETS["detail_wasm_gzip_kb"] * 1024,
                        f"{facts['wasm_gzip'] / 1024:.1f} KB"))
     list_wasm = b.get("list", {}).get("wasm", -1)
     lines.append(check("List page loads no WASM", list_wasm == 0, f"{list_wasm} B"))
@@ -527,9 +539,9 @@ def write_report(jobs):
                            with_counters >= 0.9 * without, f"{with_counters:,.0f} vs {without:,.0f} triggers/s"))
     idle = facts["idle_rss_full_sqlite"]
     lines.append(check("Idle RSS ≤ 50 MB", idle <= BUDGETS["idle_rss_mb"], f"{idle:.1f} MB"))
-    kept_scale = scale_section()
-    if kept_scale:
-        lines += ["", kept_scale]
+    for kept in (kept_section(DELIVERY_BEGIN, DELIVERY_END), kept_section(SCALE_BEGIN, SCALE_END)):
+        if kept:
+            lines += ["", kept]
     notes = ROOT / "bench" / "NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]
@@ -758,25 +770,30 @@ def write_scale_report(jobs, results):
         lines += ["", f"<details><summary>Plans of every documented filter combination ({backend}, "
                       f"{jobs:,} jobs)</summary>", "", figures["plans"].strip(), "", "</details>"]
     lines.append(SCALE_END)
-    section = "\n".join(lines)
+    write_section(SCALE_BEGIN, SCALE_END, "\n".join(lines))
+
+
+def write_section(begin, end, section):
+    """Puts a partial run's section (marked by begin/end) into RESULTS.md,
+    replacing the previous one."""
     results_file = ROOT / "bench" / "RESULTS.md"
     text = results_file.read_text() if results_file.exists() else "# Benchmark results\n"
-    if SCALE_BEGIN in text:
-        before, rest = text.split(SCALE_BEGIN, 1)
-        text = before + section + rest.split(SCALE_END, 1)[1]
+    if begin in text:
+        before, rest = text.split(begin, 1)
+        text = before + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     results_file.write_text(text)
     print(section)
 
 
-def scale_section():
-    """The last scale run's section of RESULTS.md, for the full run to keep."""
+def kept_section(begin, end):
+    """A partial run's last section of RESULTS.md, for the full run to keep."""
     results_file = ROOT / "bench" / "RESULTS.md"
     text = results_file.read_text() if results_file.exists() else ""
-    if SCALE_BEGIN not in text:
+    if begin not in text:
         return ""
-    return SCALE_BEGIN + text.split(SCALE_BEGIN, 1)[1].split(SCALE_END, 1)[0] + SCALE_END
+    return begin + text.split(begin, 1)[1].split(end, 1)[0] + end
 
 
 def scale_main(jobs):
@@ -787,26 +804,103 @@ def scale_main(jobs):
     write_scale_report(jobs, results)
 
 
+# ---------------------------------------------------------------------------
+# bench/run --delivery N: what a page and a request cost on one connection.
+
+DELIVERY_BEGIN = "<!-- delivery: written by bench/run --delivery; kept by the full run -->"
+DELIVERY_END = "<!-- end of delivery -->"
+DELIVERY_BUDGETS = {"static_p50_ms": 1, "api_list_p50_ms": 0.21, "first_visit_interactive_ms": 150}
+
+
+def delivery_main(jobs):
+    """SQLite seeded with SQL (minutes, not the demo's hour), then the
+    one-connection table, the WASM's size and a real browser's first and
+    repeat visit of a PENDING job's detail page (both islands)."""
+    wasm_sizes()
+    db_file = WORK / "delivery.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db_file) + suffix).unlink(missing_ok=True)
+    db_url, db_ref = f"sqlite://{db_file}", str(db_file)
+    log(f"[sqlite] seeding {jobs:,} jobs with SQL")
+    _, _, token = bulk_seed("sqlite", db_ref, db_url, jobs)
+    small = cli(db_url, "job", "create", "--target-type", "insight", "--target-id", "bench-small",
+                "--instruction", '{"prompt":"rewrite","steps":[{"n":1},{"n":2}]}')
+    run(["sync"])
+    server = Server(db_url, 3221)
+    try:
+        run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d5s", "-H", f"Authorization: Bearer {token}",
+             server.base() + "/api/admin/regeneration-jobs?limit=50"])
+        api_list, statics = one_connection(server, token, "sqlite", small)
+        visits = json.loads(run(["node", str(ROOT / "bench" / "delivery.mjs"), server.base(), PASSWORD,
+                                 f"/admin/regeneration-jobs/{small}"]).stdout)
+    finally:
+        server.stop()
+    write_delivery_report(jobs, api_list, statics, visits)
+
+
+def write_delivery_report(jobs, api_list, statics, visits):
+    first, repeat = visits["first"], visits["repeat"]
+    lines = [
+        DELIVERY_BEGIN,
+        f"## Delivery: one keep-alive connection, {jobs:,} jobs (SQLite)",
+        "",
+        f"Written by `bench/run --delivery {jobs}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"{CORES} cores; wrk with one connection for {DURATION} per row, on the same cores as the server.",
+        "",
+        "| Scenario | req/s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|",
+    ]
+    for scenario, _, rps, p50, p99, _, _ in rows:
+        lines.append(f"| {scenario} | {fmt(rps)} | {fmt(p50, 2)} | {fmt(p99, 2)} |")
+    lines += [
+        "",
+        "| Detail page in headless Chromium | Requests | Bytes over the wire | Asset bytes (/pkg/) | Both islands hydrated |",
+        "|---|---:|---:|---:|---:|",
+        *[f"| {name} | {v['requests']} | {v['bytes']:,} B | {v['assetBytes']:,} B | {v['interactiveMs']:,.0f} ms |"
+          for name, v in (("First visit (empty cache)", first), ("Repeat visit", repeat))],
+        "",
+        f"Release WASM: {facts['wasm_raw']:,} B raw, {facts['wasm_gzip']:,} B gzip -9 "
+        f"(JS glue {facts['js_gzip']:,} B gzip).",
+        "",
+        "| Budget | Measured | Status |",
+        "|---|---|---|",
+    ]
+    slowest = max(statics, key=lambda s: s[1])
+    lines.append(check("Static asset p50 ≤ 1 ms on one connection", slowest[1] <= DELIVERY_BUDGETS["static_p50_ms"],
+                       f"slowest: {slowest[0]}, {slowest[1]:.2f} ms"))
+    lines.append(check("Repeat visit downloads 0 asset bytes", repeat["assetBytes"] == 0,
+                       f"{repeat['assetBytes']:,} B in {repeat['assetRequestsFromNetwork']} requests"))
+    lines.append(check("Detail page WASM ≤ 80 KB gzip", facts["wasm_gzip"] <= BUDGETS["detail_wasm_gzip_kb"] * 1024,
+                       f"{facts['wasm_gzip'] / 1024:.1f} KB"))
+    lines.append(check(f"API list ≤ 0.21 ms per request on one connection, {jobs:,} jobs (p50)",
+                       api_list[1] <= DELIVERY_BUDGETS["api_list_p50_ms"], f"{api_list[1]:.2f} ms"))
+    lines.append(check("First-visit detail page interactive ≤ 150 ms on loopback",
+                       first["interactiveMs"] <= DELIVERY_BUDGETS["first_visit_interactive_ms"],
+                       f"{first['interactiveMs']:,.0f} ms"))
+    lines.append(DELIVERY_END)
+    write_section(DELIVERY_BEGIN, DELIVERY_END, "\n".join(lines))
+
+
 def main():
     WORK.mkdir(parents=True, exist_ok=True)
-    if sys.argv[1:2] == ["--scale"]:
-        scale_main(int(sys.argv[2]) if len(sys.argv) > 2 else 10_000_000)
-        if missed:
-            print("\nbudgets missed:\n  " + "\n  ".join(missed), file=sys.stderr)
-            sys.exit(1)
-        return
-    jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    wasm_sizes()
-    backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
-    if "sqlite" in backends:
-        bench_backend("sqlite", jobs, 3201)
-    if "postgres" in backends:
-        bench_backend("postgres", jobs, 3202)
-    write_report(jobs)
+    mode = sys.argv[1] if sys.argv[1:2] in (["--delivery"], ["--scale"]) else None
+    args = sys.argv[2:] if mode else sys.argv[1:]
+    if mode == "--delivery":
+        delivery_main(int(args[0]) if args else 1_000_000)
+    elif mode == "--scale":
+        scale_main(int(args[0]) if args else 10_000_000)
+    else:
+        jobs = int(args[0]) if args else 1_000_000
+        wasm_sizes()
+        backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
+        if "sqlite" in backends:
+            bench_backend("sqlite", jobs, 3201)
+        if "postgres" in backends:
+            bench_backend("postgres", jobs, 3202)
+        write_report(jobs)
     if missed:
         print("\nbudgets missed:\n  " + "\n  ".join(missed), file=sys.stderr)
         sys.exit(1)
-
 
 if __name__ == "__main__":
     main()

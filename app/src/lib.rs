@@ -5,7 +5,7 @@
 //! button.
 //!
 //! Pages render on the server only; the browser hydrates just the islands
-//! (`TriggerControl`, `JsonViewerTools`), so the list page ships no WASM work
+//! (`TriggerTools`, `JsonViewerTools`), so the list page ships no WASM work
 //! at all. Everything the pages read comes from `regen-service`, the same
 //! layer the REST API uses.
 

@@ -103,8 +103,9 @@ impl Caller {
 
 /// What a trigger attempt did, as every trigger path (REST, server
 /// function, no-JS form) reports it to a person. Its `as_str` is the
-/// `?outcome=` the detail page reads after a trigger.
+/// `?outcome=` the detail page reads after a trigger, and its serde name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TriggerOutcome {
     /// PENDING → RUNNING happened.
     Triggered,

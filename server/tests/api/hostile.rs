@@ -322,7 +322,7 @@ async fn a_server_function_never_redirects_to_the_referer() {
 
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("location").is_none());
-    assert!(response.text().await.unwrap().contains("NotFound"));
+    assert_eq!(response.text().await.unwrap(), r#""notfound""#);
 }
 
 /// Ten wrong passwords from one address must not lock the real user out

@@ -1,19 +1,20 @@
 //! The browser side of the viewer's tools: they act on the server-rendered
-//! tree through the attributes `regen_domain::json_html` writes. The server
-//! never runs event handlers, so there these are no-ops with the same
-//! signatures.
+//! toolbar and tree through the attributes [`ViewerAction`] and
+//! `regen_domain::json_html` write, and report in the toolbar's status line.
+//! The server never runs event handlers, so there these are no-ops with the
+//! same signatures.
+
+/// The raw-view toggle's label while the tree (or nothing) is shown.
+pub const RAW_VIEW: &str = "Raw view";
 
 #[cfg(not(feature = "hydrate"))]
 mod server {
-    use leptos::prelude::*;
     use leptos::web_sys::HtmlDivElement;
 
-    use super::super::ViewerAction;
-
-    pub fn run(_: &HtmlDivElement, _: ViewerAction, _: WriteSignal<String>, _: WriteSignal<bool>) {}
-    pub fn on_click(_: &HtmlDivElement, _: &leptos::ev::MouseEvent, _: WriteSignal<String>) {}
+    pub fn enable_tools(_: &HtmlDivElement) {}
+    pub fn on_click(_: &HtmlDivElement, _: &leptos::ev::MouseEvent) {}
     pub fn on_keydown(_: &HtmlDivElement, _: &leptos::ev::KeyboardEvent) {}
-    pub fn filter(_: &HtmlDivElement, _: &str, _: WriteSignal<String>) {}
+    pub fn on_input(_: &HtmlDivElement, _: &leptos::ev::Event) {}
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -24,9 +25,41 @@ mod browser {
     use leptos::prelude::*;
     use regen_domain::json_html::{NodeAction, ROOT_POINTER_LABEL};
     use wasm_bindgen::JsCast;
-    use web_sys::{Element, HtmlDivElement, HtmlElement};
+    use web_sys::{Element, HtmlDivElement, HtmlElement, HtmlInputElement};
 
     use super::super::ViewerAction;
+    use super::RAW_VIEW;
+
+    /// Writes the toolbar's status line (announced by screen readers).
+    fn say(root: &Element, text: &str) {
+        if let Ok(Some(status)) = root.query_selector(".jt-status") {
+            status.set_text_content(Some(text));
+        }
+    }
+
+    /// Unicode-aware lower case from the browser, not from Rust's tables.
+    fn lower(text: &str) -> String {
+        js_sys::JsString::from(text).to_lower_case().into()
+    }
+
+    /// Once hydrated: every tool works, except the tree's where there is none.
+    pub fn enable_tools(root: &HtmlDivElement) {
+        let has_tree = root.query_selector(".jt-tree").ok().flatten().is_some();
+        for button in all(root, &format!(".jt-toolbar [{}]", ViewerAction::ATTRIBUTE)) {
+            let needs_tree = button
+                .get_attribute(ViewerAction::ATTRIBUTE)
+                .and_then(|a| ViewerAction::parse(&a))
+                .is_none_or(ViewerAction::needs_tree);
+            if has_tree || !needs_tree {
+                let _ = button.remove_attribute("disabled");
+            }
+        }
+        if has_tree {
+            for input in all(root, ".jt-filter input") {
+                let _ = input.remove_attribute("disabled");
+            }
+        }
+    }
 
     fn all(root: &Element, selector: &str) -> Vec<Element> {
         let Ok(list) = root.query_selector_all(selector) else {
@@ -60,7 +93,7 @@ mod browser {
     /// freezes the page.
     const BATCH: usize = 400;
 
-    fn open_in_batches(nodes: Vec<Element>, open: bool, status: WriteSignal<String>) {
+    fn open_in_batches(root: &Element, nodes: Vec<Element>, open: bool) {
         let generation = GENERATION.with(|g| {
             g.set(g.get().wrapping_add(1));
             g.get()
@@ -70,6 +103,7 @@ mod browser {
             return;
         }
         let verb = if open { "Expanded" } else { "Collapsed" };
+        let root = root.clone();
         leptos::task::spawn_local(async move {
             let total = nodes.len();
             for (i, chunk) in nodes.chunks(BATCH).enumerate() {
@@ -77,13 +111,13 @@ mod browser {
                     return;
                 }
                 chunk.iter().for_each(|d| set_open(d, open));
-                status.set(format!(
-                    "{verb} {} of {total} nodes…",
-                    ((i + 1) * BATCH).min(total)
-                ));
+                say(
+                    &root,
+                    &format!("{verb} {} of {total} nodes…", ((i + 1) * BATCH).min(total)),
+                );
                 next_frame().await;
             }
-            status.set(format!("{verb} {total} nodes"));
+            say(&root, &format!("{verb} {total} nodes"));
         });
     }
 
@@ -102,18 +136,13 @@ mod browser {
             .unwrap_or_default()
     }
 
-    pub fn run(
-        root: &HtmlDivElement,
-        action: ViewerAction,
-        status: WriteSignal<String>,
-        raw: WriteSignal<bool>,
-    ) {
+    fn run(root: &HtmlDivElement, action: ViewerAction, button: &Element) {
         let tree_details = ".jt-tree li[role=treeitem] > details";
         // Everything but the "show more characters" folds of long strings.
         let all_details = ".jt-tree details:not(.jt-more)";
         match action {
-            ViewerAction::ExpandAll => open_in_batches(all(root, all_details), true, status),
-            ViewerAction::CollapseAll => open_in_batches(all(root, all_details), false, status),
+            ViewerAction::ExpandAll => open_in_batches(root, all(root, all_details), true),
+            ViewerAction::CollapseAll => open_in_batches(root, all(root, all_details), false),
             ViewerAction::ExpandToDepth(depth) => {
                 for details in all(root, tree_details) {
                     let level = details
@@ -134,6 +163,11 @@ mod browser {
                     } else {
                         pre.set_attribute("hidden", "")
                     };
+                    let label = match (show_raw, &tree) {
+                        (false, _) => RAW_VIEW,
+                        (true, Some(_)) => "Tree view",
+                        (true, None) => "Hide raw view",
+                    };
                     if let Some(tree) = tree {
                         let _ = if show_raw {
                             tree.set_attribute("hidden", "")
@@ -141,21 +175,32 @@ mod browser {
                             tree.remove_attribute("hidden")
                         };
                     }
-                    raw.set(show_raw);
+                    let _ = button
+                        .set_attribute("aria-pressed", if show_raw { "true" } else { "false" });
+                    button.set_text_content(Some(label));
                 }
             }
-            ViewerAction::CopyAll => copy(root, raw_text(root), "Document copied", status),
+            ViewerAction::CopyAll => copy(root, raw_text(root), "Document copied"),
         }
     }
 
-    pub fn on_click(
-        root: &HtmlDivElement,
-        ev: &leptos::ev::MouseEvent,
-        status: WriteSignal<String>,
-    ) {
+    pub fn on_click(root: &HtmlDivElement, ev: &leptos::ev::MouseEvent) {
         let Some(target) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
             return;
         };
+        let tool = target
+            .closest(&format!("[{}]", ViewerAction::ATTRIBUTE))
+            .ok()
+            .flatten();
+        if let Some(button) = tool {
+            if let Some(action) = button
+                .get_attribute(ViewerAction::ATTRIBUTE)
+                .and_then(|a| ViewerAction::parse(&a))
+            {
+                run(root, action, &button);
+            }
+            return;
+        }
         let Some(action) = target
             .get_attribute(NodeAction::ATTRIBUTE)
             .and_then(|a| NodeAction::parse(&a))
@@ -176,7 +221,7 @@ mod browser {
                     &path
                 };
                 let done = format!("Path copied: {shown}");
-                copy(root, path.clone(), &done, status);
+                copy(root, path.clone(), &done);
             }
             NodeAction::CopyValue => {
                 let span = item.get_attribute("data-span").unwrap_or_default();
@@ -190,20 +235,20 @@ mod browser {
                     .and_then(|b| std::str::from_utf8(b).ok())
                     .unwrap_or("")
                     .to_owned();
-                copy(root, value, "Value copied", status);
+                copy(root, value, "Value copied");
             }
         }
     }
 
-    fn copy(root: &HtmlDivElement, text: String, done: &str, status: WriteSignal<String>) {
+    fn copy(root: &HtmlDivElement, text: String, done: &str) {
         let clipboard = window().navigator().clipboard();
         let done = done.to_owned();
         let root = root.clone();
         leptos::task::spawn_local(async move {
             let promise = clipboard.write_text(&text);
             match wasm_bindgen_futures::JsFuture::from(promise).await {
-                Ok(_) => status.set(done),
-                Err(_) => status.set(fallback_copy(&root, &text, &done)),
+                Ok(_) => say(&root, &done),
+                Err(_) => say(&root, &fallback_copy(&root, &text, &done)),
             }
         });
     }
@@ -245,14 +290,27 @@ mod browser {
             .collect()
     }
 
-    pub fn filter(root: &HtmlDivElement, needle: &str, status: WriteSignal<String>) {
-        let needle = needle.trim().to_lowercase();
+    /// The filter box: typing in it filters the tree.
+    pub fn on_input(root: &HtmlDivElement, ev: &leptos::ev::Event) {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        if input.closest(".jt-filter").ok().flatten().is_some() {
+            filter(root, &input.value());
+        }
+    }
+
+    fn filter(root: &HtmlDivElement, needle: &str) {
+        let needle = lower(needle.trim());
         let items = all(root, ".jt-tree li[role=treeitem]");
         for item in &items {
             let _ = item.class_list().remove_2("jt-hit", "jt-hidden");
         }
         if needle.is_empty() {
-            status.set(String::new());
+            say(root, "");
             return;
         }
         for item in &items {
@@ -260,13 +318,14 @@ mod browser {
         }
         let mut hits = 0;
         for item in &items {
-            let own = item
-                .query_selector(":scope > .jt-row, :scope > details > summary")
-                .ok()
-                .flatten()
-                .map(|row| row_text(&row))
-                .unwrap_or_default()
-                .to_lowercase();
+            let own = lower(
+                &item
+                    .query_selector(":scope > .jt-row, :scope > details > summary")
+                    .ok()
+                    .flatten()
+                    .map(|row| row_text(&row))
+                    .unwrap_or_default(),
+            );
             if own.contains(&needle) {
                 hits += 1;
                 let _ = item.class_list().add_1("jt-hit");
@@ -286,10 +345,10 @@ mod browser {
                 }
             }
         }
-        status.set(format!(
-            "{hits} matching node{}",
-            if hits == 1 { "" } else { "s" }
-        ));
+        say(
+            root,
+            &format!("{hits} matching node{}", if hits == 1 { "" } else { "s" }),
+        );
     }
 
     /// Tree keyboard navigation over the visible rows: arrows, Home/End,

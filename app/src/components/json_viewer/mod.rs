@@ -1,7 +1,8 @@
 //! `ReadOnlyJsonViewer`: a server-rendered, collapsible JSON tree with a raw
 //! view, made interactive by the [`JsonViewerTools`] island. Three layers:
-//! the HTML comes from `regen_domain::json_html` (no Leptos), the island
-//! holds the toolbar, and [`dom`] is the browser-only code its buttons run.
+//! the HTML comes from `regen_domain::json_html` (no Leptos), the toolbar is
+//! server-rendered markup whose buttons name a [`ViewerAction`], and [`dom`]
+//! is the browser-only code the island runs for them.
 //! Nothing here can change data: the only input is the filter box.
 
 mod dom;
@@ -12,7 +13,7 @@ use regen_domain::json_html::{raw_pre_html, render_tree_html, TREE_LIMIT_BYTES};
 use regen_domain::json_tree::human_size;
 use regen_domain::JsonText;
 
-pub use tools::{JsonViewerTools, ViewerAction};
+pub use tools::{JsonViewerTools, Toolbar, ViewerAction};
 
 /// One JSON field of a job: heading, size, toolbar island, tree and raw view.
 #[component]
@@ -30,7 +31,6 @@ pub fn ReadOnlyJsonViewer(
     let download = format!("/admin/regeneration-jobs/{job_id}/download/{field}");
     let raw = raw_pre_html(&doc);
     let tree = render_tree_html(&doc, title);
-    let too_big = tree.is_none();
     let tree_view = match tree {
         Some(html) => view! { <div class="jt-tree" inner_html=html></div> }.into_any(),
         None => view! {
@@ -44,7 +44,8 @@ pub fn ReadOnlyJsonViewer(
     view! {
         <section class="json-section" aria-labelledby=labelled_by>
             <h2 id=heading_id>{title} " " <span class="size">{size}</span></h2>
-            <JsonViewerTools file_name download has_tree=!too_big>
+            <JsonViewerTools>
+                <Toolbar file_name download/>
                 {tree_view}
                 // Hidden until asked for: laying out megabytes of text is what
                 // makes large documents slow, not parsing them.
