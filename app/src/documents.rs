@@ -77,7 +77,7 @@ mod tests {
         UiConfig {
             env_label: Some("staging".into()),
             env_color: "#1d4ed8".into(),
-            stylesheet_href: String::new(),
+            ..UiConfig::default()
         }
     }
 

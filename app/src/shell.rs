@@ -26,17 +26,22 @@ fn page_has_islands() -> bool {
     }
 }
 
-/// The stylesheet's URL as the server named it (content-hashed, so it can
-/// be cached forever).
-fn stylesheet_href() -> String {
+/// The URL of a site file (`css`, `js`, `wasm`) as the server named it:
+/// content-hashed, so browsers may keep it forever.
+fn site_file(ext: &str) -> String {
     #[cfg(feature = "ssr")]
     {
-        let href = crate::ssr::ui_config().stylesheet_href;
+        let ui = crate::ssr::ui_config();
+        let href = match ext {
+            "css" => ui.stylesheet_href,
+            "js" => ui.script_href,
+            _ => ui.wasm_href,
+        };
         if !href.is_empty() {
             return href;
         }
     }
-    "/pkg/regen-admin.css".to_owned()
+    format!("/pkg/regen-admin.{ext}")
 }
 
 /// What every document's `<head>` starts with, routed pages and the
@@ -47,15 +52,40 @@ pub fn DocumentHead() -> impl IntoView {
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <meta name="color-scheme" content="light dark"/>
-        <link rel="stylesheet" href=stylesheet_href()/>
+        <link rel="stylesheet" href=site_file("css")/>
         <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
     }
 }
 
-/// The HTML document around every routed page. The hydration scripts carry
-/// the per-response CSP nonce that the server put into context.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let scripts = page_has_islands().then(|| view! { <HydrationScripts options islands=true/> });
+/// Loads the WASM and hydrates the page's islands as soon as the document
+/// is parsed. Leptos's own `<HydrationScripts islands=true/>` waits for the
+/// browser to be idle first (`requestIdleCallback`: 35–90 ms before anything
+/// on the detail page worked, `bench/NOTES.md`), walks every element of the
+/// page to find the islands, and reads its hash file on every render. The
+/// script carries the response's CSP nonce.
+#[component]
+fn IslandScripts() -> impl IntoView {
+    // As Leptos does for islands: outside them, nothing is hydrated, so the
+    // server writes no hydration markers there.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let (script, wasm) = (site_file("js"), site_file("wasm"));
+    let run = format!("{}({script:?}, {wasm:?});", include_str!("islands.js"));
+    view! {
+        <link rel="modulepreload" href=script/>
+        // `fetch()` (wasm-bindgen's loader) asks in CORS mode without
+        // credentials across origins: the preload must ask the same way.
+        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
+        <script type="module" nonce=leptos::nonce::use_nonce()>{run}</script>
+    }
+}
+
+/// The HTML document around every routed page.
+/// (`leptos_axum` hands every shell the options; the site files' names
+/// come from `UiConfig` instead.)
+pub fn shell(_options: LeptosOptions) -> impl IntoView {
+    let scripts = page_has_islands().then(|| view! { <IslandScripts/> });
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -20,9 +20,11 @@ pub struct UiConfig {
     pub env_label: Option<String>,
     /// CSS colour of the banner.
     pub env_color: String,
-    /// The stylesheet's URL (content-hashed when the server found the
-    /// file); empty means the plain `/pkg/regen-admin.css`.
+    /// The site files' URLs (content-hashed when the server found the
+    /// files); empty means the plain `/pkg/regen-admin.{css,js,wasm}`.
     pub stylesheet_href: String,
+    pub script_href: String,
+    pub wasm_href: String,
 }
 
 pub fn request_info() -> RequestInfo {

@@ -74,8 +74,8 @@ fn hot_paths(c: &mut Criterion) {
     );
     let assets = std::sync::Arc::new(server::http::assets::AssetManifest::default());
     let state = server::http::AppState::new(service.clone(), config.clone(), assets.clone());
-    let router = rt
-        .block_on(async { server::http::router(state, server::leptos_options(&config, &assets)) });
+    let router =
+        rt.block_on(async { server::http::router(state, server::leptos_options(&config)) });
     c.bench_function("SSR list page, in process", |b| {
         b.to_async(&rt).iter(|| async {
             let request = Request::get("/admin/regeneration-jobs")

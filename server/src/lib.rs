@@ -33,32 +33,14 @@ pub async fn build_service(config: &Config) -> anyhow::Result<AdminService> {
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
 }
 
-/// The options the Leptos pages render with. With the site's scripts found,
-/// `HydrationScripts` names them by content hash (from the hash file the
-/// manifest writes).
-pub fn leptos_options(config: &Config, assets: &AssetManifest) -> LeptosOptions {
-    let hash_file = if assets.scripts_hashed() {
-        match assets.write_hash_file() {
-            Ok(path) => Some(path),
-            Err(error) => {
-                tracing::warn!(%error, "cannot write the asset hash file; scripts keep their plain names");
-                None
-            }
-        }
-    } else {
-        None
-    };
+/// The options the Leptos pages render with. The site files' (hashed)
+/// names reach the pages through `UiConfig`, not through Leptos's hash file.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name(http::assets::OUTPUT_NAME)
         .site_root(config.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
-        .hash_files(hash_file.is_some())
-        .hash_file(std::sync::Arc::<str>::from(
-            hash_file
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "hash.txt".to_owned()),
-        ))
         .build()
 }
 
@@ -103,7 +85,7 @@ impl Application {
         let mut config = config;
         config.site_addr = listener.local_addr()?;
         let assets = std::sync::Arc::new(AssetManifest::read(&config.site_root.join("pkg")));
-        let options = leptos_options(&config, &assets);
+        let options = leptos_options(&config);
         let state = AppState::new(service, config, assets);
         let router = http::router(state.clone(), options);
         Ok(Application {

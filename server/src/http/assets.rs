@@ -8,7 +8,7 @@
 //! a page can never name a file the instance does not have, whichever way
 //! the site was built or copied.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::Request;
@@ -93,38 +93,13 @@ impl AssetManifest {
             .map(|(_, h)| h.as_str())
     }
 
-    /// Whether the pages' scripts can use hashed names (both JS and WASM).
-    pub fn scripts_hashed(&self) -> bool {
-        self.hash("js").is_some() && self.hash("wasm").is_some()
-    }
-
-    /// The URL of the stylesheet, hashed when the file is there.
-    pub fn stylesheet_href(&self) -> String {
-        match self.hash("css") {
-            Some(hash) => format!("/pkg/{OUTPUT_NAME}.{hash}.css"),
-            None => format!("/pkg/{OUTPUT_NAME}.css"),
+    /// The URL of a site file (`css`, `js` or `wasm`): hashed when the file
+    /// is there, the plain name otherwise.
+    pub fn href(&self, ext: &str) -> String {
+        match self.hash(ext) {
+            Some(hash) => format!("/pkg/{OUTPUT_NAME}.{hash}.{ext}"),
+            None => format!("/pkg/{OUTPUT_NAME}.{ext}"),
         }
-    }
-
-    /// The hash file Leptos's `HydrationScripts` reads (`js: …`, `wasm: …`),
-    /// written next to the other temporary files, named by its content so
-    /// that instances never step on each other.
-    pub fn write_hash_file(&self) -> std::io::Result<PathBuf> {
-        let text: String = self
-            .hashes
-            .iter()
-            .map(|(ext, hash)| format!("{ext}: {hash}\n"))
-            .collect();
-        let path = std::env::temp_dir().join(format!(
-            "{OUTPUT_NAME}-hashes-{}.txt",
-            short_hash(text.as_bytes())
-        ));
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            let partial = path.with_extension(format!("{}.partial", std::process::id()));
-            std::fs::write(&partial, &text)?;
-            std::fs::rename(&partial, &path)?;
-        }
-        Ok(path)
     }
 
     /// `regen-admin.<hash>.css` → `regen-admin.css` when the hash is this
@@ -183,7 +158,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("regen-admin.css"), "main {}").unwrap();
         let manifest = AssetManifest::read(dir.path());
-        let href = manifest.stylesheet_href();
+        let href = manifest.href("css");
         let file = href.rsplit('/').next().unwrap();
         assert_eq!(file.len(), "regen-admin..css".len() + 16);
         assert_eq!(
@@ -195,9 +170,11 @@ mod tests {
             None
         );
         assert_eq!(manifest.plain_name("regen-admin.css"), None);
-        assert!(!manifest.scripts_hashed(), "no JS or WASM here");
-        let path = manifest.write_hash_file().unwrap();
-        assert!(std::fs::read_to_string(path).unwrap().starts_with("css: "));
+        assert_eq!(
+            manifest.href("wasm"),
+            "/pkg/regen-admin.wasm",
+            "no WASM here"
+        );
     }
 
     #[test]
@@ -216,8 +193,8 @@ mod tests {
     fn the_hash_follows_the_content() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("regen-admin.css"), "a").unwrap();
-        let first = AssetManifest::read(dir.path()).stylesheet_href();
+        let first = AssetManifest::read(dir.path()).href("css");
         std::fs::write(dir.path().join("regen-admin.css"), "b").unwrap();
-        assert_ne!(AssetManifest::read(dir.path()).stylesheet_href(), first);
+        assert_ne!(AssetManifest::read(dir.path()).href("css"), first);
     }
 }

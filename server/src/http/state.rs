@@ -25,7 +25,9 @@ impl AppState {
         let ui = UiConfig {
             env_label: config.env_label.clone(),
             env_color: config.env_color.clone(),
-            stylesheet_href: assets.stylesheet_href(),
+            stylesheet_href: assets.href("css"),
+            script_href: assets.href("js"),
+            wasm_href: assets.href("wasm"),
         };
         AppState {
             service,
