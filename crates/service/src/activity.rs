@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use regen_domain::{ActivityBucket, Caller, JobStatus, StatusCounts, Timestamp, MAX_LABEL_LEN};
+use regen_domain::{ActivityBucket, Caller, StatusCounts, Timestamp, MAX_LABEL_LEN};
 
 use crate::jobs::parse_instant;
 use crate::{require_admin, AdminService, ServiceError};
@@ -243,19 +243,14 @@ impl AdminService {
             .store()
             .job_activity(query.from, query.to, prefix, query.target_type.as_deref())
             .await?;
-        for (bucket_name, series, jobs) in rows {
-            let Ok(start) = format!("{bucket_name}{suffix}").parse::<Timestamp>() else {
+        for row in rows {
+            let Ok(start) = format!("{}{suffix}", row.bucket).parse::<Timestamp>() else {
                 continue;
             };
             let index = ((start.millis() - query.from.millis()) / size) as usize;
-            let Some(bucket) = buckets.get_mut(index) else {
-                continue;
-            };
-            let jobs = u64::try_from(jobs).unwrap_or(0);
-            match series.parse::<JobStatus>() {
-                Ok(status) => bucket.created.add(status, jobs),
-                Err(_) if series == "TRIGGERED" => bucket.triggered += jobs,
-                Err(_) => {}
+            if let Some(bucket) = buckets.get_mut(index) {
+                bucket.created = row.created;
+                bucket.triggered = row.triggered;
             }
         }
         Ok(buckets)

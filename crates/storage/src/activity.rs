@@ -1,8 +1,8 @@
 //! Jobs over time, read from the hourly counters the database keeps (see
 //! the `0006_job_activity` migrations), and their recount.
 
-use regen_domain::Timestamp;
-use sqlx::Executor;
+use regen_domain::{StatusCounts, Timestamp, ALL_STATUSES};
+use sqlx::{Executor, Row};
 
 use crate::error::StorageError;
 use crate::{Backend, Store};
@@ -49,32 +49,77 @@ fn rows(raw: Vec<(String, String, String, i64)>) -> Vec<ActivityRow> {
     rows
 }
 
+/// One bucket's kept figures: the jobs created in it, by their status now,
+/// and the triggers in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketActivity {
+    /// The first characters of the bucket's hours (`2026-12-01T10` for an
+    /// hour, `2026-12-01` for a day).
+    pub bucket: String,
+    pub created: StatusCounts,
+    pub triggered: u64,
+}
+
 impl Store {
-    /// Per bucket in `[from, to)` and series, summed over target types (or
-    /// of one). A bucket is named by the first `prefix` characters of its
-    /// hours (13: the hour itself, 10: its day), so the database sums the
-    /// hours of a day and returns one row per bucket and series. Reads the
-    /// counters, never the jobs.
+    /// Per bucket in `[from, to)`, summed over target types (or of one). A
+    /// bucket is named by the first `prefix` characters of its hours (13:
+    /// the hour itself, 10: its day). Reads the counters, never the jobs.
+    ///
+    /// First one row per hour with its series side by side, grouped in the
+    /// primary key's order (no sort), then the hours of each bucket summed:
+    /// 30 days sort 720 hour rows and return 30, where grouping by (bucket,
+    /// series) sorted all ~14,000 kept figures and returned 150.
     pub async fn job_activity(
         &self,
         from: Timestamp,
         to: Timestamp,
         prefix: usize,
         target_type: Option<&str>,
-    ) -> Result<Vec<(String, String, i64)>, StorageError> {
+    ) -> Result<Vec<BucketActivity>, StorageError> {
         let prefix = prefix.clamp(1, 24);
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
-            "SELECT substr(hour, 1, {prefix}), series, CAST(SUM(jobs) AS BIGINT) \
-             FROM regeneration_job_activity \
-             WHERE hour >= $1 AND hour < $2 AND ($3 IS NULL OR target_type = $3) \
-             GROUP BY 1, 2"
+        let series: Vec<&str> = ALL_STATUSES
+            .iter()
+            .map(|status| status.as_str())
+            .chain(["TRIGGERED"])
+            .collect();
+        let per_hour: Vec<String> = series
+            .iter()
+            .enumerate()
+            .map(|(i, name)| format!("SUM(CASE series WHEN '{name}' THEN jobs ELSE 0 END) AS s{i}"))
+            .collect();
+        let per_bucket: Vec<String> = (0..series.len())
+            .map(|i| format!("CAST(SUM(s{i}) AS BIGINT)"))
+            .collect();
+        let rows = sqlx::query(&format!(
+            "SELECT substr(hour, 1, {prefix}), {} FROM \
+             (SELECT hour, {} FROM regeneration_job_activity \
+              WHERE hour >= $1 AND hour < $2 AND ($3 IS NULL OR target_type = $3) \
+              GROUP BY hour) per_hour \
+             GROUP BY 1",
+            per_bucket.join(", "),
+            per_hour.join(", ")
         ))
         .bind(from.to_string())
         .bind(to.to_string())
         .bind(target_type)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows)
+        let count = |row: &sqlx::any::AnyRow, i: usize| -> Result<u64, StorageError> {
+            Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+        };
+        rows.iter()
+            .map(|row| {
+                let mut created = StatusCounts::default();
+                for (i, status) in ALL_STATUSES.iter().enumerate() {
+                    created.add(*status, count(row, 1 + i)?);
+                }
+                Ok(BucketActivity {
+                    bucket: row.try_get(0)?,
+                    created,
+                    triggered: count(row, 1 + ALL_STATUSES.len())?,
+                })
+            })
+            .collect()
     }
 
     /// The kept hourly figures and a recount from the jobs and the audit

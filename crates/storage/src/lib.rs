@@ -19,7 +19,7 @@ mod stats;
 pub mod testing;
 
 pub use accounts::{NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
-pub use activity::ActivityRow;
+pub use activity::{ActivityRow, BucketActivity};
 pub use audit::{AuditFilter, AuditPosition};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
