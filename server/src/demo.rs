@@ -80,6 +80,24 @@ pub async fn seed(
         .await
         .map_err(describe)?
         .ok_or("the admin account is missing")?;
+    let seeded = insert_demo_jobs(service, operator, count, &admin.user_id, progress, stop).await?;
+    if seeded.jobs > 0 {
+        service
+            .refresh_statistics(operator)
+            .await
+            .map_err(describe)?;
+    }
+    Ok(seeded)
+}
+
+async fn insert_demo_jobs(
+    service: &AdminService,
+    operator: &Operator,
+    count: usize,
+    admin_id: &str,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<Seeded, String> {
     let now = regen_service::now().millis();
     let spacing = (30 * 24 * 3600 * 1000 / count.max(1) as i64).max(1);
     let mut batch = Vec::with_capacity(BATCH);
@@ -105,7 +123,7 @@ pub async fn seed(
             let events: Vec<AuditEvent> = ids
                 .into_iter()
                 .zip(history)
-                .flat_map(|(id, (status, at))| lifecycle(id, status, at, &admin.user_id, now))
+                .flat_map(|(id, (status, at))| lifecycle(id, status, at, admin_id, now))
                 .collect();
             service
                 .import_audit_events(operator, &events)

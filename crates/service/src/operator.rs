@@ -46,6 +46,11 @@ impl AdminService {
         Ok(self.store().insert_jobs(jobs).await?)
     }
 
+    /// Brings the planner's statistics up to date after a bulk import.
+    pub async fn refresh_statistics(&self, _operator: &Operator) -> Result<(), ServiceError> {
+        Ok(self.store().refresh_statistics().await?)
+    }
+
     /// Inserts audit events recorded elsewhere (an importer's history).
     pub async fn import_audit_events(
         &self,

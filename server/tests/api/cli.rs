@@ -44,6 +44,27 @@ both_backends!(
     the_demo_data_has_a_consistent_audit_history,
 );
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_on_postgres_leaves_the_planner_fresh_statistics() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+
+    let demo = run(&db.url, &["demo", "--jobs", "300"], "");
+
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    // ANALYZE writes the row estimates; a table it never saw has none (-1).
+    let estimates: Vec<(String, f32)> = sqlx::query_as(
+        "SELECT relname::text, reltuples FROM pg_class \
+         WHERE relname IN ('regeneration_jobs', 'audit_events') ORDER BY relname",
+    )
+    .fetch_all(&db.raw_pool().await)
+    .await
+    .unwrap();
+    assert_eq!(estimates.len(), 2);
+    for (table, rows) in estimates {
+        assert!(rows >= 300.0, "{table}: {rows} rows estimated");
+    }
+}
+
 async fn the_demo_data_has_a_consistent_audit_history(backend: Backend) {
     let db = TestDatabase::new(backend).await;
 
