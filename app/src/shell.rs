@@ -26,21 +26,34 @@ fn page_has_islands() -> bool {
     }
 }
 
-/// The URL of a site file (`css`, `js`, `wasm`) as the server named it:
-/// content-hashed, so browsers may keep it forever.
-fn site_file(ext: &str) -> String {
+/// The files cargo-leptos builds for the site.
+#[derive(Debug, Clone, Copy)]
+enum SiteFile {
+    Stylesheet,
+    Script,
+    Wasm,
+}
+
+/// The URL of a site file as the server named it: content-hashed, so
+/// browsers may keep it forever.
+fn site_file(file: SiteFile) -> String {
     #[cfg(feature = "ssr")]
     {
         let ui = crate::ssr::ui_config();
-        let href = match ext {
-            "css" => ui.stylesheet_href,
-            "js" => ui.script_href,
-            _ => ui.wasm_href,
+        let href = match file {
+            SiteFile::Stylesheet => ui.stylesheet_href,
+            SiteFile::Script => ui.script_href,
+            SiteFile::Wasm => ui.wasm_href,
         };
         if !href.is_empty() {
             return href;
         }
     }
+    let ext = match file {
+        SiteFile::Stylesheet => "css",
+        SiteFile::Script => "js",
+        SiteFile::Wasm => "wasm",
+    };
     format!("/pkg/regen-admin.{ext}")
 }
 
@@ -52,7 +65,7 @@ pub fn DocumentHead() -> impl IntoView {
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <meta name="color-scheme" content="light dark"/>
-        <link rel="stylesheet" href=site_file("css")/>
+        <link rel="stylesheet" href=site_file(SiteFile::Stylesheet)/>
         <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
     }
 }
@@ -70,7 +83,7 @@ fn IslandScripts() -> impl IntoView {
     if let Some(context) = Owner::current_shared_context() {
         context.set_is_hydrating(false);
     }
-    let (script, wasm) = (site_file("js"), site_file("wasm"));
+    let (script, wasm) = (site_file(SiteFile::Script), site_file(SiteFile::Wasm));
     let run = format!("{}({script:?}, {wasm:?});", include_str!("islands.js"));
     view! {
         <link rel="modulepreload" href=script/>
