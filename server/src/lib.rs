@@ -129,6 +129,7 @@ impl Application {
                     .await;
             });
         }
+        let upkeep = tokio::spawn(fold_activity_shards(self.state.service.clone()));
         let mut stop_for_server = stop_rx.clone();
         let server = axum::serve(
             self.listener.tap_io(no_delay),
@@ -152,6 +153,7 @@ impl Application {
                 server.abort();
             }
         }
+        upkeep.abort();
         // Transactions are atomic: anything not committed by now rolls back
         // when its connection goes.
         if tokio::time::timeout(grace, self.state.service.close())
@@ -161,6 +163,25 @@ impl Application {
             tracing::warn!("database pool did not close in time");
         }
         Ok(())
+    }
+}
+
+/// The kept activity's upkeep: at start-up, then every
+/// `ACTIVITY_FOLD_EVERY`, fold the shards of past hours (PostgreSQL; a
+/// no-op on SQLite). A failure is logged and retried next time: the figures
+/// stay exact either way, only a chart's read gets slower.
+async fn fold_activity_shards(service: AdminService) {
+    let mut every = tokio::time::interval(regen_service::ACTIVITY_FOLD_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match service.fold_activity_shards().await {
+            Ok(0) => {}
+            Ok(rows) => tracing::debug!(rows, "folded the activity shards of past hours"),
+            Err(error) => {
+                tracing::warn!(%error, "could not fold the activity shards; retrying later")
+            }
+        }
     }
 }
 

@@ -15,6 +15,9 @@ use crate::{require_admin, AdminService, ServiceError};
 pub const MAX_BUCKETS: i64 = 1000;
 
 const HOUR_MS: i64 = 3_600_000;
+
+/// How often a server folds the activity shards of past hours (PostgreSQL).
+pub const ACTIVITY_FOLD_EVERY: Duration = Duration::from_secs(600);
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +214,17 @@ impl AdminService {
         }
         entries.insert(key, (Instant::now(), buckets.clone()));
         Ok(buckets)
+    }
+
+    /// Upkeep of the kept activity (PostgreSQL): folds the shards of the
+    /// hours before this one, so a chart reads one row per hour and target
+    /// type. Changes no job and no figure's sum, so it needs no caller; the
+    /// server runs it at start-up and every [`ACTIVITY_FOLD_EVERY`].
+    pub async fn fold_activity_shards(&self) -> Result<u64, ServiceError> {
+        let now = crate::now().millis();
+        let this_hour =
+            Timestamp::from_millis(now - now.rem_euclid(HOUR_MS)).unwrap_or(crate::now());
+        Ok(self.store().fold_activity_shards(this_hour).await?)
     }
 
     /// Every bucket of the range, oldest first, empty ones included.

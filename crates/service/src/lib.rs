@@ -18,7 +18,9 @@ mod operator;
 mod stats;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
-pub use activity::{ActivityQuery, BucketSize, MAX_BUCKETS, PAGE_CHART_MAX_AGE};
+pub use activity::{
+    ActivityQuery, BucketSize, ACTIVITY_FOLD_EVERY, MAX_BUCKETS, PAGE_CHART_MAX_AGE,
+};
 pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
 pub use auth::{

@@ -272,6 +272,25 @@ impl Listing {
     }
 }
 
+/// The rows of `json_array(SUMMARY_COLUMNS)`, validated like any row.
+fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
+    let rows: Vec<[String; 6]> = serde_json::from_str(page).map_err(StorageError::corrupt)?;
+    rows.into_iter()
+        .map(
+            |[id, status, target_type, target_id, created_at, created_by]| {
+                Ok(JobSummary {
+                    id: id.parse().map_err(StorageError::corrupt)?,
+                    status: status.parse().map_err(StorageError::corrupt)?,
+                    target_type,
+                    target_id,
+                    created_at: created_at.parse().map_err(StorageError::corrupt)?,
+                    created_by,
+                })
+            },
+        )
+        .collect()
+}
+
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 impl Store {
@@ -329,14 +348,30 @@ impl Store {
             None
         };
         let sql = listing.page_sql(bound.is_some());
-        let rows = listing
-            .page_query(&sql, bound.as_ref(), limit)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut jobs = rows
-            .iter()
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = match self.backend() {
+            crate::Backend::Sqlite => {
+                // sqlx hands each SQLite row from its worker thread to the
+                // request's task as a message of its own: 51 thread wake-ups
+                // per page, most of an API list request's time in a profile
+                // (kernel scheduling, futex). The page comes back as one
+                // JSON array instead: one message.
+                let sql =
+                    format!("SELECT json_group_array(json_array({SUMMARY_COLUMNS})) FROM ({sql})");
+                let page: String = listing
+                    .page_query(&sql, bound.as_ref(), limit)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
+                summaries_from_json(&page)?
+            }
+            crate::Backend::Postgres => listing
+                .page_query(&sql, bound.as_ref(), limit)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(summary_from_row)
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         let scan_stopped_at = match &bound {
             Some((at, id)) if jobs.len() < limit as usize => Some(KeysetPosition {
                 created_at: at.parse().map_err(StorageError::corrupt)?,
@@ -344,9 +379,9 @@ impl Store {
             }),
             _ => None,
         };
-        if listing.order == "ASC" {
-            jobs.reverse();
-        }
+        // Newest first, whichever way the page was read (and whatever order
+        // an aggregate kept).
+        jobs.sort_unstable_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
         Ok(JobListing {
             jobs,
             scan_stopped_at,

@@ -85,7 +85,7 @@ impl Store {
                 .as_str(),
         )
         .await?;
-        crate::activity::rebuild_activity(&mut tx, self.backend()).await?;
+        crate::activity::rebuild_activity(&mut tx).await?;
         let (total,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(jobs), 0) AS BIGINT) FROM regeneration_job_counts",
         )

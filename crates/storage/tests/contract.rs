@@ -60,6 +60,7 @@ contract_tests!(
     the_oldest_pending_job_is_found_overall_and_per_target_type,
     a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there,
     concurrent_bulk_imports_and_triggers_all_commit_with_exact_counts,
+    folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
     every_documented_filter_shape_has_a_plan,
 );
 
@@ -982,6 +983,90 @@ async fn a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there(bac
     assert_eq!(rest.scan_stopped_at, None, "the rest fits the budget");
     assert_eq!(direct.len(), 2, "an index-served filter never stops");
     assert_eq!(direct.scan_stopped_at, None);
+}
+
+async fn activity_rows(store: &Store, hour: &str) -> i64 {
+    let (rows,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM regeneration_job_activity WHERE hour = $1",
+    )
+    .bind(hour)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    rows
+}
+
+/// Raw inserts and triggers, each its own transaction, spread one hour's
+/// figures over several shards on PostgreSQL; the fold leaves one row per
+/// past hour and target type with the same sums, and leaves the current
+/// hour alone.
+async fn folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let past = "2026-01-01T05:00:00.000Z";
+    for minute in 0..6 {
+        raw_insert_job(
+            &store,
+            "insight",
+            "PENDING",
+            &format!("2026-01-01T05:{minute:02}:00.000Z"),
+        )
+        .await;
+    }
+    raw_insert_job(&store, "article", "FAILED", "2026-01-01T05:30:00.000Z").await;
+    let now = regen_storage::now();
+    let this_hour = format!("{}:00:00.000Z", &now.to_string()[..13]);
+    for _ in 0..4 {
+        pending_job(&store).await;
+    }
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM regeneration_jobs WHERE created_at < '2026-01-02' AND status = 'PENDING' LIMIT 3",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    for id in ids {
+        store
+            .trigger_job(id.parse().unwrap(), "a", None)
+            .await
+            .unwrap();
+    }
+    let from = regen_domain::Timestamp::from_millis(1_767_225_600_000).unwrap(); // 2026-01-01
+    let to = regen_domain::Timestamp::from_millis(now.millis() + 3_600_000).unwrap();
+    let before = store.job_activity(from, to, 13, None).await.unwrap();
+    let current_rows = activity_rows(&store, &this_hour).await;
+    if backend == Backend::Postgres {
+        assert!(
+            activity_rows(&store, past).await > 2,
+            "raw writes spread over shards"
+        );
+    }
+
+    store
+        .fold_activity_shards(this_hour.parse().unwrap())
+        .await
+        .unwrap();
+
+    assert_eq!(
+        activity_rows(&store, past).await,
+        2,
+        "one row per target type"
+    );
+    assert_eq!(
+        activity_rows(&store, &this_hour).await,
+        current_rows,
+        "this hour is left alone"
+    );
+    let mut after = store.job_activity(from, to, 13, None).await.unwrap();
+    let mut before = before;
+    before.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    after.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    assert_eq!(after, before);
+    let (kept, recounted) = store.kept_activity_and_recounted().await.unwrap();
+    assert_eq!(kept, recounted);
+    let past_hour = after.iter().find(|b| b.bucket == "2026-01-01T05").unwrap();
+    assert_eq!(past_hour.created.get(JobStatus::Pending), 3);
+    assert_eq!(past_hour.created.get(JobStatus::Running), 3);
+    assert_eq!(past_hour.created.get(JobStatus::Failed), 1);
 }
 
 /// Bulk imports hold their counter rows until they commit; with one shard

@@ -305,7 +305,9 @@ async fn a_drifted_activity_figure_is_caught_by_check_and_repaired_by_rebuild(ba
     app.database
         .raw_pool()
         .await
-        .execute("UPDATE regeneration_job_activity SET jobs = jobs + 5 WHERE series = 'TRIGGERED'")
+        .execute(
+            "UPDATE regeneration_job_activity SET triggered = triggered + 5 WHERE triggered <> 0",
+        )
         .await
         .unwrap();
     let found = app.service.check_job_counts(&operator).await.unwrap();
