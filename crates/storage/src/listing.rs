@@ -381,7 +381,7 @@ impl Store {
         };
         // Newest first, whichever way the page was read (and whatever order
         // an aggregate kept).
-        jobs.sort_unstable_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        jobs.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
         Ok(JobListing {
             jobs,
             scan_stopped_at,
