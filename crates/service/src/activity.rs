@@ -15,10 +15,10 @@ use crate::{require_admin, AdminService, ServiceError};
 pub const MAX_BUCKETS: i64 = 1000;
 
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// How often a server folds the activity shards of past hours (PostgreSQL).
 pub const ACTIVITY_FOLD_EVERY: Duration = Duration::from_secs(600);
-const DAY_MS: i64 = 24 * HOUR_MS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BucketSize {

@@ -94,11 +94,12 @@ impl Store {
     /// later; until then a million fresh rows look like none, and a bounded
     /// listing or a filtered audit page took a second instead of
     /// milliseconds (measured after `demo --jobs 1000000`). The import also
-    /// left the counter tables full of dead row versions (each transaction
-    /// rewrote the same rows): until vacuumed, every trigger and every chart
-    /// read waded through them (trigger throughput 39 % of it without the
-    /// counters, activity p99 699 ms). VACUUM runs outside a transaction,
-    /// so this is one simple-protocol statement. SQLite keeps no statistics
+    /// leaves the counter tables full of dead row versions (each of its
+    /// transactions rewrote the same rows thousands of times); VACUUM makes
+    /// that space reusable and the visibility map current before triggers
+    /// and chart reads meet them (it does not shrink the file: see
+    /// `bench/NOTES.md`). VACUUM runs outside a transaction, so this is one
+    /// simple-protocol statement. SQLite keeps no statistics
     /// unless asked, and its plans are fixed by the query shapes
     /// (`listing.rs`), so it is left as it is.
     pub async fn refresh_statistics(&self) -> Result<(), StorageError> {
