@@ -668,8 +668,9 @@ def bulk_seed(backend, db_ref, db_url, jobs):
 
 
 def reuse_scale_database(backend, db_url, jobs, seeded_file):
-    """BENCH_REUSE=1: the last scale run's database, brought to the current
-    schema by `migrate` (timed: what an operator's upgrade costs at this size)."""
+    """BENCH_REUSE=1 (every backend) or BENCH_REUSE="sqlite" (the named
+    ones): the last scale run's database, brought to the current schema by
+    `migrate` (timed: what an operator's upgrade costs at this size)."""
     previous = json.loads(seeded_file.read_text()) if seeded_file.exists() else {}
     if previous.get("jobs") != jobs:
         raise SystemExit(f"[{backend}] BENCH_REUSE: no {jobs:,}-job database from an earlier scale run")
@@ -682,7 +683,8 @@ def reuse_scale_database(backend, db_url, jobs, seeded_file):
 
 def scale_backend(backend, jobs, port, results):
     seeded_file = WORK / f"scale-{backend}.json"
-    reuse = os.environ.get("BENCH_REUSE") == "1"
+    reuse_setting = os.environ.get("BENCH_REUSE", "")
+    reuse = reuse_setting == "1" or backend in reuse_setting.split()
     if backend == "sqlite":
         db_file = WORK / "scale.db"
         if not reuse:
