@@ -27,6 +27,9 @@ pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, Trig
 pub use listing::{JobListing, SCAN_BUDGET};
 pub use stats::CountRow;
 
+/// A statement with its arguments, on whichever backend is connected.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// The clock every stored time comes from, truncated to milliseconds.
 pub fn now() -> regen_domain::Timestamp {
     regen_domain::Timestamp::from_datetime(chrono::Utc::now())

@@ -13,7 +13,7 @@ use regen_domain::JobSummary;
 
 use crate::error::StorageError;
 use crate::jobs::{summary_from_row, JobFilter, KeysetPosition, PageDirection, SUMMARY_COLUMNS};
-use crate::Store;
+use crate::{AnyQuery, Store};
 use sqlx::Row;
 
 /// Rows one page may examine when a filter is not fully served by an index.
@@ -290,8 +290,6 @@ fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
         )
         .collect()
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 impl Store {
     /// The database's plans for one page of `filter`, one line per plan
