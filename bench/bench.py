@@ -207,12 +207,13 @@ def sql_script(backend, db_ref, script):
     return [tuple(line.split("\t")) for line in out.splitlines() if line]
 
 
-def trigger_cost_of_counters(server, token, backend, db_ref, db_url, rounds=3):
+def trigger_cost_of_counters(server, token, backend, db_ref, db_url, rounds=5, count=4000):
     """Trigger throughput A/B on the same server and database: rounds with
-    the counter triggers and with them dropped, alternating, so the
-    machine's drift hits both arms alike; the median round of each is
-    recorded. The triggers are restored from their own definitions after
-    each round without them, and the counts recounted at the end."""
+    the counter triggers and with them dropped, alternating in ABBA order
+    (with/without, then without/with), so neither the machine's drift nor
+    going first favours an arm; the median round of each is recorded. The
+    triggers are restored from their own definitions after each round
+    without them, and the counts recounted at the end."""
     if backend == "sqlite":
         names = ", ".join(f"'{name}'" for name in COUNTER_TRIGGERS[backend])
         definitions = [row[0] for row in sql_script(
@@ -229,20 +230,28 @@ def trigger_cost_of_counters(server, token, backend, db_ref, db_url, rounds=3):
         raise SystemExit(f"trigger A/B [{backend}]: found {len(definitions)} counter triggers")
     arms = {"with": [], "without": []}
     try:
-        for _ in range(rounds):
-            arms["with"].append(trigger_throughput(server, token, backend, record=False))
+        def with_counters():
+            arms["with"].append(trigger_throughput(server, token, backend, count=count, record=False))
+
+        def without_counters():
             sql_script(backend, db_ref, drop)
             try:
                 arms["without"].append(trigger_throughput(
-                    server, token, backend, label="Trigger, counter triggers dropped (A/B)", record=False))
+                    server, token, backend, count=count,
+                    label="Trigger, counter triggers dropped (A/B)", record=False))
             finally:
                 sql_script(backend, db_ref, restore)
+
+        for round_number in range(rounds):
+            order = (with_counters, without_counters)
+            for arm in order if round_number % 2 == 0 else reversed(order):
+                arm()
     finally:
         cli(db_url, "stats", "rebuild")
     medians = []
     for arm in arms.values():
         label, backend_name, rps, p50, p99, peak, note = sorted(arm, key=lambda row: row[2])[len(arm) // 2]
-        rows.append((label, backend_name, rps, p50, p99, peak, f"{note}; median of {rounds} alternating rounds"))
+        rows.append((label, backend_name, rps, p50, p99, peak, f"{note}; median of {rounds} rounds in ABBA order"))
         medians.append(rps)
     facts[f"trigger_ab_{backend}"] = tuple(medians)
 

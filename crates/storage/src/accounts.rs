@@ -345,6 +345,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<(UserRecord, Scope)>, StorageError> {
         let at = now();
+        let mut conn = self.statement_connection().await?;
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, t.scope, t.last_used_at FROM api_tokens t \
              JOIN users u ON u.id = t.user_id \
@@ -353,7 +354,7 @@ impl Store {
         ))
         .bind(token_hash)
         .bind(at.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let last_used: Option<String> = row.try_get("last_used_at")?;
@@ -365,7 +366,7 @@ impl Store {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
                 .bind(at.to_string())
                 .bind(token_hash)
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await?;
         }
         let scope: String = row.try_get("scope")?;
@@ -400,6 +401,7 @@ impl Store {
         idle_since: Timestamp,
     ) -> Result<Option<SessionRecord>, StorageError> {
         let at = now();
+        let mut conn = self.statement_connection().await?;
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, s.id AS session_id, s.created_at, s.last_seen_at, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -409,7 +411,7 @@ impl Store {
         .bind(id_hash)
         .bind(at.to_string())
         .bind(idle_since.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let record = SessionRecord {
@@ -424,7 +426,7 @@ impl Store {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
                 .bind(at.to_string())
                 .bind(id_hash)
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await?;
         }
         Ok(Some(record))

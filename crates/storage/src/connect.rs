@@ -1,12 +1,13 @@
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+use crate::quick::{QuickConnections, QUICK_CONNECTIONS};
 use crate::StorageError;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -78,6 +79,8 @@ fn sqlite_cache_kib(max_connections: u32) -> u32 {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// SQLite connections set aside for single statements (`quick.rs`).
+    pub(crate) quick: Arc<QuickConnections>,
     backend: Backend,
 }
 
@@ -109,7 +112,9 @@ impl Store {
             .map_err(|e| StorageError::InvalidUrl(format!("invalid DATABASE_URL: {e}")))?
             .disable_statement_logging();
         let busy_ms = options.acquire_timeout.as_millis();
-        let cache_kib = sqlite_cache_kib(options.max_connections);
+        // The connections set aside for single statements come from this
+        // pool too, so they share the cache budget.
+        let cache_kib = sqlite_cache_kib(options.max_connections + QUICK_CONNECTIONS);
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
@@ -148,7 +153,11 @@ impl Store {
             })
             .connect_with(connect_options)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            quick: Arc::default(),
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -184,15 +193,21 @@ impl Store {
             .all(|m| applied.contains(&m.version)))
     }
 
+    /// The pool's connections and those set aside for single statements.
     pub fn pool_stats(&self) -> PoolStats {
+        let quick_max = match self.backend {
+            Backend::Sqlite => QUICK_CONNECTIONS,
+            Backend::Postgres => 0,
+        };
         PoolStats {
-            size: self.pool.size(),
-            idle: self.pool.num_idle() as u32,
-            max: self.pool.options().get_max_connections(),
+            size: self.pool.size() + self.quick.owned(),
+            idle: self.pool.num_idle() as u32 + self.quick.idle(),
+            max: self.pool.options().get_max_connections() + quick_max,
         }
     }
 
     pub async fn close(&self) {
+        self.quick.close();
         self.pool.close().await;
     }
 

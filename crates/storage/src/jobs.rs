@@ -171,7 +171,7 @@ impl Store {
             "SELECT {JOB_COLUMNS} FROM regeneration_jobs WHERE id = $1"
         ))
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.statement_connection().await?)
         .await?;
         row.as_ref().map(job_from_row).transpose()
     }
@@ -241,7 +241,6 @@ impl Store {
         Ok(TriggerResult::Triggered { job, audit })
     }
 
-    /// The job's audit trail, oldest first.
     /// One job's audit trail, oldest first, with actor names.
     pub async fn audit_events(&self, job: JobId) -> Result<Vec<AuditRecord>, StorageError> {
         let rows = sqlx::query(&format!(
@@ -249,7 +248,7 @@ impl Store {
              ORDER BY a.occurred_at, a.id"
         ))
         .bind(job.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.statement_connection().await?)
         .await?;
         rows.iter().map(record_from_row).collect()
     }

@@ -14,6 +14,7 @@ mod connect;
 mod error;
 mod jobs;
 mod listing;
+mod quick;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -14,7 +14,7 @@ use regen_domain::JobSummary;
 use crate::error::StorageError;
 use crate::jobs::{summary_from_row, JobFilter, KeysetPosition, PageDirection, SUMMARY_COLUMNS};
 use crate::{AnyQuery, Store};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 /// Rows one page may examine when a filter is not fully served by an index.
 pub const SCAN_BUDGET: u32 = 10_000;
@@ -314,17 +314,18 @@ impl Store {
         };
         let mut lines = Vec::new();
         let mut bound = None;
+        let mut conn = self.statement_connection().await?;
         if listing.budgeted() {
             let sql = format!("{explain} {}", listing.budget_end_sql());
-            for row in listing.budget_query(&sql).fetch_all(&self.pool).await? {
+            for row in listing.budget_query(&sql).fetch_all(&mut *conn).await? {
                 lines.push(format!("(scan budget) {}", detail(&row)?));
             }
-            bound = self.budget_end(&listing).await?;
+            bound = budget_end(&mut conn, &listing).await?;
         }
         let sql = format!("{explain} {}", listing.page_sql(bound.is_some()));
         for row in listing
             .page_query(&sql, bound.as_ref(), limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?
         {
             lines.push(detail(&row)?);
@@ -340,8 +341,9 @@ impl Store {
         limit: u32,
     ) -> Result<JobListing, StorageError> {
         let listing = Listing::new(filter, from, self.backend());
+        let mut conn = self.statement_connection().await?;
         let bound = if listing.budgeted() {
-            self.budget_end(&listing).await?
+            budget_end(&mut conn, &listing).await?
         } else {
             None
         };
@@ -357,14 +359,14 @@ impl Store {
                     format!("SELECT json_group_array(json_array({SUMMARY_COLUMNS})) FROM ({sql})");
                 let page: String = listing
                     .page_query(&sql, bound.as_ref(), limit)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *conn)
                     .await?
                     .try_get(0)?;
                 summaries_from_json(&page)?
             }
             crate::Backend::Postgres => listing
                 .page_query(&sql, bound.as_ref(), limit)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *conn)
                 .await?
                 .iter()
                 .map(summary_from_row)
@@ -385,19 +387,16 @@ impl Store {
             scan_stopped_at,
         })
     }
+}
 
-    /// The (created_at, id) of the last row a budgeted page may examine, or
-    /// `None` when the driving range holds fewer rows than the budget.
-    async fn budget_end(
-        &self,
-        listing: &Listing,
-    ) -> Result<Option<(String, String)>, StorageError> {
-        let sql = listing.budget_end_sql();
-        let row = listing
-            .budget_query(&sql)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .transpose()
-    }
+/// The (created_at, id) of the last row a budgeted page may examine, or
+/// `None` when the driving range holds fewer rows than the budget.
+async fn budget_end(
+    conn: &mut AnyConnection,
+    listing: &Listing,
+) -> Result<Option<(String, String)>, StorageError> {
+    let sql = listing.budget_end_sql();
+    let row = listing.budget_query(&sql).fetch_optional(conn).await?;
+    row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .transpose()
 }

@@ -42,7 +42,9 @@ impl Store {
     /// The kept counts, one row per (target type, status) that has jobs. Costs
     /// the same at any number of jobs: it reads the counters, not the jobs.
     pub async fn job_counts(&self) -> Result<Vec<CountRow>, StorageError> {
-        let raw: Vec<(String, String, i64)> = sqlx::query_as(KEPT).fetch_all(&self.pool).await?;
+        let raw: Vec<(String, String, i64)> = sqlx::query_as(KEPT)
+            .fetch_all(&mut *self.statement_connection().await?)
+            .await?;
         rows(raw)
     }
 
@@ -103,6 +105,7 @@ impl Store {
         target_type: Option<&str>,
     ) -> Result<Option<(JobId, Timestamp)>, StorageError> {
         let pending = JobStatus::Pending.as_str();
+        let mut conn = self.statement_connection().await?;
         let row: Option<(String, String)> = match target_type {
             None => {
                 sqlx::query_as(
@@ -110,7 +113,7 @@ impl Store {
                      ORDER BY created_at, id LIMIT 1",
                 )
                 .bind(pending)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await?
             }
             Some(target_type) => {
@@ -120,7 +123,7 @@ impl Store {
                 )
                 .bind(target_type)
                 .bind(pending)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await?
             }
         };

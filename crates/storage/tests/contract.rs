@@ -63,6 +63,7 @@ contract_tests!(
     folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
     a_bulk_insert_statement_writes_each_counter_row_once,
     every_documented_filter_shape_has_a_plan,
+    kept_connections_see_every_commit_and_survive_dropped_reads,
 );
 
 /// SQLite plans do not depend on the data, so its plans are checked: every
@@ -1178,4 +1179,96 @@ async fn every_documented_filter_shape_has_a_plan(backend: Backend) {
         let plan = store.explain_list_jobs(&filter, 50).await.unwrap();
         assert!(!plan.is_empty(), "{shape}");
     }
+}
+
+/// The statements a request makes run on connections kept between requests
+/// (on SQLite set aside from the pool and handed back without a ping). Each
+/// must still see every commit made elsewhere before it began (a revoked
+/// token fails on the next use, a trigger shows at once), and a read dropped
+/// half-way (a client that went away) must leave nothing behind.
+async fn kept_connections_see_every_commit_and_survive_dropped_reads(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let elsewhere = db.raw_pool().await;
+    let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
+    store
+        .create_api_token(&NewApiToken {
+            user_id: user.id.clone(),
+            token_hash: "leaked".into(),
+            scope: Scope::Admin,
+            label: None,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    let job = pending_job(&store).await;
+    let everything = JobFilter::default();
+    // Several requests at once, so that several connections are kept.
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let filter = everything.clone();
+            tokio::spawn(async move { store.list_jobs(&filter, None, 100).await.unwrap() })
+        })
+        .collect();
+    for reader in readers {
+        assert_eq!(reader.await.unwrap().jobs.len(), 1);
+    }
+
+    for round in 0..20 {
+        let insert = format!(
+            "INSERT INTO regeneration_jobs (id, status, target_type, target_id, \
+             instruction_json, created_at, created_by) VALUES ('{}', 'PENDING', 'insight', \
+             'raw-{round}', '{{}}', '2026-01-01T00:00:00.000Z', 'producer-sql')",
+            uuid::Uuid::now_v7()
+        );
+        elsewhere.execute(insert.as_str()).await.unwrap();
+        let listing = store.list_jobs(&everything, None, 100).await.unwrap();
+        assert_eq!(listing.jobs.len(), round + 2, "round {round}");
+        let kept = store.job_counts().await.unwrap();
+        assert_eq!(kept.iter().map(|r| r.jobs).sum::<i64>(), round as i64 + 2);
+    }
+
+    sqlx::query("UPDATE regeneration_jobs SET status = 'RUNNING' WHERE id = $1")
+        .bind(job.id.to_string())
+        .execute(&elsewhere)
+        .await
+        .unwrap();
+    let seen = store.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(seen.status, JobStatus::Running);
+
+    assert!(store.use_api_token("leaked").await.unwrap().is_some());
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = 'leaked'")
+        .bind(regen_storage::now().to_string())
+        .execute(&elsewhere)
+        .await
+        .unwrap();
+    assert_eq!(store.use_api_token("leaked").await.unwrap(), None);
+
+    // Reads dropped after their first poll: mid-checkout or mid-statement.
+    for _ in 0..50 {
+        let read = store.list_jobs(&everything, None, 100);
+        let _ = tokio::time::timeout(std::time::Duration::ZERO, read).await;
+    }
+    elsewhere
+        .execute("UPDATE regeneration_jobs SET status = 'RUNNING' WHERE target_id = 'raw-0'")
+        .await
+        .unwrap();
+    let running = JobFilter {
+        statuses: vec![JobStatus::Running],
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_jobs(&running, None, 100)
+            .await
+            .unwrap()
+            .jobs
+            .len(),
+        2
+    );
+    let connections = store.pool_stats();
+    assert!(
+        connections.size <= connections.max,
+        "{connections:?}: dropped reads must not leak connections"
+    );
 }

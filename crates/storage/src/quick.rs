@@ -1,0 +1,163 @@
+//! Connections for the statements every request makes (its credential, the
+//! page it reads), handed back without sqlx's release ping.
+//!
+//! sqlx returns a pooled connection by spawning a task that pings it first
+//! (`sqlx-core` 0.8, `PoolConnection::drop`): on SQLite that is a new task
+//! and two more hand-offs to the connection's worker thread for every
+//! statement, about two thirds of the thread switches of an API list request
+//! on one connection (bench/NOTES.md). The ping exists for connections a
+//! cancelled query may have left mid-protocol. A SQLite connection cannot be
+//! left that way: its worker thread runs every command to the end and resets
+//! the statement, whether or not anyone still waits for the rows, and it
+//! cannot go stale like a socket. So on SQLite a few connections are kept
+//! aside, detached from the pool, and returned by a push onto a list.
+//! PostgreSQL keeps the pool's checks: a socket may have died or been left
+//! mid-reply.
+//!
+//! Only single statements outside transactions run here; anything that
+//! begins a transaction uses the pool.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool};
+
+use crate::{Backend, StorageError, Store};
+
+/// How many SQLite connections are kept aside. Requests beyond that use the
+/// pool as before; two cores are busy long before four requests are.
+pub(crate) const QUICK_CONNECTIONS: u32 = 4;
+
+#[derive(Default)]
+pub(crate) struct QuickConnections {
+    idle: Mutex<Vec<AnyConnection>>,
+    /// Connections detached for this list, idle or in use.
+    owned: AtomicU32,
+    closed: AtomicBool,
+}
+
+impl QuickConnections {
+    pub(crate) fn idle(&self) -> u32 {
+        self.idle.lock().map(|idle| idle.len() as u32).unwrap_or(0)
+    }
+
+    pub(crate) fn owned(&self) -> u32 {
+        self.owned.load(Ordering::Relaxed)
+    }
+
+    /// Drops the idle connections; those in use are dropped when they come
+    /// back.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if let Ok(mut idle) = self.idle.lock() {
+            let closing = idle.len() as u32;
+            idle.clear();
+            self.owned.fetch_sub(closing, Ordering::Relaxed);
+        }
+    }
+
+    fn take_idle(&self) -> Option<AnyConnection> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    /// Counts one more owned connection, unless the list is full.
+    fn reserve(&self) -> bool {
+        self.owned
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |owned| {
+                (owned < QUICK_CONNECTIONS).then_some(owned + 1)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, conn: AnyConnection) {
+        if !self.closed.load(Ordering::SeqCst) {
+            if let Ok(mut idle) = self.idle.lock() {
+                idle.push(conn);
+                return;
+            }
+        }
+        self.owned.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection for one statement (or a few, one after another), from the
+/// quick list on SQLite when one is free, from the pool otherwise.
+pub(crate) enum StatementConnection<'s> {
+    Quick {
+        conn: Option<AnyConnection>,
+        from: &'s QuickConnections,
+    },
+    Pooled(PoolConnection<Any>),
+}
+
+impl Store {
+    /// A connection for statements that need no transaction.
+    pub(crate) async fn statement_connection(
+        &self,
+    ) -> Result<StatementConnection<'_>, StorageError> {
+        if self.backend() == Backend::Sqlite {
+            let quick = &self.quick;
+            if let Some(conn) = quick.take_idle() {
+                return Ok(StatementConnection::Quick {
+                    conn: Some(conn),
+                    from: quick,
+                });
+            }
+            if quick.reserve() {
+                return match detach_one(&self.pool).await {
+                    Ok(conn) => Ok(StatementConnection::Quick {
+                        conn: Some(conn),
+                        from: quick,
+                    }),
+                    Err(error) => {
+                        quick.owned.fetch_sub(1, Ordering::Relaxed);
+                        Err(error)
+                    }
+                };
+            }
+        }
+        Ok(StatementConnection::Pooled(self.pool.acquire().await?))
+    }
+}
+
+/// A connection opened by the pool (so with its settings applied), no
+/// longer counted by it.
+async fn detach_one(pool: &AnyPool) -> Result<AnyConnection, StorageError> {
+    Ok(pool.acquire().await?.detach())
+}
+
+impl Deref for StatementConnection<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            StatementConnection::Quick { conn, .. } => {
+                conn.as_ref().expect("present until dropped")
+            }
+            StatementConnection::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl DerefMut for StatementConnection<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            StatementConnection::Quick { conn, .. } => {
+                conn.as_mut().expect("present until dropped")
+            }
+            StatementConnection::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl Drop for StatementConnection<'_> {
+    fn drop(&mut self) {
+        if let StatementConnection::Quick { conn, from } = self {
+            if let Some(conn) = conn.take() {
+                from.give_back(conn);
+            }
+        }
+    }
+}
