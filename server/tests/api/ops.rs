@@ -69,7 +69,13 @@ async fn metrics_count_triggers_and_audit_failures(backend: Backend) {
     assert_eq!(sample(&text, "regen_audit_write_failures_total"), 1.0);
     assert!(sample(&text, "regen_http_requests_total{route=\"/api/admin/regeneration-jobs/{jobId}/trigger\",method=\"POST\",status=\"200\"}") >= 2.0);
     assert!(text.contains("regen_http_request_duration_seconds_bucket{"));
-    assert!(text.contains("regen_db_pool_max_connections 10"));
+    // The configured pool of 10, plus on SQLite the 4 connections set aside
+    // for single statements (`regen_storage`'s `quick.rs`).
+    let max_connections = match backend {
+        Backend::Sqlite => 14,
+        Backend::Postgres => 10,
+    };
+    assert!(text.contains(&format!("regen_db_pool_max_connections {max_connections}")));
     assert!(text.contains("regen_build_info{"));
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let value = line.rsplit(' ').next().unwrap();
