@@ -301,6 +301,19 @@ def deep_cursor(backend, db_path_or_url, offset):
     return f"o{millis:x}.{job_id.replace('-', '')}"
 
 
+def settle(backend, db_ref):
+    started = time.monotonic()
+    if backend == "sqlite":
+        connection = sqlite3.connect(db_ref, isolation_level=None, timeout=60)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            connection.close()
+    else:
+        run(["psql", db_ref, "-qc", "VACUUM (ANALYZE)"])
+    log(f"[{backend}] settled after seeding in {time.monotonic() - started:.1f} s")
+
+
 def seed(db_url, jobs):
     started = time.monotonic()
     cli(db_url, "demo", "--jobs", str(jobs), "--admin-password", PASSWORD)
@@ -343,8 +356,12 @@ def bench_backend(backend, jobs, port):
     log(f"[{backend}] seeding {jobs:,} jobs")
     seconds, token, big100k, big5m, small = seed(db_url, jobs)
     facts[f"seed_seconds_{backend}"] = seconds
-    # The seed leaves gigabytes of dirty pages; their write-back would compete
-    # with the measurements for the disk and the CPU.
+    # What an operator does after a bulk import (README): SQLite's log
+    # checkpointed, PostgreSQL's tables vacuumed and analysed. Otherwise the
+    # first figures pay for the checkpoint or for autovacuum working through
+    # the import, and the later ones do not. The seed also leaves gigabytes
+    # of dirty pages, whose write-back would compete with the measurements.
+    settle(backend, db_ref)
     run(["sync"])
     server = Server(db_url, port)
     facts[f"startup_full_{backend}"] = server.startup
@@ -461,6 +478,10 @@ def round_two(server, token, backend, small):
     facts[f"activity_{backend}"] = wrk(server, "/api/admin/regeneration-jobs/activity?bucket=day", token,
                                        "Activity API, 30 daily buckets", backend, connections=1)
     wrk(server, "/api/admin/regeneration-jobs/activity?bucket=day", token, "Activity API, 30 daily buckets", backend)
+    # The chart's cost: the three variants of the page back to back, so that
+    # what the machine is doing at that moment weighs on all three alike.
+    facts[f"ssr_chart_24h_{backend}"] = wrk(server, "/admin/regeneration-jobs", token,
+                                            "SSR list page, 24-hour chart (default)", backend)
     facts[f"ssr_chart_30d_{backend}"] = wrk(server, "/admin/regeneration-jobs?chart=30d", token,
                                             "SSR list page, 30-day chart", backend)
     facts[f"ssr_no_chart_{backend}"] = wrk(server, "/admin/regeneration-jobs?chart=off", token,
@@ -553,7 +574,7 @@ def write_report(jobs):
             lines.append(check(f"Export {f.upper()} of {jobs:,} jobs grows RSS ≤ 20 MB ({backend})",
                                growth <= 20, f"{growth:.1f} MB"))
         plain = facts[f"ssr_no_chart_{backend}"][0]
-        for name, key in (("24-hour", "ssr_list"), ("30-day", "ssr_chart_30d")):
+        for name, key in (("24-hour", "ssr_chart_24h"), ("30-day", "ssr_chart_30d")):
             chart = facts[f"{key}_{backend}"][0]
             lines.append(check(f"List page with the {name} chart ≥ 80% of its req/s without ({backend})",
                                chart >= 0.8 * plain, f"{chart:,.0f} vs {plain:,.0f} req/s"))

@@ -62,23 +62,44 @@ impl QuickConnections {
         self.idle.lock().ok()?.pop()
     }
 
-    /// Counts one more owned connection, unless the list is full.
-    fn reserve(&self) -> bool {
+    /// Counts one more owned connection, unless the list is full. The count
+    /// is given back if the connection never arrives, even when the request
+    /// waiting for it is dropped.
+    fn reserve(&self) -> Option<Reservation<'_>> {
         self.owned
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |owned| {
                 (owned < QUICK_CONNECTIONS).then_some(owned + 1)
             })
-            .is_ok()
+            .ok()
+            .map(|_| Reservation {
+                from: self,
+                filled: false,
+            })
     }
 
     fn give_back(&self, conn: AnyConnection) {
-        if !self.closed.load(Ordering::SeqCst) {
-            if let Ok(mut idle) = self.idle.lock() {
+        if let Ok(mut idle) = self.idle.lock() {
+            // Checked under the lock that `close` takes after setting it, so
+            // nothing is pushed after `close` has emptied the list.
+            if !self.closed.load(Ordering::SeqCst) {
                 idle.push(conn);
                 return;
             }
         }
         self.owned.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct Reservation<'s> {
+    from: &'s QuickConnections,
+    filled: bool,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.filled {
+            self.from.owned.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -105,17 +126,13 @@ impl Store {
                     from: quick,
                 });
             }
-            if quick.reserve() {
-                return match detach_one(&self.pool).await {
-                    Ok(conn) => Ok(StatementConnection::Quick {
-                        conn: Some(conn),
-                        from: quick,
-                    }),
-                    Err(error) => {
-                        quick.owned.fetch_sub(1, Ordering::Relaxed);
-                        Err(error)
-                    }
-                };
+            if let Some(mut reservation) = quick.reserve() {
+                let conn = detach_one(&self.pool).await?;
+                reservation.filled = true;
+                return Ok(StatementConnection::Quick {
+                    conn: Some(conn),
+                    from: quick,
+                });
             }
         }
         Ok(StatementConnection::Pooled(self.pool.acquire().await?))
@@ -159,5 +176,55 @@ impl Drop for StatementConnection<'_> {
                 from.give_back(conn);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::testing::TestDatabase;
+    use crate::StoreOptions;
+
+    #[tokio::test]
+    async fn set_aside_connections_are_reused_and_a_dropped_checkout_gives_its_place_back() {
+        let db = TestDatabase::new(Backend::Sqlite).await;
+        let options = StoreOptions {
+            max_connections: 1,
+            ..StoreOptions::default()
+        };
+        let store = Store::connect(&db.url, &options).await.unwrap();
+        store.migrate().await.unwrap();
+
+        // The pool's one connection is busy, so a checkout that must open a
+        // set-aside connection waits; it is dropped while waiting.
+        let busy = store.pool.acquire().await.unwrap();
+        let waiting = store.statement_connection();
+        assert!(tokio::time::timeout(Duration::from_millis(50), waiting)
+            .await
+            .is_err());
+        assert_eq!(
+            store.quick.owned(),
+            0,
+            "the dropped checkout's place is free"
+        );
+        drop(busy);
+
+        let mut held = Vec::new();
+        for _ in 0..QUICK_CONNECTIONS {
+            let conn = store.statement_connection().await.unwrap();
+            assert!(matches!(conn, StatementConnection::Quick { .. }));
+            held.push(conn);
+        }
+        let overflow = store.statement_connection().await.unwrap();
+        assert!(matches!(overflow, StatementConnection::Pooled(_)));
+        drop(overflow);
+        drop(held);
+        assert_eq!(store.quick.idle(), QUICK_CONNECTIONS);
+        assert_eq!(store.quick.owned(), QUICK_CONNECTIONS);
+
+        store.close().await;
+        assert_eq!((store.quick.idle(), store.quick.owned()), (0, 0));
     }
 }
