@@ -303,14 +303,7 @@ def deep_cursor(backend, db_path_or_url, offset):
 
 def settle(backend, db_ref):
     started = time.monotonic()
-    if backend == "sqlite":
-        connection = sqlite3.connect(db_ref, isolation_level=None, timeout=60)
-        try:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            connection.close()
-    else:
-        run(["psql", db_ref, "-qc", "VACUUM (ANALYZE)"])
+    sql_script(backend, db_ref, "PRAGMA wal_checkpoint(TRUNCATE)" if backend == "sqlite" else "VACUUM (ANALYZE)")
     log(f"[{backend}] settled after seeding in {time.monotonic() - started:.1f} s")
 
 
