@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::direct::{DirectRow, Param};
 use crate::error::StorageError;
 use crate::{now, Store};
 
@@ -82,6 +83,38 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord, StorageError> {
         password_hash: row.try_get("password_hash")?,
         disabled: disabled_at.is_some(),
     })
+}
+
+/// A usable token's owner, scope and last use, as `use_api_token` reads them.
+type TokenUse = (UserRecord, Scope, Option<String>);
+
+fn token_use_from_row(row: &AnyRow) -> Result<TokenUse, StorageError> {
+    let scope: String = row.try_get("scope")?;
+    Ok((
+        user_from_row(row)?,
+        scope.parse().map_err(StorageError::corrupt)?,
+        row.try_get("last_used_at")?,
+    ))
+}
+
+/// The same columns, read by `direct.rs`: USER_COLUMNS, scope, last_used_at.
+fn token_use_from_direct(row: DirectRow) -> Result<TokenUse, StorageError> {
+    let [id, username, role, password_hash, disabled_at, scope, last_used]: [Option<String>; 7] =
+        row.try_into()
+            .map_err(|_| StorageError::corrupt("token row: wrong width"))?;
+    let required =
+        |value: Option<String>| value.ok_or_else(|| StorageError::corrupt("token row: NULL"));
+    Ok((
+        UserRecord {
+            id: required(id)?,
+            username: required(username)?,
+            role: required(role)?.parse().map_err(StorageError::corrupt)?,
+            password_hash: required(password_hash)?,
+            disabled: disabled_at.is_some(),
+        },
+        required(scope)?.parse().map_err(StorageError::corrupt)?,
+        last_used,
+    ))
 }
 
 fn timestamp(row: &AnyRow, column: &str) -> Result<Timestamp, StorageError> {
@@ -345,33 +378,41 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<(UserRecord, Scope)>, StorageError> {
         let at = now();
-        let mut conn = self.statement_connection().await?;
-        let row = sqlx::query(&format!(
+        let at_text = at.to_string();
+        let sql = format!(
             "SELECT {USER_COLUMNS}, t.scope, t.last_used_at FROM api_tokens t \
              JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
                AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.disabled_at IS NULL"
-        ))
-        .bind(token_hash)
-        .bind(at.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let last_used: Option<String> = row.try_get("last_used_at")?;
+        );
+        let params = [Param::Text(token_hash), Param::Text(&at_text)];
+        let found = match self.direct.read(|c| c.query(&sql, &params, 7)) {
+            Some(rows) => rows.into_iter().next().map(token_use_from_direct),
+            None => {
+                let mut conn = self.statement_connection().await?;
+                let row = sqlx::query(&sql)
+                    .bind(token_hash)
+                    .bind(&at_text)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                row.map(|row| token_use_from_row(&row))
+            }
+        };
+        let Some((user, scope, last_used)) = found.transpose()? else {
+            return Ok(None);
+        };
         let stale = match last_used.as_deref().map(str::parse::<Timestamp>) {
             Some(Ok(last)) => at.millis() - last.millis() > 60_000,
             _ => true,
         };
         if stale {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
-                .bind(at.to_string())
+                .bind(at_text)
                 .bind(token_hash)
-                .execute(&mut *conn)
+                .execute(&mut *self.statement_connection().await?)
                 .await?;
         }
-        let scope: String = row.try_get("scope")?;
-        let scope = scope.parse().map_err(StorageError::corrupt)?;
-        Ok(Some((user_from_row(&row)?, scope)))
+        Ok(Some((user, scope)))
     }
 
     pub async fn create_session(&self, session: &NewSession) -> Result<(), StorageError> {

@@ -7,6 +7,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+use crate::direct::{DirectReads, DIRECT_CONNECTIONS};
 use crate::quick::{QuickConnections, QUICK_CONNECTIONS};
 use crate::StorageError;
 
@@ -81,6 +82,8 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     /// SQLite connections set aside for single statements (`quick.rs`).
     pub(crate) quick: Arc<QuickConnections>,
+    /// SQLite connections read on the calling thread (`direct.rs`).
+    pub(crate) direct: Arc<DirectReads>,
     backend: Backend,
 }
 
@@ -113,8 +116,11 @@ impl Store {
             .disable_statement_logging();
         let busy_ms = options.acquire_timeout.as_millis();
         // The connections set aside for single statements come from this
-        // pool too, so they share the cache budget.
-        let cache_kib = sqlite_cache_kib(options.max_connections + QUICK_CONNECTIONS);
+        // pool too, and the direct ones read the same file, so all share the
+        // cache budget.
+        let cache_kib = sqlite_cache_kib(
+            options.max_connections + QUICK_CONNECTIONS + DIRECT_CONNECTIONS as u32,
+        );
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
@@ -153,9 +159,14 @@ impl Store {
             })
             .connect_with(connect_options)
             .await?;
+        let direct = match backend {
+            Backend::Sqlite => DirectReads::open(&url, cache_kib).await?,
+            Backend::Postgres => DirectReads::default(),
+        };
         Ok(Store {
             pool,
             quick: Arc::default(),
+            direct: Arc::new(direct),
             backend,
         })
     }
@@ -193,20 +204,29 @@ impl Store {
             .all(|m| applied.contains(&m.version)))
     }
 
-    /// The pool's connections and those set aside for single statements.
+    /// The pool's connections, those set aside for single statements and
+    /// the direct ones (both SQLite only).
     pub fn pool_stats(&self) -> PoolStats {
-        let quick_max = match self.backend {
-            Backend::Sqlite => QUICK_CONNECTIONS,
+        let extra_max = match self.backend {
+            Backend::Sqlite => QUICK_CONNECTIONS + DIRECT_CONNECTIONS as u32,
             Backend::Postgres => 0,
         };
+        let (direct_open, direct_idle) = self.direct.counts();
         PoolStats {
-            size: self.pool.size() + self.quick.owned(),
-            idle: self.pool.num_idle() as u32 + self.quick.idle(),
-            max: self.pool.options().get_max_connections() + quick_max,
+            size: self.pool.size() + self.quick.owned() + direct_open,
+            idle: self.pool.num_idle() as u32 + self.quick.idle() + direct_idle,
+            max: self.pool.options().get_max_connections() + extra_max,
         }
     }
 
+    /// How many reads ran on the calling thread (`direct.rs`).
+    #[cfg(feature = "testing")]
+    pub fn direct_reads_served(&self) -> u64 {
+        self.direct.served()
+    }
+
     pub async fn close(&self) {
+        self.direct.close();
         self.quick.close();
         self.pool.close().await;
     }

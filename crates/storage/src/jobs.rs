@@ -8,6 +8,7 @@ use sqlx::{Acquire, Row};
 use uuid::Uuid;
 
 use crate::audit::{record_from_row, AUDIT_RECORD_COLUMNS, AUDIT_WITH_NAMES};
+use crate::direct::DirectRow;
 use crate::error::StorageError;
 use crate::{now, AnyQuery, Store};
 
@@ -437,6 +438,23 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError
         error_json: optional_text(row, "error_json")?.map(json).transpose()?,
         created_at: parse(row, "created_at")?,
         created_by: text(row, "created_by")?,
+    })
+}
+
+/// A summary read by `direct.rs`, columns in SUMMARY_COLUMNS order.
+pub(crate) fn summary_from_direct(row: DirectRow) -> Result<JobSummary, StorageError> {
+    let columns: [Option<String>; 6] = row
+        .try_into()
+        .map_err(|_| StorageError::corrupt("job summary: wrong width"))?;
+    let [id, status, target_type, target_id, created_at, created_by] =
+        columns.map(|value| value.ok_or_else(|| StorageError::corrupt("job summary: NULL")));
+    Ok(JobSummary {
+        id: id?.parse().map_err(StorageError::corrupt)?,
+        status: status?.parse().map_err(StorageError::corrupt)?,
+        target_type: target_type?,
+        target_id: target_id?,
+        created_at: created_at?.parse().map_err(StorageError::corrupt)?,
+        created_by: created_by?,
     })
 }
 

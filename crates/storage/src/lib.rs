@@ -11,6 +11,7 @@ mod accounts;
 mod activity;
 mod audit;
 mod connect;
+mod direct;
 mod error;
 mod jobs;
 mod listing;

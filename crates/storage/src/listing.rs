@@ -11,8 +11,12 @@
 
 use regen_domain::JobSummary;
 
+use crate::direct::{DirectConnection, DirectError, DirectRow, Param};
 use crate::error::StorageError;
-use crate::jobs::{summary_from_row, JobFilter, KeysetPosition, PageDirection, SUMMARY_COLUMNS};
+use crate::jobs::{
+    summary_from_direct, summary_from_row, JobFilter, KeysetPosition, PageDirection,
+    SUMMARY_COLUMNS,
+};
 use crate::{AnyQuery, Store};
 use sqlx::{AnyConnection, Row};
 
@@ -34,6 +38,9 @@ impl std::ops::Deref for JobListing {
         &self.jobs
     }
 }
+
+/// The (created_at, id) of the last row a page's scan budget lets it examine.
+type BudgetEnd = (String, String);
 
 /// The filter whose index drives the scan, most selective first. Each of
 /// these indexes ends in (created_at, id), so the time window and the keyset
@@ -272,6 +279,43 @@ impl Listing {
     }
 }
 
+impl Listing {
+    fn filter_params(&self) -> impl Iterator<Item = Param<'_>> {
+        self.conditions.params.iter().map(|p| Param::Text(p))
+    }
+
+    /// The budget's end and the page's rows, on the calling thread
+    /// (`direct.rs`): the same statements and values as the pool's path.
+    fn read_direct(
+        &self,
+        conn: &mut DirectConnection,
+        limit: u32,
+    ) -> Result<(Option<BudgetEnd>, Vec<DirectRow>), DirectError> {
+        let bound = if self.budgeted() {
+            let params: Vec<Param<'_>> = self
+                .filter_params()
+                .chain([Param::Int(i64::from(SCAN_BUDGET) - 1)])
+                .collect();
+            match conn.query(&self.budget_end_sql(), &params, 2)?.pop() {
+                Some(row) => match <[Option<String>; 2]>::try_from(row) {
+                    Ok([Some(at), Some(id)]) => Some((at, id)),
+                    _ => return Err(DirectError::Failed("budget end: bad row".into())),
+                },
+                None => None,
+            }
+        } else {
+            None
+        };
+        let mut params: Vec<Param<'_>> = self.filter_params().collect();
+        if let Some((at, id)) = &bound {
+            params.extend([Param::Text(at), Param::Text(id)]);
+        }
+        params.push(Param::Int(i64::from(limit)));
+        let rows = conn.query(&self.page_sql(bound.is_some()), &params, 6)?;
+        Ok((bound, rows))
+    }
+}
+
 /// The rows of `json_array(SUMMARY_COLUMNS)`, validated like any row.
 fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
     let rows: Vec<[String; 6]> = serde_json::from_str(page).map_err(StorageError::corrupt)?;
@@ -341,20 +385,50 @@ impl Store {
         limit: u32,
     ) -> Result<JobListing, StorageError> {
         let listing = Listing::new(filter, from, self.backend());
+        let (bound, mut jobs) = match self.direct.read(|c| listing.read_direct(c, limit)) {
+            Some((bound, rows)) => {
+                let jobs = rows
+                    .into_iter()
+                    .map(summary_from_direct)
+                    .collect::<Result<Vec<_>, _>>()?;
+                (bound, jobs)
+            }
+            None => self.list_through_pool(&listing, limit).await?,
+        };
+        let scan_stopped_at = match &bound {
+            Some((at, id)) if jobs.len() < limit as usize => Some(KeysetPosition {
+                created_at: at.parse().map_err(StorageError::corrupt)?,
+                id: id.parse().map_err(StorageError::corrupt)?,
+            }),
+            _ => None,
+        };
+        // Newest first, whichever way the page was read (and whatever order
+        // an aggregate kept).
+        jobs.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
+        Ok(JobListing {
+            jobs,
+            scan_stopped_at,
+        })
+    }
+
+    /// The budget's end and the page, through sqlx.
+    async fn list_through_pool(
+        &self,
+        listing: &Listing,
+        limit: u32,
+    ) -> Result<(Option<BudgetEnd>, Vec<JobSummary>), StorageError> {
         let mut conn = self.statement_connection().await?;
         let bound = if listing.budgeted() {
-            budget_end(&mut conn, &listing).await?
+            budget_end(&mut conn, listing).await?
         } else {
             None
         };
         let sql = listing.page_sql(bound.is_some());
-        let mut jobs = match self.backend() {
+        let jobs = match self.backend() {
             crate::Backend::Sqlite => {
                 // sqlx hands each SQLite row from its worker thread to the
                 // request's task as a message of its own: 51 thread wake-ups
-                // per page, most of an API list request's time in a profile
-                // (kernel scheduling, futex). The page comes back as one
-                // JSON array instead: one message.
+                // per page. The page comes back as one JSON array instead.
                 let sql =
                     format!("SELECT json_group_array(json_array({SUMMARY_COLUMNS})) FROM ({sql})");
                 let page: String = listing
@@ -372,20 +446,7 @@ impl Store {
                 .map(summary_from_row)
                 .collect::<Result<Vec<_>, _>>()?,
         };
-        let scan_stopped_at = match &bound {
-            Some((at, id)) if jobs.len() < limit as usize => Some(KeysetPosition {
-                created_at: at.parse().map_err(StorageError::corrupt)?,
-                id: id.parse().map_err(StorageError::corrupt)?,
-            }),
-            _ => None,
-        };
-        // Newest first, whichever way the page was read (and whatever order
-        // an aggregate kept).
-        jobs.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
-        Ok(JobListing {
-            jobs,
-            scan_stopped_at,
-        })
+        Ok((bound, jobs))
     }
 }
 

@@ -1243,6 +1243,15 @@ async fn kept_connections_see_every_commit_and_survive_dropped_reads(backend: Ba
         .await
         .unwrap();
     assert_eq!(store.use_api_token("leaked").await.unwrap(), None);
+    if backend == Backend::Sqlite {
+        // Those reads ran on the calling thread (`direct.rs`), not through
+        // the pool: the guarantees above are that path's.
+        assert!(
+            store.direct_reads_served() >= 23,
+            "{}",
+            store.direct_reads_served()
+        );
+    }
 
     // Reads dropped after their first poll: mid-checkout or mid-statement.
     for _ in 0..50 {
