@@ -853,10 +853,21 @@ async fn kept_counts_equal_a_recount_after_inserts_triggers_and_raw_sql(backend:
         store.trigger_job(*id, "a", None).await.unwrap();
     }
     raw_insert_job(&store, "headline", "FAILED", "2026-01-01T00:00:00.000Z").await;
+    // A status change the guard refuses counts nothing, whichever trigger
+    // fires first (on PostgreSQL the counters run before the row changes).
+    let refused = sqlx::query(
+        "UPDATE regeneration_jobs SET status = 'RUNNING', target_id = 'moved' WHERE id = $1",
+    )
+    .bind(pending[2].to_string())
+    .execute(store.pool())
+    .await;
+    assert!(refused.is_err());
 
     let kept = store.job_counts().await.unwrap();
 
     assert_eq!(kept, store.kept_and_recounted().await.unwrap().1);
+    let (activity, recounted) = store.kept_activity_and_recounted().await.unwrap();
+    assert_eq!(activity, recounted);
     let total: i64 = kept.iter().map(|r| r.jobs).sum();
     assert_eq!(total, 13);
     assert!(kept
