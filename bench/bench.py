@@ -666,9 +666,6 @@ def bulk_seed(backend, db_ref, db_url, jobs):
             connection.executescript("BEGIN;" + sql + "COMMIT;")
             if first // batch % 10 == 9:
                 log(f"[{backend}] {first + batch:,} jobs")
-        # Settled as after the demo seed (and as the README tells operators
-        # to after a bulk import): the log checkpointed into the file.
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.close()
     else:
         # Two producers at once, one per core: each transaction's counter
@@ -686,7 +683,9 @@ def bulk_seed(backend, db_ref, db_url, jobs):
             raise SystemExit(f"[{backend}] seeding failed")
         for script in scripts:
             script.unlink()
-        run(["psql", db_ref, "-q", "-c", "VACUUM ANALYZE"])
+    # Settled as after the demo seed, and as the README tells operators to
+    # after a bulk import.
+    settle(backend, db_ref)
     seconds = time.monotonic() - started
     check_started = time.monotonic()
     out = cli(db_url, "stats", "check")

@@ -446,15 +446,23 @@ pub(crate) fn summary_from_direct(row: DirectRow) -> Result<JobSummary, StorageE
     let columns: [Option<String>; 6] = row
         .try_into()
         .map_err(|_| StorageError::corrupt("job summary: wrong width"))?;
-    let [id, status, target_type, target_id, created_at, created_by] =
-        columns.map(|value| value.ok_or_else(|| StorageError::corrupt("job summary: NULL")));
+    if columns.iter().any(Option::is_none) {
+        return Err(StorageError::corrupt("job summary: NULL"));
+    }
+    summary_from_texts(columns.map(Option::unwrap_or_default))
+}
+
+/// A summary from its SUMMARY_COLUMNS as text, validated like any row.
+pub(crate) fn summary_from_texts(
+    [id, status, target_type, target_id, created_at, created_by]: [String; 6],
+) -> Result<JobSummary, StorageError> {
     Ok(JobSummary {
-        id: id?.parse().map_err(StorageError::corrupt)?,
-        status: status?.parse().map_err(StorageError::corrupt)?,
-        target_type: target_type?,
-        target_id: target_id?,
-        created_at: created_at?.parse().map_err(StorageError::corrupt)?,
-        created_by: created_by?,
+        id: id.parse().map_err(StorageError::corrupt)?,
+        status: status.parse().map_err(StorageError::corrupt)?,
+        target_type,
+        target_id,
+        created_at: created_at.parse().map_err(StorageError::corrupt)?,
+        created_by,
     })
 }
 

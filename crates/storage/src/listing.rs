@@ -14,8 +14,8 @@ use regen_domain::JobSummary;
 use crate::direct::{DirectConnection, DirectError, DirectRow, Param};
 use crate::error::StorageError;
 use crate::jobs::{
-    summary_from_direct, summary_from_row, JobFilter, KeysetPosition, PageDirection,
-    SUMMARY_COLUMNS,
+    summary_from_direct, summary_from_row, summary_from_texts, JobFilter, KeysetPosition,
+    PageDirection, SUMMARY_COLUMNS,
 };
 use crate::{AnyQuery, Store};
 use sqlx::{AnyConnection, Row};
@@ -319,20 +319,7 @@ impl Listing {
 /// The rows of `json_array(SUMMARY_COLUMNS)`, validated like any row.
 fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
     let rows: Vec<[String; 6]> = serde_json::from_str(page).map_err(StorageError::corrupt)?;
-    rows.into_iter()
-        .map(
-            |[id, status, target_type, target_id, created_at, created_by]| {
-                Ok(JobSummary {
-                    id: id.parse().map_err(StorageError::corrupt)?,
-                    status: status.parse().map_err(StorageError::corrupt)?,
-                    target_type,
-                    target_id,
-                    created_at: created_at.parse().map_err(StorageError::corrupt)?,
-                    created_by,
-                })
-            },
-        )
-        .collect()
+    rows.into_iter().map(summary_from_texts).collect()
 }
 
 impl Store {
