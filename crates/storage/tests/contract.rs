@@ -440,6 +440,8 @@ async fn an_audit_failure_does_not_roll_back_the_transition(backend: Backend) {
     let stored = store.get_job(job.id).await.unwrap().unwrap();
     assert_eq!(stored.status, JobStatus::Running);
     assert_eq!(store.audit_events(job.id).await.unwrap().len(), 1);
+    // The transition is counted though its audit row was never written.
+    assert_every_figure_recounts(&store).await;
 }
 
 async fn concurrent_triggers_of_one_job_succeed_exactly_once(backend: Backend) {
@@ -524,6 +526,15 @@ async fn raw_status_changes_other_than_pending_to_running_are_refused(backend: B
             assert_eq!(store.get_job(job.id).await.unwrap().unwrap().status, from);
         }
     }
+}
+
+/// Every kept figure (status counts and hourly activity) equals its recount
+/// from the jobs and the audit rows.
+async fn assert_every_figure_recounts(store: &Store) {
+    let (kept, recounted) = store.kept_and_recounted().await.unwrap();
+    assert_eq!(kept, recounted, "status counts");
+    let (activity, recounted) = store.kept_activity_and_recounted().await.unwrap();
+    assert_eq!(activity, recounted, "activity");
 }
 
 async fn raw_pending_to_running_is_the_one_allowed_update(backend: Backend) {
@@ -620,6 +631,9 @@ async fn replaying_an_audit_event_is_idempotent(backend: Backend) {
         .await
         .unwrap());
     assert_eq!(store.audit_events(job.id).await.unwrap().len(), 2);
+    // The replayed row counts its trigger once; the transition itself was
+    // counted when it committed.
+    assert_every_figure_recounts(&store).await;
 }
 
 async fn jobs_missing_audit_are_reported(backend: Backend) {
@@ -839,7 +853,7 @@ async fn raw_insert_job(store: &Store, target_type: &str, status: &str, created_
 async fn kept_counts_equal_a_recount_after_inserts_triggers_and_raw_sql(backend: Backend) {
     let (_db, store) = store(backend).await;
     let mut pending = Vec::new();
-    for (n, status) in ALL_STATUSES.iter().cycle().take(12).enumerate() {
+    for (n, status) in ALL_STATUSES.iter().cycle().take(16).enumerate() {
         let target_type = ["insight", "article", "summary"][n % 3];
         let job = store
             .insert_job(new_job(*status, target_type, "t"))
@@ -862,14 +876,32 @@ async fn kept_counts_equal_a_recount_after_inserts_triggers_and_raw_sql(backend:
     .execute(store.pool())
     .await;
     assert!(refused.is_err());
+    // A script's own trigger: the status change and its audit row, and then
+    // a second audit row for the same job (an import's duplicate).
+    let mut script = store.pool().begin().await.unwrap();
+    sqlx::query("UPDATE regeneration_jobs SET status = 'RUNNING' WHERE id = $1")
+        .bind(pending[3].to_string())
+        .execute(&mut *script)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        sqlx::query(
+            "INSERT INTO audit_events (id, event_type, job_id, actor, occurred_at) \
+             VALUES ($1, 'REGEN_JOB_TRIGGERED', $2, 'ops-script', '2026-02-03T04:05:06.007Z')",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(pending[3].to_string())
+        .execute(&mut *script)
+        .await
+        .unwrap();
+    }
+    script.commit().await.unwrap();
 
     let kept = store.job_counts().await.unwrap();
 
-    assert_eq!(kept, store.kept_and_recounted().await.unwrap().1);
-    let (activity, recounted) = store.kept_activity_and_recounted().await.unwrap();
-    assert_eq!(activity, recounted);
+    assert_every_figure_recounts(&store).await;
     let total: i64 = kept.iter().map(|r| r.jobs).sum();
-    assert_eq!(total, 13);
+    assert_eq!(total, 17);
     assert!(kept
         .iter()
         .any(|r| r.target_type == "headline" && r.status == JobStatus::Failed && r.jobs == 1));
