@@ -417,7 +417,13 @@ fn parse<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<T, StorageE
 where
     T::Err: std::fmt::Display,
 {
-    let value = text(row, column)?;
+    parse_text(column, &text(row, column)?)
+}
+
+fn parse_text<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, StorageError>
+where
+    T::Err: std::fmt::Display,
+{
     value
         .parse()
         .map_err(|e| StorageError::corrupt(format!("{column}: {e}")))
@@ -457,22 +463,22 @@ pub(crate) fn summary_from_texts(
     [id, status, target_type, target_id, created_at, created_by]: [String; 6],
 ) -> Result<JobSummary, StorageError> {
     Ok(JobSummary {
-        id: id.parse().map_err(StorageError::corrupt)?,
-        status: status.parse().map_err(StorageError::corrupt)?,
+        id: parse_text("id", &id)?,
+        status: parse_text("status", &status)?,
         target_type,
         target_id,
-        created_at: created_at.parse().map_err(StorageError::corrupt)?,
+        created_at: parse_text("created_at", &created_at)?,
         created_by,
     })
 }
 
 pub(crate) fn summary_from_row(row: &AnyRow) -> Result<JobSummary, StorageError> {
-    Ok(JobSummary {
-        id: parse(row, "id")?,
-        status: parse(row, "status")?,
-        target_type: text(row, "target_type")?,
-        target_id: text(row, "target_id")?,
-        created_at: parse(row, "created_at")?,
-        created_by: text(row, "created_by")?,
-    })
+    summary_from_texts([
+        text(row, "id")?,
+        text(row, "status")?,
+        text(row, "target_type")?,
+        text(row, "target_id")?,
+        text(row, "created_at")?,
+        text(row, "created_by")?,
+    ])
 }

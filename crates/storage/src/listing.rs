@@ -277,9 +277,7 @@ impl Listing {
         self.bind_filter(sqlx::query(sql))
             .bind(i64::from(SCAN_BUDGET) - 1)
     }
-}
 
-impl Listing {
     fn filter_params(&self) -> impl Iterator<Item = Param<'_>> {
         self.conditions.params.iter().map(|p| Param::Text(p))
     }

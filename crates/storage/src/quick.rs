@@ -6,10 +6,10 @@
 //! and two more hand-offs to the connection's worker thread for every
 //! statement: without it an API list request on one connection makes 7.8
 //! thread switches instead of 12.8 (bench/NOTES.md). The ping exists for
-//! connections a cancelled query may have left mid-protocol. A SQLite connection cannot be
-//! left that way: its worker thread runs every command to the end and resets
-//! the statement, whether or not anyone still waits for the rows, and it
-//! cannot go stale like a socket. So on SQLite a few connections are kept
+//! connections a cancelled query may have left mid-protocol. A SQLite
+//! connection cannot be left that way: its worker thread runs every command
+//! to the end and resets the statement, whether or not anyone still waits
+//! for the rows, and it cannot go stale like a socket. So on SQLite a few connections are kept
 //! aside, detached from the pool, and returned by a push onto a list.
 //! PostgreSQL keeps the pool's checks: a socket may have died or been left
 //! mid-reply.
