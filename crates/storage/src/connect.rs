@@ -5,11 +5,16 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::direct::{DirectReads, DIRECT_CONNECTIONS};
 use crate::quick::{QuickConnections, QUICK_CONNECTIONS};
 use crate::StorageError;
+
+/// A pooled PostgreSQL connection idle this long is pinged before use: long
+/// enough that a busy pool never waits for it, short enough that a server
+/// restart is noticed by the ping rather than by a request.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -124,13 +129,25 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            // sqlx pings a connection on every checkout. Worth a round trip
-            // on a network socket that a restarted server may have closed;
-            // for SQLite, a connection inside this process that cannot go
-            // stale, it was one more hand-off to the connection's worker
-            // thread per query (about 7% of an API list request's time on one
-            // connection, measured A/B).
-            .test_before_acquire(backend == Backend::Postgres)
+            // sqlx pings a connection when it is handed back (which also
+            // flushes a query dropped half-way) and, unless told otherwise,
+            // again on every checkout. The second ping is worth a round trip
+            // only for a PostgreSQL connection that sat idle long enough for
+            // a restarted server or a network device to drop it; under load
+            // it was one more round trip per checkout for both processes
+            // (bench/NOTES.md, round 2, eighth session). For SQLite, a
+            // connection inside this process that cannot go stale, it was
+            // one more hand-off to the connection's worker thread per query
+            // (about 7% of an API list request's time on one connection).
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     match backend {

@@ -40,6 +40,7 @@ contract_tests!(
     triggering_a_job_in_any_other_status_is_a_conflict,
     triggering_an_unknown_job_is_not_found,
     an_audit_failure_does_not_roll_back_the_transition,
+    a_failed_transition_keeps_nothing,
     concurrent_triggers_of_one_job_succeed_exactly_once,
     raw_delete_of_a_job_is_refused,
     raw_update_of_any_column_but_status_is_refused,
@@ -92,6 +93,33 @@ async fn sqlite_serves_every_documented_filter_shape_from_an_ordered_index() {
             "{shape}: {plan:?}"
         );
     }
+}
+
+/// A PostgreSQL connection that the server dropped while it sat in the pool
+/// (a database restart between two requests) is found out by the ping
+/// before use, not by a failed request. The ping is skipped for connections
+/// idle less than a second, so this waits longer than that.
+#[tokio::test]
+async fn a_postgres_connection_dropped_while_idle_is_replaced_before_use() {
+    let (db, store) = store(Backend::Postgres).await;
+    let job = pending_job(&store).await;
+    let raw = db.raw_pool().await;
+    let killed: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&raw)
+    .await
+    .unwrap();
+    assert!(!killed.is_empty(), "the store's pool had a connection open");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    assert!(store.get_job(job.id).await.unwrap().is_some());
+    let outcome = store.trigger_job(job.id, "admin-id", None).await.unwrap();
+    assert!(matches!(
+        outcome,
+        TriggerResult::Triggered { audit: Ok(_), .. }
+    ));
 }
 
 fn new_job(status: JobStatus, target_type: &str, target_id: &str) -> NewJob {
@@ -441,6 +469,50 @@ async fn an_audit_failure_does_not_roll_back_the_transition(backend: Backend) {
     assert_eq!(stored.status, JobStatus::Running);
     assert_eq!(store.audit_events(job.id).await.unwrap().len(), 1);
     // The transition is counted though its audit row was never written.
+    assert_every_figure_recounts(&store).await;
+}
+
+/// The job's UPDATE refused by the database (here a trigger of the test's
+/// own; in production a lock timeout or a guard): the trigger fails and
+/// leaves no status change, no audit row and no counted figure behind, on
+/// PostgreSQL's one-statement path as well as on the savepoint path it
+/// falls back to.
+async fn a_failed_transition_keeps_nothing(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    let (break_sql, repair_sql) = match backend {
+        Backend::Sqlite => (
+            "CREATE TRIGGER test_break_jobs BEFORE UPDATE ON regeneration_jobs \
+             BEGIN SELECT RAISE(ABORT, 'job store is broken'); END;",
+            "DROP TRIGGER test_break_jobs",
+        ),
+        Backend::Postgres => (
+            "CREATE FUNCTION test_break_jobs() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'job store is broken'; END; $$; \
+             CREATE TRIGGER test_break_jobs BEFORE UPDATE ON regeneration_jobs \
+             FOR EACH ROW EXECUTE FUNCTION test_break_jobs();",
+            "DROP TRIGGER test_break_jobs ON regeneration_jobs",
+        ),
+    };
+    let raw = db.raw_pool().await;
+    raw.execute(sqlx::raw_sql(break_sql)).await.unwrap();
+
+    let outcome = store.trigger_job(job.id, "admin-id", None).await;
+
+    assert!(outcome.is_err(), "expected an error, got {outcome:?}");
+    let stored = store.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, JobStatus::Pending);
+    let events = store.audit_events(job.id).await.unwrap();
+    assert_eq!(events.len(), 1, "only the creation event: {events:?}");
+    assert_every_figure_recounts(&store).await;
+
+    raw.execute(repair_sql).await.unwrap();
+    let outcome = store.trigger_job(job.id, "admin-id", None).await.unwrap();
+    assert!(matches!(
+        outcome,
+        TriggerResult::Triggered { audit: Ok(_), .. }
+    ));
+    assert_eq!(store.audit_events(job.id).await.unwrap().len(), 2);
     assert_every_figure_recounts(&store).await;
 }
 
