@@ -197,26 +197,26 @@ impl Store {
             request_id: request_id.map(str::to_owned),
             details: None,
         };
-        if self.backend() == crate::Backend::Postgres {
-            match self.trigger_in_one_statement(&event).await {
-                Ok(Some(row)) => {
-                    return Ok(TriggerResult::Triggered {
-                        job: job_from_row(&row)?,
-                        audit: Ok(event),
-                    })
-                }
-                Ok(None) => return self.why_not_triggered(id).await,
-                // PostgreSQL answers an autocommitted statement with an
-                // error only when its transaction rolled back: nothing of
-                // it is kept. The savepoint path then tells a failing audit
-                // row (the transition commits) from a failing transition.
-                Err(sqlx::Error::Database(_)) => {}
-                // A lost connection may have lost the answer to a commit:
-                // not retried, as any failed commit.
-                Err(other) => return Err(other.into()),
-            }
+        let attempt = match self.backend() {
+            crate::Backend::Postgres => self.trigger_in_one_statement(&event).await,
+            crate::Backend::Sqlite => self.trigger_without_savepoint(&event).await,
+        };
+        match attempt {
+            Ok(Some(row)) => Ok(TriggerResult::Triggered {
+                job: job_from_row(&row)?,
+                audit: Ok(event),
+            }),
+            Ok(None) => self.why_not_triggered(id).await,
+            // The attempt kept nothing: PostgreSQL answers an autocommitted
+            // statement with an error only when its transaction rolled
+            // back, and the SQLite attempt rolls back whatever failed. The
+            // savepoint path then tells a failing audit row (the transition
+            // commits) from a failing transition.
+            Err(sqlx::Error::Database(_)) => self.trigger_with_audit_savepoint(event).await,
+            // A lost connection may have lost the answer to a commit: not
+            // retried, as any failed commit.
+            Err(other) => Err(other.into()),
         }
-        self.trigger_with_audit_savepoint(event).await
     }
 
     /// The transition and its audit row as one autocommitted statement: one
@@ -231,8 +231,7 @@ impl Store {
     ) -> Result<Option<AnyRow>, sqlx::Error> {
         let (from, to) = pending_to_running();
         sqlx::query(&format!(
-            "WITH moved AS (UPDATE regeneration_jobs SET status = $1 WHERE id = $2 AND status = $3 \
-                            RETURNING {JOB_COLUMNS}), \
+            "WITH moved AS ({TRANSITION} RETURNING {JOB_COLUMNS}), \
                   audited AS (INSERT INTO audit_events ({AUDIT_COLUMNS}) \
                               SELECT $4, $5, moved.id, $6, $7, $8, $9 FROM moved) \
              SELECT {JOB_COLUMNS} FROM moved"
@@ -250,22 +249,38 @@ impl Store {
         .await
     }
 
+    /// SQLite: the transition and its audit row in one transaction without
+    /// a savepoint: two fewer hand-offs to the connection's thread while
+    /// the database's write lock is held (SQLite has no data-modifying
+    /// CTEs). If the audit row fails, everything is rolled back and the
+    /// error returned. The triggered job's row, or `None` when no PENDING
+    /// job has the id.
+    async fn trigger_without_savepoint(
+        &self,
+        event: &AuditEvent,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = transition(&mut tx, event).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        if let Err(error) = insert_audit(&mut tx, event).await {
+            // Some SQLite errors have rolled the transaction back already;
+            // the error that matters is the insert's.
+            let _ = tx.rollback().await;
+            return Err(error);
+        }
+        tx.commit().await?;
+        Ok(Some(row))
+    }
+
     /// The transition in a transaction, its audit row in a savepoint.
     async fn trigger_with_audit_savepoint(
         &self,
         event: AuditEvent,
     ) -> Result<TriggerResult, StorageError> {
-        let (from, to) = pending_to_running();
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(&format!(
-            "UPDATE regeneration_jobs SET status = $1 WHERE id = $2 AND status = $3 \
-             RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(to.as_str())
-        .bind(event.job_id.to_string())
-        .bind(from.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let updated = transition(&mut tx, &event).await?;
         let Some(row) = updated else {
             tx.rollback().await?;
             return self.why_not_triggered(event.job_id).await;
@@ -280,7 +295,10 @@ impl Store {
                 }
                 Err(error) => {
                     savepoint.rollback().await?;
-                    Err(AuditWriteFailure { event, error })
+                    Err(AuditWriteFailure {
+                        event,
+                        error: error.into(),
+                    })
                 }
             }
         };
@@ -449,14 +467,33 @@ fn pending_to_running() -> (JobStatus, JobStatus) {
     (from, to)
 }
 
-async fn insert_audit(conn: &mut AnyConnection, event: &AuditEvent) -> Result<(), StorageError> {
+async fn insert_audit(conn: &mut AnyConnection, event: &AuditEvent) -> Result<(), sqlx::Error> {
     insert_audit_rows(conn, std::slice::from_ref(event)).await
+}
+
+/// The conditional update behind every trigger: $1 the new status, $2 the
+/// job, $3 the status it must have.
+const TRANSITION: &str = "UPDATE regeneration_jobs SET status = $1 WHERE id = $2 AND status = $3";
+
+/// PENDING → RUNNING for the event's job, as one conditional update: the
+/// job's row as it now is, or `None` when no PENDING job has the id.
+async fn transition(
+    conn: &mut AnyConnection,
+    event: &AuditEvent,
+) -> Result<Option<AnyRow>, sqlx::Error> {
+    let (from, to) = pending_to_running();
+    sqlx::query(&format!("{TRANSITION} RETURNING {JOB_COLUMNS}"))
+        .bind(to.as_str())
+        .bind(event.job_id.to_string())
+        .bind(from.as_str())
+        .fetch_optional(conn)
+        .await
 }
 
 async fn insert_audit_rows(
     conn: &mut AnyConnection,
     events: &[AuditEvent],
-) -> Result<(), StorageError> {
+) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES {}",
         values_placeholders(events.len(), 7)
