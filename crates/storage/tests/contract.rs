@@ -474,9 +474,9 @@ async fn an_audit_failure_does_not_roll_back_the_transition(backend: Backend) {
 
 /// The job's UPDATE refused by the database (here a trigger of the test's
 /// own; in production a lock timeout or a guard): the trigger fails and
-/// leaves no status change, no audit row and no counted figure behind, on
-/// PostgreSQL's one-statement path as well as on the savepoint path it
-/// falls back to.
+/// leaves no status change, no audit row and no counted figure behind, in
+/// each backend's first attempt (one statement on PostgreSQL, no savepoint
+/// on SQLite) as well as on the savepoint path it falls back to.
 async fn a_failed_transition_keeps_nothing(backend: Backend) {
     let (db, store) = store(backend).await;
     let job = pending_job(&store).await;
