@@ -8,6 +8,8 @@ observe issue was filed on.
 
     bench/versus.py BINARY_A,DATABASE_URL_A BINARY_B,DATABASE_URL_B [ROUNDS]
 
+VERSUS_CONNECTIONS=1 measures on one keep-alive connection instead of 32.
+
 Each database must already hold the jobs (seeded the same way for both arms)
 and an `admin` account; a token is created with each arm's own binary. Each
 round starts the arm's server, triggers 2,000 jobs to warm it, then measures
@@ -27,6 +29,8 @@ rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 os.environ.setdefault("REGEN_BIN", arms["A"][0])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (reads REGEN_BIN when imported)
+
+bench.CONNECTIONS = int(os.environ.get("VERSUS_CONNECTIONS", bench.CONNECTIONS))
 
 tokens = {label: bench.run([binary, "token", "create", "admin"], env={"DATABASE_URL": url}).stdout.strip()
           for label, (binary, url) in arms.items()}

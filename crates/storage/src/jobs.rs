@@ -282,8 +282,7 @@ impl Store {
         event: AuditEvent,
     ) -> Result<TriggerResult, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let updated = transition(&mut tx, &event).await?;
-        let Some(row) = updated else {
+        let Some(row) = transition(&mut tx, &event).await? else {
             tx.rollback().await?;
             return self.why_not_triggered(event.job_id).await;
         };

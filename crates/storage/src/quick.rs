@@ -9,10 +9,11 @@
 //! connections a cancelled query may have left mid-protocol. A SQLite
 //! connection cannot be left that way: its worker thread runs every command
 //! to the end and resets the statement, whether or not anyone still waits
-//! for the rows, and it cannot go stale like a socket. So on SQLite a few connections are kept
-//! aside, detached from the pool, and returned by a push onto a list.
-//! PostgreSQL keeps the pool's checks: a socket may have died or been left
-//! mid-reply.
+//! for the rows, and it cannot go stale like a socket. So on SQLite a few
+//! connections are kept aside, detached from the pool, and returned by a
+//! push onto a list. PostgreSQL keeps the release ping, since a socket may
+//! have been left mid-reply, and a connection idle for a second is pinged
+//! again before use (`connect.rs`), since a socket may have died.
 //!
 //! Only single statements outside transactions run here; anything that
 //! begins a transaction uses the pool.

@@ -110,32 +110,43 @@ async fn create_postgres_database() -> String {
 /// Makes the audit table refuse every insert, the way a broken audit store
 /// would, so tests can prove that audit failures never block a transition.
 pub async fn break_audit_inserts(db: &TestDatabase) {
-    let sql = match db.backend {
-        Backend::Sqlite => {
-            "CREATE TRIGGER test_break_audit BEFORE INSERT ON audit_events \
-             BEGIN SELECT RAISE(ABORT, 'audit store is broken'); END;"
-        }
-        Backend::Postgres => {
-            "CREATE FUNCTION test_break_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
-             BEGIN RAISE EXCEPTION 'audit store is broken'; END; $$; \
-             CREATE TRIGGER test_break_audit BEFORE INSERT ON audit_events \
-             FOR EACH ROW EXECUTE FUNCTION test_break_audit();"
-        }
-    };
-    db.raw_pool()
-        .await
-        .execute(sqlx::raw_sql(sql))
-        .await
-        .unwrap();
+    break_writes(db, "audit_events", "INSERT").await;
 }
 
 /// Undoes [`break_audit_inserts`].
 pub async fn repair_audit_inserts(db: &TestDatabase) {
+    repair_writes(db, "audit_events").await;
+}
+
+/// Makes `table` refuse every `operation` (`INSERT` or `UPDATE`) with a
+/// database error, from a trigger of the test's own.
+pub async fn break_writes(db: &TestDatabase, table: &str, operation: &str) {
     let sql = match db.backend {
-        Backend::Sqlite => "DROP TRIGGER test_break_audit",
-        Backend::Postgres => "DROP TRIGGER test_break_audit ON audit_events",
+        Backend::Sqlite => format!(
+            "CREATE TRIGGER test_break_{table} BEFORE {operation} ON {table} \
+             BEGIN SELECT RAISE(ABORT, '{table} is broken'); END;"
+        ),
+        Backend::Postgres => format!(
+            "CREATE OR REPLACE FUNCTION test_break_{table}() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN RAISE EXCEPTION '{table} is broken'; END; $$; \
+             CREATE TRIGGER test_break_{table} BEFORE {operation} ON {table} \
+             FOR EACH ROW EXECUTE FUNCTION test_break_{table}();"
+        ),
     };
-    db.raw_pool().await.execute(sql).await.unwrap();
+    db.raw_pool()
+        .await
+        .execute(sqlx::raw_sql(&sql))
+        .await
+        .unwrap();
+}
+
+/// Undoes [`break_writes`].
+pub async fn repair_writes(db: &TestDatabase, table: &str) {
+    let sql = match db.backend {
+        Backend::Sqlite => format!("DROP TRIGGER test_break_{table}"),
+        Backend::Postgres => format!("DROP TRIGGER test_break_{table} ON {table}"),
+    };
+    db.raw_pool().await.execute(sql.as_str()).await.unwrap();
 }
 
 /// Every filter combination the list API documents, by shape (the values

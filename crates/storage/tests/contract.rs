@@ -4,7 +4,9 @@
 use regen_domain::{
     AuditEventType, JobStatus, JsonText, NewJob, Role, Scope, Timestamp, ALL_STATUSES,
 };
-use regen_storage::testing::{break_audit_inserts, repair_audit_inserts, TestDatabase};
+use regen_storage::testing::{
+    break_audit_inserts, break_writes, repair_audit_inserts, repair_writes, TestDatabase,
+};
 use regen_storage::{
     Backend, JobFilter, KeysetPosition, NewApiToken, Owner, PageDirection, StorageError, Store,
     StoreOptions, TriggerResult,
@@ -480,22 +482,7 @@ async fn an_audit_failure_does_not_roll_back_the_transition(backend: Backend) {
 async fn a_failed_transition_keeps_nothing(backend: Backend) {
     let (db, store) = store(backend).await;
     let job = pending_job(&store).await;
-    let (break_sql, repair_sql) = match backend {
-        Backend::Sqlite => (
-            "CREATE TRIGGER test_break_jobs BEFORE UPDATE ON regeneration_jobs \
-             BEGIN SELECT RAISE(ABORT, 'job store is broken'); END;",
-            "DROP TRIGGER test_break_jobs",
-        ),
-        Backend::Postgres => (
-            "CREATE FUNCTION test_break_jobs() RETURNS trigger LANGUAGE plpgsql AS $$ \
-             BEGIN RAISE EXCEPTION 'job store is broken'; END; $$; \
-             CREATE TRIGGER test_break_jobs BEFORE UPDATE ON regeneration_jobs \
-             FOR EACH ROW EXECUTE FUNCTION test_break_jobs();",
-            "DROP TRIGGER test_break_jobs ON regeneration_jobs",
-        ),
-    };
-    let raw = db.raw_pool().await;
-    raw.execute(sqlx::raw_sql(break_sql)).await.unwrap();
+    break_writes(&db, "regeneration_jobs", "UPDATE").await;
 
     let outcome = store.trigger_job(job.id, "admin-id", None).await;
 
@@ -506,7 +493,7 @@ async fn a_failed_transition_keeps_nothing(backend: Backend) {
     assert_eq!(events.len(), 1, "only the creation event: {events:?}");
     assert_every_figure_recounts(&store).await;
 
-    raw.execute(repair_sql).await.unwrap();
+    repair_writes(&db, "regeneration_jobs").await;
     let outcome = store.trigger_job(job.id, "admin-id", None).await.unwrap();
     assert!(matches!(
         outcome,
