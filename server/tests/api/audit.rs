@@ -679,7 +679,7 @@ async fn an_export_that_fails_mid_stream_ends_with_an_error(backend: Backend) {
     // About 60 MB of export, more than the kernel's socket buffers hold
     // (here up to 32 MB received and 4 MB sent): the server cannot finish
     // writing it before the table goes away, however fast its pages are.
-    let padding = JsonText::parse(&format!(r#"{{"pad":"{}"}}"#, "x".repeat(20_000))).unwrap();
+    let padding = JsonText::parse(format!(r#"{{"pad":"{}"}}"#, "x".repeat(20_000))).unwrap();
     let history: Vec<AuditEvent> = (0..3000)
         .map(|n| AuditEvent {
             id: uuid::Uuid::now_v7(),
