@@ -160,7 +160,7 @@ impl Store {
                             conn.execute(sqlx::raw_sql(&format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms}; \
-                                 PRAGMA cache_size = -{cache_kib};"
+                                 PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY;"
                             )))
                             .await?;
                         }

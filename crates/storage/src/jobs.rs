@@ -199,7 +199,7 @@ impl Store {
         };
         let attempt = match self.backend() {
             crate::Backend::Postgres => self.trigger_in_one_statement(&event).await,
-            crate::Backend::Sqlite => self.trigger_without_savepoint(&event).await,
+            crate::Backend::Sqlite => self.trigger_in_one_hand_off(&event).await,
         };
         match attempt {
             Ok(Some(row)) => Ok(TriggerResult::Triggered {
@@ -231,49 +231,65 @@ impl Store {
         &self,
         event: &AuditEvent,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
-        let (from, to) = pending_to_running();
-        sqlx::query(&format!(
-            "WITH moved AS ({TRANSITION} RETURNING {JOB_COLUMNS}), \
-                  audited AS (INSERT INTO audit_events ({AUDIT_COLUMNS}) \
-                              SELECT $4, $5, moved.id, $6, $7, $8, $9 FROM moved) \
-             SELECT {JOB_COLUMNS} FROM moved"
-        ))
-        .bind(to.as_str())
-        .bind(event.job_id.to_string())
-        .bind(from.as_str())
-        .bind(event.id.to_string())
-        .bind(event.event_type.as_str())
-        .bind(&event.actor)
-        .bind(event.occurred_at.to_string())
-        .bind(event.request_id.as_deref())
-        .bind(event.details.as_ref().map(JsonText::as_str))
+        bind_trigger(
+            sqlx::query(&format!(
+                "WITH moved AS ({TRANSITION} RETURNING {JOB_COLUMNS}), \
+                      audited AS (INSERT INTO audit_events ({AUDIT_COLUMNS}) \
+                                  SELECT $4, $5, moved.id, $6, $7, $8, $9 FROM moved) \
+                 SELECT {JOB_COLUMNS} FROM moved"
+            )),
+            event,
+        )
         .fetch_optional(&self.pool)
         .await
     }
 
-    /// SQLite: the transition and its audit row in one transaction without
-    /// a savepoint: two fewer hand-offs to the connection's thread while
-    /// the database's write lock is held (SQLite has no data-modifying
-    /// CTEs). If the audit row fails, everything is rolled back and the
+    /// SQLite: the transition and its audit row in one transaction, both
+    /// statements in one hand-off to the connection's thread. The UPDATE
+    /// takes the database's write lock and COMMIT releases it; every
+    /// hand-off in between keeps all other writers waiting (and SQLite's
+    /// busy handler sleeps a millisecond or more before it looks again), so
+    /// one hand-off fewer while the lock is held is what raises triggers
+    /// per second under concurrency (bench/NOTES.md, round 2, ninth
+    /// session). The INSERT runs only when the UPDATE changed the row
+    /// (`changes()` counts the statement's own rows, not the counter
+    /// triggers'). If anything fails, everything is rolled back and the
     /// error returned. The triggered job's row, or `None` when no PENDING
     /// job has the id.
-    async fn trigger_without_savepoint(
+    async fn trigger_in_one_hand_off(
         &self,
         event: &AuditEvent,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let Some(row) = transition(&mut tx, event).await? else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        if let Err(error) = insert_audit(&mut tx, event).await {
-            // Some SQLite errors have rolled the transaction back already;
-            // the error that matters is the insert's.
-            let _ = tx.rollback().await;
-            return Err(error);
+        // `fetch_all`, never `fetch_optional`: sqlx stops a list of
+        // statements at the first row it was asked for, and the INSERT
+        // after the UPDATE's row would never run.
+        let rows = bind_trigger(
+            sqlx::query(&format!(
+                "{TRANSITION} RETURNING {JOB_COLUMNS}; \
+                 INSERT INTO audit_events ({AUDIT_COLUMNS}) \
+                 SELECT $4, $5, $2, $6, $7, $8, $9 WHERE changes() = 1"
+            )),
+            event,
+        )
+        .fetch_all(&mut *tx)
+        .await;
+        match rows.map(|rows| rows.into_iter().next()) {
+            Ok(Some(row)) => {
+                tx.commit().await?;
+                Ok(Some(row))
+            }
+            Ok(None) => {
+                tx.rollback().await?;
+                Ok(None)
+            }
+            Err(error) => {
+                // Some SQLite errors have rolled the transaction back
+                // already; the error that matters is the statement's.
+                let _ = tx.rollback().await;
+                Err(error)
+            }
         }
-        tx.commit().await?;
-        Ok(Some(row))
     }
 
     /// The transition in a transaction, its audit row in a savepoint.
@@ -475,6 +491,22 @@ async fn insert_audit(conn: &mut AnyConnection, event: &AuditEvent) -> Result<()
 /// The conditional update behind every trigger: $1 the new status, $2 the
 /// job, $3 the status it must have.
 const TRANSITION: &str = "UPDATE regeneration_jobs SET status = $1 WHERE id = $2 AND status = $3";
+
+/// The values of a trigger's statements: [`TRANSITION`]'s $1–$3, then the
+/// audit row's $4–$9 (its job is $2).
+fn bind_trigger<'q>(query: AnyQuery<'q>, event: &'q AuditEvent) -> AnyQuery<'q> {
+    let (from, to) = pending_to_running();
+    query
+        .bind(to.as_str())
+        .bind(event.job_id.to_string())
+        .bind(from.as_str())
+        .bind(event.id.to_string())
+        .bind(event.event_type.as_str())
+        .bind(&event.actor)
+        .bind(event.occurred_at.to_string())
+        .bind(event.request_id.as_deref())
+        .bind(event.details.as_ref().map(JsonText::as_str))
+}
 
 /// PENDING → RUNNING for the event's job, as one conditional update: the
 /// job's row as it now is, or `None` when no PENDING job has the id.
