@@ -8,6 +8,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::direct::{DirectReads, DIRECT_CONNECTIONS};
+use crate::group_commit::Committer;
 use crate::quick::{QuickConnections, QUICK_CONNECTIONS};
 use crate::StorageError;
 
@@ -89,6 +90,9 @@ pub struct Store {
     pub(crate) quick: Arc<QuickConnections>,
     /// SQLite connections read on the calling thread (`direct.rs`).
     pub(crate) direct: Arc<DirectReads>,
+    /// SQLite: the task that commits queued triggers together
+    /// (`group_commit.rs`).
+    pub(crate) committer: Option<Arc<Committer>>,
     backend: Backend,
 }
 
@@ -180,10 +184,15 @@ impl Store {
             Backend::Sqlite => DirectReads::open(&url, cache_kib).await?,
             Backend::Postgres => DirectReads::default(),
         };
+        let committer = match backend {
+            Backend::Sqlite => Some(Arc::new(Committer::start(pool.clone()))),
+            Backend::Postgres => None,
+        };
         Ok(Store {
             pool,
             quick: Arc::default(),
             direct: Arc::new(direct),
+            committer,
             backend,
         })
     }
@@ -221,19 +230,32 @@ impl Store {
             .all(|m| applied.contains(&m.version)))
     }
 
-    /// The pool's connections, those set aside for single statements and
-    /// the direct ones (both SQLite only).
+    /// The pool's connections, those set aside for single statements, the
+    /// direct ones and the trigger committer's (all SQLite only).
     pub fn pool_stats(&self) -> PoolStats {
         let extra_max = match self.backend {
-            Backend::Sqlite => QUICK_CONNECTIONS + DIRECT_CONNECTIONS as u32,
+            Backend::Sqlite => QUICK_CONNECTIONS + DIRECT_CONNECTIONS as u32 + 1,
             Backend::Postgres => 0,
         };
         let (direct_open, direct_idle) = self.direct.counts();
+        let (committer_open, committer_idle) = self
+            .committer
+            .as_ref()
+            .map_or((0, 0), |committer| (committer.owned(), committer.idle()));
         PoolStats {
-            size: self.pool.size() + self.quick.owned() + direct_open,
-            idle: self.pool.num_idle() as u32 + self.quick.idle() + direct_idle,
+            size: self.pool.size() + self.quick.owned() + direct_open + committer_open,
+            idle: self.pool.num_idle() as u32 + self.quick.idle() + direct_idle + committer_idle,
             max: self.pool.options().get_max_connections() + extra_max,
         }
+    }
+
+    /// SQLite: the batches the trigger committer ran, committed or not, and
+    /// the triggers they held (`group_commit.rs`); (0, 0) on PostgreSQL.
+    #[cfg(feature = "testing")]
+    pub fn trigger_batches(&self) -> (u64, u64) {
+        self.committer
+            .as_ref()
+            .map_or((0, 0), |committer| committer.counts())
     }
 
     /// How many reads ran on the calling thread (`direct.rs`).
@@ -245,6 +267,9 @@ impl Store {
     pub async fn close(&self) {
         self.direct.close();
         self.quick.close();
+        if let Some(committer) = &self.committer {
+            committer.close();
+        }
         self.pool.close().await;
     }
 

@@ -5,11 +5,13 @@ use regen_domain::{
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use sqlx::{Acquire, Row};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 use crate::audit::{record_from_row, AUDIT_RECORD_COLUMNS, AUDIT_WITH_NAMES};
 use crate::direct::DirectRow;
 use crate::error::StorageError;
+use crate::group_commit::Outcome;
 use crate::{now, AnyQuery, Store};
 
 pub(crate) const JOB_COLUMNS: &str =
@@ -199,7 +201,13 @@ impl Store {
         };
         let attempt = match self.backend() {
             crate::Backend::Postgres => self.trigger_in_one_statement(&event).await,
-            crate::Backend::Sqlite => self.trigger_in_one_hand_off(&event).await,
+            crate::Backend::Sqlite => match self.committer.as_ref() {
+                Some(committer) => match committer.trigger(event.clone()).await {
+                    Outcome::Committed(row) => Ok(row),
+                    Outcome::TryAlone => self.trigger_in_one_hand_off(&event).await,
+                },
+                None => self.trigger_in_one_hand_off(&event).await,
+            },
         };
         match attempt {
             Ok(Some(row)) => Ok(TriggerResult::Triggered {
@@ -244,36 +252,20 @@ impl Store {
         .await
     }
 
-    /// SQLite: the transition and its audit row in one transaction, both
-    /// statements in one hand-off to the connection's thread. The UPDATE
-    /// takes the database's write lock and COMMIT releases it; every
-    /// hand-off in between keeps all other writers waiting (and SQLite's
-    /// busy handler sleeps a millisecond or more before it looks again), so
-    /// one hand-off fewer while the lock is held is what raises triggers
-    /// per second under concurrency (bench/NOTES.md, round 2, ninth
-    /// session). The INSERT runs only when the UPDATE changed the row
-    /// (`changes()` counts the statement's own rows, not the counter
-    /// triggers'). If anything fails, everything is rolled back and the
-    /// error returned. The triggered job's row, or `None` when no PENDING
-    /// job has the id.
+    /// SQLite, one trigger alone (when its batch failed, or there is no
+    /// committer, `group_commit.rs`): the transition and its audit row in
+    /// one transaction, both statements in one hand-off to the connection's
+    /// thread. The UPDATE takes the database's write lock and COMMIT
+    /// releases it, and every hand-off in between keeps all other writers
+    /// waiting. If anything fails, everything is rolled back and the error
+    /// returned. The triggered job's row, or `None` when no PENDING job has
+    /// the id.
     async fn trigger_in_one_hand_off(
         &self,
         event: &AuditEvent,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        // `fetch_all`, never `fetch_optional`: sqlx stops a list of
-        // statements at the first row it was asked for, and the INSERT
-        // after the UPDATE's row would never run.
-        let rows = bind_trigger(
-            sqlx::query(&format!(
-                "{TRANSITION} RETURNING {JOB_COLUMNS}; \
-                 INSERT INTO audit_events ({AUDIT_COLUMNS}) \
-                 SELECT $4, $5, $2, $6, $7, $8, $9 WHERE changes() = 1"
-            )),
-            event,
-        )
-        .fetch_all(&mut *tx)
-        .await;
+        let rows = sqlite_trigger_statements(event).fetch_all(&mut *tx).await;
         match rows.map(|rows| rows.into_iter().next()) {
             Ok(Some(row)) => {
                 tx.commit().await?;
@@ -506,6 +498,23 @@ fn bind_trigger<'q>(query: AnyQuery<'q>, event: &'q AuditEvent) -> AnyQuery<'q> 
         .bind(event.occurred_at.to_string())
         .bind(event.request_id.as_deref())
         .bind(event.details.as_ref().map(JsonText::as_str))
+}
+
+/// SQLite: a trigger's UPDATE and audit INSERT, sent to the connection's
+/// thread together. The INSERT runs only when the UPDATE changed the row
+/// (`changes()` counts the statement's own rows, not the counter
+/// triggers'). Run it with `fetch_all`, never `fetch_optional`: sqlx stops a
+/// list of statements at the first row it was asked for, and the INSERT
+/// after the UPDATE's row would never run.
+pub(crate) fn sqlite_trigger_statements(event: &AuditEvent) -> AnyQuery<'_> {
+    static STATEMENTS: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{TRANSITION} RETURNING {JOB_COLUMNS}; \
+             INSERT INTO audit_events ({AUDIT_COLUMNS}) \
+             SELECT $4, $5, $2, $6, $7, $8, $9 WHERE changes() = 1"
+        )
+    });
+    bind_trigger(sqlx::query(&STATEMENTS), event)
 }
 
 /// PENDING → RUNNING for the event's job, as one conditional update: the

@@ -13,6 +13,7 @@ mod audit;
 mod connect;
 mod direct;
 mod error;
+mod group_commit;
 mod jobs;
 mod listing;
 mod quick;

@@ -118,6 +118,30 @@ pub async fn repair_audit_inserts(db: &TestDatabase) {
     repair_writes(db, "audit_events").await;
 }
 
+/// Makes the audit table refuse the REGEN_JOB_TRIGGERED row of one job
+/// only, so tests can prove that one job's failure stays its own.
+pub async fn break_trigger_audit_of(db: &TestDatabase, job: regen_domain::JobId) {
+    let sql = match db.backend {
+        Backend::Sqlite => format!(
+            "CREATE TRIGGER test_break_audit_of BEFORE INSERT ON audit_events \
+             WHEN NEW.job_id = '{job}' AND NEW.event_type = 'REGEN_JOB_TRIGGERED' \
+             BEGIN SELECT RAISE(ABORT, 'this job''s audit is broken'); END;"
+        ),
+        Backend::Postgres => format!(
+            "CREATE OR REPLACE FUNCTION test_break_audit_of() RETURNS trigger LANGUAGE plpgsql \
+             AS $$ BEGIN IF NEW.job_id = '{job}' AND NEW.event_type = 'REGEN_JOB_TRIGGERED' \
+             THEN RAISE EXCEPTION 'this job''s audit is broken'; END IF; RETURN NEW; END; $$; \
+             CREATE TRIGGER test_break_audit_of BEFORE INSERT ON audit_events \
+             FOR EACH ROW EXECUTE FUNCTION test_break_audit_of();"
+        ),
+    };
+    db.raw_pool()
+        .await
+        .execute(sqlx::raw_sql(&sql))
+        .await
+        .unwrap();
+}
+
 /// Makes `table` refuse every `operation` (`INSERT` or `UPDATE`) with a
 /// database error, from a trigger of the test's own.
 pub async fn break_writes(db: &TestDatabase, table: &str, operation: &str) {

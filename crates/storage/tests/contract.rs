@@ -5,7 +5,8 @@ use regen_domain::{
     AuditEventType, JobStatus, JsonText, NewJob, Role, Scope, Timestamp, ALL_STATUSES,
 };
 use regen_storage::testing::{
-    break_audit_inserts, break_writes, repair_audit_inserts, repair_writes, TestDatabase,
+    break_audit_inserts, break_trigger_audit_of, break_writes, repair_audit_inserts, repair_writes,
+    TestDatabase,
 };
 use regen_storage::{
     Backend, JobFilter, KeysetPosition, NewApiToken, Owner, PageDirection, StorageError, Store,
@@ -44,6 +45,7 @@ contract_tests!(
     an_audit_failure_does_not_roll_back_the_transition,
     a_failed_transition_keeps_nothing,
     concurrent_triggers_of_one_job_succeed_exactly_once,
+    concurrent_triggers_each_get_their_own_outcome,
     raw_delete_of_a_job_is_refused,
     raw_update_of_any_column_but_status_is_refused,
     raw_status_changes_other_than_pending_to_running_are_refused,
@@ -532,6 +534,101 @@ async fn concurrent_triggers_of_one_job_succeed_exactly_once(backend: Backend) {
             .filter(|e| e.event_type == AuditEventType::Triggered)
             .count();
         assert_eq!(triggers, 1);
+    }
+}
+
+/// Many triggers at once, of pending jobs (each twice), of jobs in other
+/// statuses, of unknown ids, and of one job whose audit row fails: each
+/// gets its own outcome, exactly as if it had run alone. On SQLite they
+/// are tried together (`group_commit.rs`), and a failing statement rolls
+/// back a whole batch before its triggers are retried one by one: no other job
+/// may lose its transition or its audit row, or gain one.
+async fn concurrent_triggers_each_get_their_own_outcome(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let mut pending = Vec::new();
+    for _ in 0..24 {
+        pending.push(pending_job(&store).await.id);
+    }
+    let mut settled = Vec::new();
+    for (n, status) in [JobStatus::Running, JobStatus::Completed, JobStatus::Failed]
+        .into_iter()
+        .enumerate()
+    {
+        let job = store
+            .insert_job(new_job(status, "insight", &format!("settled-{n}")))
+            .await
+            .unwrap();
+        settled.push((job.id, status));
+    }
+    let unknown: Vec<_> = (0..3)
+        .map(|_| regen_domain::JobId::from_uuid(uuid::Uuid::now_v7()))
+        .collect();
+    let broken = pending[7];
+    break_trigger_audit_of(&db, broken).await;
+    let batches_before = store.trigger_batches();
+
+    let mut ids: Vec<_> = pending.iter().chain(pending.iter()).copied().collect();
+    ids.extend(settled.iter().map(|(id, _)| *id));
+    ids.extend(unknown.iter().copied());
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|&id| {
+            let store = store.clone();
+            tokio::spawn(async move { (id, store.trigger_job(id, "racer", None).await.unwrap()) })
+        })
+        .collect();
+    let mut outcomes = std::collections::HashMap::<_, Vec<_>>::new();
+    for task in tasks {
+        let (id, outcome) = task.await.unwrap();
+        outcomes.entry(id).or_default().push(outcome);
+    }
+
+    for id in &pending {
+        let results = &outcomes[id];
+        let triggered: Vec<_> = results
+            .iter()
+            .filter_map(|r| match r {
+                TriggerResult::Triggered { audit, .. } => Some(audit.is_ok()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(triggered, [*id != broken], "{id}: {results:?}");
+        assert!(
+            results.iter().any(|r| matches!(
+                r,
+                TriggerResult::Conflict {
+                    current: JobStatus::Running
+                }
+            )),
+            "{id}: {results:?}"
+        );
+        let events = store.audit_events(*id).await.unwrap();
+        let expected = if *id == broken { 1 } else { 2 };
+        assert_eq!(events.len(), expected, "{id}: {events:?}");
+        assert_eq!(
+            store.get_job(*id).await.unwrap().unwrap().status,
+            JobStatus::Running
+        );
+    }
+    for (id, status) in &settled {
+        assert!(
+            matches!(outcomes[id][..], [TriggerResult::Conflict { current }] if current == *status),
+            "{id}: {:?}",
+            outcomes[id]
+        );
+        assert_eq!(store.audit_events(*id).await.unwrap().len(), 1);
+    }
+    for id in &unknown {
+        assert!(matches!(outcomes[id][..], [TriggerResult::NotFound]));
+    }
+    assert_every_figure_recounts(&store).await;
+    if backend == Backend::Sqlite {
+        let (batches, triggers) = store.trigger_batches();
+        let (batches, triggers) = (batches - batches_before.0, triggers - batches_before.1);
+        assert!(
+            triggers > batches,
+            "{triggers} triggers in {batches} batches: none were tried together"
+        );
     }
 }
 
