@@ -90,7 +90,7 @@ pub struct Store {
     pub(crate) quick: Arc<QuickConnections>,
     /// SQLite connections read on the calling thread (`direct.rs`).
     pub(crate) direct: Arc<DirectReads>,
-    /// SQLite: the task that commits queued triggers together
+    /// SQLite: where triggers queue to commit together
     /// (`group_commit.rs`).
     pub(crate) committer: Option<Arc<Committer>>,
     backend: Backend,
@@ -159,7 +159,10 @@ impl Store {
                         // makes every commit durable; the busy timeout turns
                         // lock contention into waiting instead of errors; the
                         // page cache is sized so the whole pool's stays
-                        // within SQLITE_POOL_CACHE_KIB.
+                        // within SQLITE_POOL_CACHE_KIB; statement journals
+                        // stay in memory (past 64 KiB, which a trigger's
+                        // UPDATE passes when an index page splits, SQLite
+                        // would otherwise create, write and unlink a file).
                         Backend::Sqlite => {
                             conn.execute(sqlx::raw_sql(&format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -185,7 +188,7 @@ impl Store {
             Backend::Postgres => DirectReads::default(),
         };
         let committer = match backend {
-            Backend::Sqlite => Some(Arc::new(Committer::start(pool.clone()))),
+            Backend::Sqlite => Some(Arc::new(Committer::new(pool.clone()))),
             Backend::Postgres => None,
         };
         Ok(Store {

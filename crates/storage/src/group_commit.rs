@@ -1,49 +1,53 @@
-//! SQLite: triggers that arrive together commit together, written by one
-//! task on a connection of its own.
+//! SQLite: triggers that arrive together commit together.
 //!
 //! SQLite has one writer at a time, and a commit costs nearly the same
 //! whether it carries one trigger or twenty: a WAL frame for every page it
 //! changed (the counters' rows and the newest pages of the audit indexes are
 //! the same pages for every trigger) and an fsync. Each trigger taking the
 //! write lock for itself also waited for it in SQLite's busy handler, which
-//! sleeps a millisecond or more before it looks again, and lost its page
-//! cache to the other connections' writes. Here triggers queue instead: the
-//! committer takes everything queued (up to [`MOST_PER_COMMIT`]), runs each
-//! trigger's own statements and commits once. Its connection is the only
-//! one that writes triggers, so its cache stays valid from one commit to
-//! the next (bench/NOTES.md, round 2, ninth session).
+//! sleeps a millisecond or more before it looks again, and found its page
+//! cache dropped by the other connections' writes (bench/NOTES.md, round 2,
+//! ninth session).
+//!
+//! So a trigger joins a queue, then waits for the committer's connection.
+//! Whoever gets the connection leads: it takes what is queued (at most
+//! [`MOST_PER_COMMIT`]), runs each trigger's own UPDATE and audit INSERT and
+//! commits once, answers every trigger of the batch, and hands the
+//! connection on; a trigger that finds its answer waiting returns it. There
+//! is no task of its own: every batch runs inside the request of one of its
+//! triggers, and a trigger whose request has gone before its batch began is
+//! left out. The connection is the only one that writes triggers, so its
+//! page cache stays valid from one commit to the next.
 //!
 //! Every trigger is still its own conditional UPDATE and audit INSERT; only
 //! the commit is shared, and no trigger is answered before it. If any
 //! statement of a batch fails, the whole batch is rolled back and each of
 //! its triggers is tried again on its own, on the path that keeps a failing
 //! audit row from holding its transition back (`jobs.rs`): one job's failure
-//! never becomes another's. A requester that stops waiting does not stop
-//! its trigger; the batch commits it, as a server that committed and then
-//! lost the connection to its client would.
+//! never becomes another's.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use regen_domain::AuditEvent;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Connection};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot::{self, error::TryRecvError};
 
-use crate::jobs::sqlite_trigger_statements;
+use crate::jobs::{sqlite_trigger_statements, JOB_COLUMNS};
 
-/// The most triggers one commit carries: enough for every request a busy
-/// server has in flight, few enough that other writers (sign-ins, inserts)
-/// wait for the write lock no longer than a few milliseconds.
+/// The most triggers one commit carries: more than a busy server has in
+/// flight, few enough that other writers (sign-ins, inserts) wait for the
+/// write lock no more than a few milliseconds.
 pub(crate) const MOST_PER_COMMIT: usize = 64;
 
-/// What became of a queued trigger.
+/// What became of a trigger.
 pub(crate) enum Outcome {
     /// Committed: the job's row as it now is, or `None` when no PENDING job
     /// had the id.
     Committed(Option<AnyRow>),
-    /// Not committed (its batch failed, or there is no committer): the
-    /// caller triggers on its own.
+    /// Not committed (its batch failed, or the store is closed): the caller
+    /// triggers on its own.
     TryAlone,
 }
 
@@ -52,17 +56,11 @@ struct Queued {
     answer: oneshot::Sender<Outcome>,
 }
 
-/// The queue in front of the committing task, and the connection it writes
-/// on (kept here so that closing the store can close it).
 pub(crate) struct Committer {
-    queue: mpsc::Sender<Queued>,
-    shared: Arc<Shared>,
-}
-
-#[derive(Default)]
-struct Shared {
-    /// The committer's connection while it waits for work.
-    idle: Mutex<Option<AnyConnection>>,
+    pool: AnyPool,
+    queue: Mutex<Vec<Queued>>,
+    /// Held by the trigger that leads the current batch.
+    connection: tokio::sync::Mutex<Option<AnyConnection>>,
     /// 1 while the committer has a connection, idle or in use.
     owned: AtomicU32,
     closed: AtomicBool,
@@ -72,47 +70,121 @@ struct Shared {
 }
 
 impl Committer {
-    /// Starts the committing task; it ends when the store is dropped.
-    pub(crate) fn start(pool: AnyPool) -> Committer {
-        let (queue, waiting) = mpsc::channel(MOST_PER_COMMIT * 4);
-        let shared = Arc::new(Shared::default());
-        tokio::spawn(commit_queued(pool, waiting, shared.clone()));
-        Committer { queue, shared }
+    pub(crate) fn new(pool: AnyPool) -> Committer {
+        Committer {
+            pool,
+            queue: Mutex::default(),
+            connection: tokio::sync::Mutex::new(None),
+            owned: AtomicU32::new(0),
+            closed: AtomicBool::new(false),
+            batches: AtomicU64::new(0),
+            batched: AtomicU64::new(0),
+        }
     }
 
-    pub(crate) async fn trigger(&self, event: AuditEvent) -> Outcome {
-        if self.shared.closed.load(Ordering::SeqCst) {
+    pub(crate) async fn trigger(&self, event: &AuditEvent) -> Outcome {
+        if self.closed.load(Ordering::SeqCst) {
             return Outcome::TryAlone;
         }
-        let (answer, answered) = oneshot::channel();
-        if self.queue.send(Queued { event, answer }).await.is_err() {
-            return Outcome::TryAlone;
+        let (answer, mut answered) = oneshot::channel();
+        match self.queue.lock() {
+            Ok(mut queue) => queue.push(Queued {
+                event: event.clone(),
+                answer,
+            }),
+            Err(_) => return Outcome::TryAlone,
         }
-        // No answer means the task is gone (its runtime ended) and the
-        // batch with it, uncommitted.
-        answered.await.unwrap_or(Outcome::TryAlone)
+        // Waiters get the connection in the order they asked for it.
+        let mut connection = self.connection.lock().await;
+        loop {
+            match answered.try_recv() {
+                Ok(outcome) => return outcome,
+                // Taken by a batch whose leader's request went away half-way:
+                // ask the connection, which has finished that batch's
+                // statements (committed or rolled back) by now.
+                Err(TryRecvError::Closed) => {
+                    return match connection.as_mut() {
+                        Some(connection) => committed_before(connection, event).await,
+                        None => Outcome::TryAlone,
+                    }
+                }
+                // Still queued: this trigger leads the next batch.
+                Err(TryRecvError::Empty) => self.commit_next_batch(&mut connection).await,
+            }
+        }
+    }
+
+    /// Runs the queue's first triggers (those whose requests still wait) as
+    /// one transaction and answers each.
+    async fn commit_next_batch(&self, connection: &mut Option<AnyConnection>) {
+        let batch: Vec<Queued> = match self.queue.lock() {
+            Ok(mut queue) => {
+                let taken = queue.len().min(MOST_PER_COMMIT);
+                queue.drain(..taken).collect()
+            }
+            Err(_) => return,
+        };
+        let batch: Vec<Queued> = batch
+            .into_iter()
+            .filter(|q| !q.answer.is_closed())
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batched
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if connection.is_none() && !self.closed.load(Ordering::SeqCst) {
+            if let Ok(pooled) = self.pool.acquire().await {
+                *connection = Some(pooled.detach());
+                self.owned.store(1, Ordering::Relaxed);
+            }
+        }
+        let committed = match connection.as_mut() {
+            Some(open) => commit_together(open, &batch).await.ok(),
+            None => None,
+        };
+        // A connection whose batch failed may be mid-transaction: it is
+        // closed, and the next batch opens another.
+        if (committed.is_none() || self.closed.load(Ordering::SeqCst))
+            && connection.take().is_some()
+        {
+            self.owned.store(0, Ordering::Relaxed);
+        }
+        match committed {
+            Some(rows) => {
+                for (queued, row) in batch.into_iter().zip(rows) {
+                    let _ = queued.answer.send(Outcome::Committed(row));
+                }
+            }
+            None => {
+                for queued in batch {
+                    let _ = queued.answer.send(Outcome::TryAlone);
+                }
+            }
+        }
     }
 
     /// Connections held: 0 or 1.
     pub(crate) fn owned(&self) -> u32 {
-        self.shared.owned.load(Ordering::Relaxed)
+        self.owned.load(Ordering::Relaxed)
     }
 
+    /// 1 when the connection is held and no batch runs on it.
     pub(crate) fn idle(&self) -> u32 {
-        self.shared
-            .idle
-            .lock()
-            .map(|idle| idle.is_some() as u32)
-            .unwrap_or(0)
+        match self.connection.try_lock() {
+            Ok(connection) => connection.is_some() as u32,
+            Err(_) => 0,
+        }
     }
 
-    /// Closes the connection; later triggers go their own way (and meet the
-    /// closed pool).
+    /// Closes the connection (now, or when the batch on it ends); later
+    /// triggers go their own way and meet the closed pool.
     pub(crate) fn close(&self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
-        if let Ok(mut idle) = self.shared.idle.lock() {
-            if idle.take().is_some() {
-                self.shared.owned.store(0, Ordering::Relaxed);
+        self.closed.store(true, Ordering::SeqCst);
+        if let Ok(mut connection) = self.connection.try_lock() {
+            if connection.take().is_some() {
+                self.owned.store(0, Ordering::Relaxed);
             }
         }
     }
@@ -121,59 +193,9 @@ impl Committer {
     #[cfg(feature = "testing")]
     pub(crate) fn counts(&self) -> (u64, u64) {
         (
-            self.shared.batches.load(Ordering::Relaxed),
-            self.shared.batched.load(Ordering::Relaxed),
+            self.batches.load(Ordering::Relaxed),
+            self.batched.load(Ordering::Relaxed),
         )
-    }
-}
-
-async fn commit_queued(pool: AnyPool, mut waiting: mpsc::Receiver<Queued>, shared: Arc<Shared>) {
-    let mut batch = Vec::with_capacity(MOST_PER_COMMIT);
-    while waiting.recv_many(&mut batch, MOST_PER_COMMIT).await > 0 {
-        shared.batches.fetch_add(1, Ordering::Relaxed);
-        shared
-            .batched
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let taken = shared.idle.lock().ok().and_then(|mut idle| idle.take());
-        let connection = match taken {
-            Some(connection) => Some(connection),
-            None if shared.closed.load(Ordering::SeqCst) => None,
-            None => match pool.acquire().await {
-                Ok(connection) => {
-                    shared.owned.store(1, Ordering::Relaxed);
-                    Some(connection.detach())
-                }
-                Err(_) => None,
-            },
-        };
-        let committed = match connection {
-            Some(mut connection) => {
-                let committed = commit_together(&mut connection, &batch).await;
-                // A connection whose batch failed may be mid-transaction:
-                // it is closed, and the next batch opens another.
-                if committed.is_ok() && !shared.closed.load(Ordering::SeqCst) {
-                    if let Ok(mut idle) = shared.idle.lock() {
-                        *idle = Some(connection);
-                    }
-                } else {
-                    shared.owned.store(0, Ordering::Relaxed);
-                }
-                committed.ok()
-            }
-            None => None,
-        };
-        match committed {
-            Some(rows) => {
-                for (queued, row) in batch.drain(..).zip(rows) {
-                    let _ = queued.answer.send(Outcome::Committed(row));
-                }
-            }
-            None => {
-                for queued in batch.drain(..) {
-                    let _ = queued.answer.send(Outcome::TryAlone);
-                }
-            }
-        }
     }
 }
 
@@ -199,4 +221,21 @@ async fn commit_together(
     }
     tx.commit().await?;
     Ok(rows)
+}
+
+/// Whether a batch that lost its leader committed this trigger: its audit
+/// row exists only if it did.
+async fn committed_before(connection: &mut AnyConnection, event: &AuditEvent) -> Outcome {
+    let job = sqlx::query(&format!(
+        "SELECT {JOB_COLUMNS} FROM regeneration_jobs \
+         WHERE id = $1 AND EXISTS (SELECT 1 FROM audit_events WHERE id = $2)"
+    ))
+    .bind(event.job_id.to_string())
+    .bind(event.id.to_string())
+    .fetch_optional(connection)
+    .await;
+    match job {
+        Ok(Some(row)) => Outcome::Committed(Some(row)),
+        _ => Outcome::TryAlone,
+    }
 }

@@ -202,7 +202,7 @@ impl Store {
         let attempt = match self.backend() {
             crate::Backend::Postgres => self.trigger_in_one_statement(&event).await,
             crate::Backend::Sqlite => match self.committer.as_ref() {
-                Some(committer) => match committer.trigger(event.clone()).await {
+                Some(committer) => match committer.trigger(&event).await {
                     Outcome::Committed(row) => Ok(row),
                     Outcome::TryAlone => self.trigger_in_one_hand_off(&event).await,
                 },

@@ -70,10 +70,11 @@ async fn metrics_count_triggers_and_audit_failures(backend: Backend) {
     assert!(sample(&text, "regen_http_requests_total{route=\"/api/admin/regeneration-jobs/{jobId}/trigger\",method=\"POST\",status=\"200\"}") >= 2.0);
     assert!(text.contains("regen_http_request_duration_seconds_bucket{"));
     // The configured pool of 10, plus on SQLite the 4 connections set aside
-    // for single statements and the 2 read on the request's thread
-    // (`regen_storage`'s `quick.rs` and `direct.rs`).
+    // for single statements, the 2 read on the request's thread and the one
+    // that commits triggers (`regen_storage`'s `quick.rs`, `direct.rs` and
+    // `group_commit.rs`).
     let max_connections = match backend {
-        Backend::Sqlite => 16,
+        Backend::Sqlite => 17,
         Backend::Postgres => 10,
     };
     assert!(text.contains(&format!("regen_db_pool_max_connections {max_connections}")));
