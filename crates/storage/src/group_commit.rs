@@ -94,8 +94,16 @@ impl Committer {
             }),
             Err(_) => return Outcome::TryAlone,
         }
-        // Waiters get the connection in the order they asked for it.
-        let mut connection = self.connection.lock().await;
+        // Waiters get the connection in the order they asked for it; one
+        // whose batch has been committed meanwhile stops waiting at once.
+        let mut connection = tokio::select! {
+            biased;
+            answer = &mut answered => match answer {
+                Ok(outcome) => return outcome,
+                Err(_) => self.connection.lock().await,
+            },
+            connection = self.connection.lock() => connection,
+        };
         loop {
             match answered.try_recv() {
                 Ok(outcome) => return outcome,
