@@ -87,13 +87,10 @@ impl Committer {
             return Outcome::TryAlone;
         }
         let (answer, mut answered) = oneshot::channel();
-        match self.queue.lock() {
-            Ok(mut queue) => queue.push(Queued {
-                event: event.clone(),
-                answer,
-            }),
-            Err(_) => return Outcome::TryAlone,
-        }
+        self.queued().push(Queued {
+            event: event.clone(),
+            answer,
+        });
         // Waiters get the connection in the order they asked for it; one
         // whose batch has been committed meanwhile stops waiting at once.
         let mut connection = tokio::select! {
@@ -122,15 +119,21 @@ impl Committer {
         }
     }
 
+    /// The queue. Nothing that holds it can panic, so a poisoned lock still
+    /// guards a whole list.
+    fn queued(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Runs the queue's first triggers (those whose requests still wait) as
     /// one transaction and answers each.
     async fn commit_next_batch(&self, connection: &mut Option<AnyConnection>) {
-        let batch: Vec<Queued> = match self.queue.lock() {
-            Ok(mut queue) => {
-                let taken = queue.len().min(MOST_PER_COMMIT);
-                queue.drain(..taken).collect()
-            }
-            Err(_) => return,
+        let batch: Vec<Queued> = {
+            let mut queue = self.queued();
+            let taken = queue.len().min(MOST_PER_COMMIT);
+            queue.drain(..taken).collect()
         };
         let batch: Vec<Queued> = batch
             .into_iter()
