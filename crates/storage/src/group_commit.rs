@@ -250,3 +250,128 @@ async fn committed_before(connection: &mut AnyConnection, event: &AuditEvent) ->
         _ => Outcome::TryAlone,
     }
 }
+
+/// The paths no race in the contract tests reaches on purpose: a trigger
+/// abandoned while it waited, and a batch whose leader went away after
+/// taking it. The test plays the leader by holding the connection.
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use regen_domain::{AuditEventType, JobId, JobStatus, JsonText, NewJob};
+
+    use super::*;
+    use crate::testing::TestDatabase;
+    use crate::{now, Backend, Store};
+
+    async fn pending_job(store: &Store) -> JobId {
+        let job = NewJob {
+            status: JobStatus::Pending,
+            target_type: "insight".into(),
+            target_id: "i-1".into(),
+            instruction_json: JsonText::parse(r#"{"prompt":"rewrite"}"#).unwrap(),
+            output_ref: None,
+            error_json: None,
+            created_by: "insight-service".into(),
+        };
+        store.insert_job(job).await.unwrap().id
+    }
+
+    fn event(job: JobId) -> AuditEvent {
+        AuditEvent {
+            id: uuid::Uuid::now_v7(),
+            event_type: AuditEventType::Triggered,
+            job_id: job,
+            actor: "admin-id".into(),
+            occurred_at: now(),
+            request_id: None,
+            details: None,
+        }
+    }
+
+    /// Starts a trigger that queues and then waits for the connection the
+    /// test holds.
+    async fn waiting_trigger(
+        committer: &Arc<Committer>,
+        job: JobId,
+    ) -> tokio::task::JoinHandle<Outcome> {
+        let queued_before = committer.queued().len();
+        let waiting = {
+            let committer = committer.clone();
+            let event = event(job);
+            tokio::spawn(async move { committer.trigger(&event).await })
+        };
+        while committer.queued().len() == queued_before {
+            tokio::task::yield_now().await;
+        }
+        waiting
+    }
+
+    async fn status_and_events(store: &Store, job: JobId) -> (JobStatus, usize) {
+        let status = store.get_job(job).await.unwrap().unwrap().status;
+        (status, store.audit_events(job).await.unwrap().len())
+    }
+
+    #[tokio::test]
+    async fn a_trigger_abandoned_while_it_waited_is_left_out_of_the_batch() {
+        let db = TestDatabase::new(Backend::Sqlite).await;
+        let store = db.store().await;
+        let (abandoned_job, next_job) = (pending_job(&store).await, pending_job(&store).await);
+        let committer = Arc::new(Committer::new(store.pool.clone()));
+        let leader = committer.connection.lock().await;
+
+        let abandoned = waiting_trigger(&committer, abandoned_job).await;
+        abandoned.abort();
+        assert!(abandoned.await.is_err(), "the request went away");
+        drop(leader);
+        let outcome = committer.trigger(&event(next_job)).await;
+
+        assert!(matches!(outcome, Outcome::Committed(Some(_))));
+        assert_eq!(committer.counts(), (1, 1), "one batch, one trigger");
+        assert_eq!(
+            status_and_events(&store, abandoned_job).await,
+            (JobStatus::Pending, 1)
+        );
+        assert_eq!(
+            status_and_events(&store, next_job).await,
+            (JobStatus::Running, 2)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_lost_its_leader_is_settled_by_its_audit_rows() {
+        let db = TestDatabase::new(Backend::Sqlite).await;
+        let store = db.store().await;
+        let (committed_job, lost_job) = (pending_job(&store).await, pending_job(&store).await);
+        let committer = Arc::new(Committer::new(store.pool.clone()));
+        let mut leader = committer.connection.lock().await;
+        let mut connection = store.pool.acquire().await.unwrap().detach();
+
+        // This leader commits its batch, then goes before answering.
+        let waiting = waiting_trigger(&committer, committed_job).await;
+        let batch: Vec<Queued> = committer.queued().drain(..).collect();
+        commit_together(&mut connection, &batch).await.unwrap();
+        drop(batch);
+        *leader = Some(connection);
+        drop(leader);
+        let Outcome::Committed(Some(row)) = waiting.await.unwrap() else {
+            panic!("a committed trigger must be answered as committed")
+        };
+        assert_eq!(
+            crate::jobs::job_from_row(&row).unwrap().status,
+            JobStatus::Running
+        );
+
+        // This one goes before its batch commits: nothing was kept, and the
+        // trigger is tried on its own.
+        let leader = committer.connection.lock().await;
+        let waiting = waiting_trigger(&committer, lost_job).await;
+        drop(committer.queued().drain(..).collect::<Vec<_>>());
+        drop(leader);
+        assert!(matches!(waiting.await.unwrap(), Outcome::TryAlone));
+        assert_eq!(
+            status_and_events(&store, lost_job).await,
+            (JobStatus::Pending, 1)
+        );
+    }
+}
