@@ -256,8 +256,6 @@ async fn committed_before(connection: &mut AnyConnection, event: &AuditEvent) ->
 /// taking it. The test plays the leader by holding the connection.
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use regen_domain::{AuditEventType, JobId, JobStatus, JsonText, NewJob};
 
     use super::*;
@@ -289,20 +287,17 @@ mod tests {
         }
     }
 
-    /// Starts a trigger that queues and then waits for the connection the
-    /// test holds.
-    async fn waiting_trigger(
-        committer: &Arc<Committer>,
-        job: JobId,
-    ) -> tokio::task::JoinHandle<Outcome> {
-        let queued_before = committer.queued().len();
-        let waiting = {
-            let committer = committer.clone();
-            let event = event(job);
-            tokio::spawn(async move { committer.trigger(&event).await })
-        };
-        while committer.queued().len() == queued_before {
-            tokio::task::yield_now().await;
+    type Waiting<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + 'a>>;
+
+    /// A trigger polled once: it has queued and waits for the connection
+    /// the test holds (on this task: the product spawns nothing, and its
+    /// tests here neither, see the ops test).
+    async fn queued_trigger<'a>(committer: &'a Committer, event: &'a AuditEvent) -> Waiting<'a> {
+        let mut waiting: Waiting<'a> = Box::pin(committer.trigger(event));
+        tokio::select! {
+            biased;
+            _ = &mut waiting => panic!("the test holds the connection"),
+            _ = std::future::ready(()) => {}
         }
         waiting
     }
@@ -317,12 +312,13 @@ mod tests {
         let db = TestDatabase::new(Backend::Sqlite).await;
         let store = db.store().await;
         let (abandoned_job, next_job) = (pending_job(&store).await, pending_job(&store).await);
-        let committer = Arc::new(Committer::new(store.pool.clone()));
+        let committer = Committer::new(store.pool.clone());
         let leader = committer.connection.lock().await;
 
-        let abandoned = waiting_trigger(&committer, abandoned_job).await;
-        abandoned.abort();
-        assert!(abandoned.await.is_err(), "the request went away");
+        let abandoned_event = event(abandoned_job);
+        let abandoned = queued_trigger(&committer, &abandoned_event).await;
+        assert_eq!(committer.queued().len(), 1);
+        drop(abandoned); // the request went away
         drop(leader);
         let outcome = committer.trigger(&event(next_job)).await;
 
@@ -343,18 +339,19 @@ mod tests {
         let db = TestDatabase::new(Backend::Sqlite).await;
         let store = db.store().await;
         let (committed_job, lost_job) = (pending_job(&store).await, pending_job(&store).await);
-        let committer = Arc::new(Committer::new(store.pool.clone()));
+        let committer = Committer::new(store.pool.clone());
         let mut leader = committer.connection.lock().await;
         let mut connection = store.pool.acquire().await.unwrap().detach();
 
         // This leader commits its batch, then goes before answering.
-        let waiting = waiting_trigger(&committer, committed_job).await;
+        let committed_event = event(committed_job);
+        let waiting = queued_trigger(&committer, &committed_event).await;
         let batch: Vec<Queued> = committer.queued().drain(..).collect();
         commit_together(&mut connection, &batch).await.unwrap();
         drop(batch);
         *leader = Some(connection);
         drop(leader);
-        let Outcome::Committed(Some(row)) = waiting.await.unwrap() else {
+        let Outcome::Committed(Some(row)) = waiting.await else {
             panic!("a committed trigger must be answered as committed")
         };
         assert_eq!(
@@ -365,10 +362,11 @@ mod tests {
         // This one goes before its batch commits: nothing was kept, and the
         // trigger is tried on its own.
         let leader = committer.connection.lock().await;
-        let waiting = waiting_trigger(&committer, lost_job).await;
+        let lost_event = event(lost_job);
+        let waiting = queued_trigger(&committer, &lost_event).await;
         drop(committer.queued().drain(..).collect::<Vec<_>>());
         drop(leader);
-        assert!(matches!(waiting.await.unwrap(), Outcome::TryAlone));
+        assert!(matches!(waiting.await, Outcome::TryAlone));
         assert_eq!(
             status_and_events(&store, lost_job).await,
             (JobStatus::Pending, 1)
