@@ -31,10 +31,10 @@ use std::sync::Mutex;
 
 use regen_domain::AuditEvent;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Connection};
+use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::oneshot::{self, error::TryRecvError};
 
-use crate::jobs::{sqlite_trigger_statements, JOB_COLUMNS};
+use crate::jobs::{commit_sqlite_triggers, JOB_COLUMNS};
 
 /// The most triggers one commit carries: more than a busy server has in
 /// flight, few enough that other writers (sign-ins, inserts) wait for the
@@ -152,7 +152,7 @@ impl Committer {
             }
         }
         let committed = match connection.as_mut() {
-            Some(open) => commit_together(open, &batch).await.ok(),
+            Some(open) => commit_sqlite_triggers(open, &events(&batch)).await.ok(),
             None => None,
         };
         // A connection whose batch failed may be mid-transaction: it is
@@ -210,28 +210,8 @@ impl Committer {
     }
 }
 
-/// Each trigger's statements, then one commit; on the first error
-/// everything is rolled back.
-async fn commit_together(
-    connection: &mut AnyConnection,
-    batch: &[Queued],
-) -> Result<Vec<Option<AnyRow>>, sqlx::Error> {
-    let mut tx = connection.begin().await?;
-    let mut rows = Vec::with_capacity(batch.len());
-    for queued in batch {
-        match sqlite_trigger_statements(&queued.event)
-            .fetch_all(&mut *tx)
-            .await
-        {
-            Ok(returned) => rows.push(returned.into_iter().next()),
-            Err(error) => {
-                let _ = tx.rollback().await;
-                return Err(error);
-            }
-        }
-    }
-    tx.commit().await?;
-    Ok(rows)
+fn events(batch: &[Queued]) -> Vec<&AuditEvent> {
+    batch.iter().map(|queued| &queued.event).collect()
 }
 
 /// Whether a batch that lost its leader committed this trigger: its audit
@@ -302,6 +282,15 @@ mod tests {
         waiting
     }
 
+    /// A SQLite store with two PENDING jobs, and a committer of its own.
+    async fn two_pending_jobs() -> (TestDatabase, Store, Committer, JobId, JobId) {
+        let db = TestDatabase::new(Backend::Sqlite).await;
+        let store = db.store().await;
+        let (first, second) = (pending_job(&store).await, pending_job(&store).await);
+        let committer = Committer::new(store.pool.clone());
+        (db, store, committer, first, second)
+    }
+
     async fn status_and_events(store: &Store, job: JobId) -> (JobStatus, usize) {
         let status = store.get_job(job).await.unwrap().unwrap().status;
         (status, store.audit_events(job).await.unwrap().len())
@@ -309,10 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_trigger_abandoned_while_it_waited_is_left_out_of_the_batch() {
-        let db = TestDatabase::new(Backend::Sqlite).await;
-        let store = db.store().await;
-        let (abandoned_job, next_job) = (pending_job(&store).await, pending_job(&store).await);
-        let committer = Committer::new(store.pool.clone());
+        let (_db, store, committer, abandoned_job, next_job) = two_pending_jobs().await;
         let leader = committer.connection.lock().await;
 
         let abandoned_event = event(abandoned_job);
@@ -336,10 +322,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_that_lost_its_leader_is_settled_by_its_audit_rows() {
-        let db = TestDatabase::new(Backend::Sqlite).await;
-        let store = db.store().await;
-        let (committed_job, lost_job) = (pending_job(&store).await, pending_job(&store).await);
-        let committer = Committer::new(store.pool.clone());
+        let (_db, store, committer, committed_job, lost_job) = two_pending_jobs().await;
         let mut leader = committer.connection.lock().await;
         let mut connection = store.pool.acquire().await.unwrap().detach();
 
@@ -347,7 +330,9 @@ mod tests {
         let committed_event = event(committed_job);
         let waiting = queued_trigger(&committer, &committed_event).await;
         let batch: Vec<Queued> = committer.queued().drain(..).collect();
-        commit_together(&mut connection, &batch).await.unwrap();
+        commit_sqlite_triggers(&mut connection, &events(&batch))
+            .await
+            .unwrap();
         drop(batch);
         *leader = Some(connection);
         drop(leader);

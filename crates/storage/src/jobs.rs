@@ -264,24 +264,9 @@ impl Store {
         &self,
         event: &AuditEvent,
     ) -> Result<Option<AnyRow>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let rows = sqlite_trigger_statements(event).fetch_all(&mut *tx).await;
-        match rows.map(|rows| rows.into_iter().next()) {
-            Ok(Some(row)) => {
-                tx.commit().await?;
-                Ok(Some(row))
-            }
-            Ok(None) => {
-                tx.rollback().await?;
-                Ok(None)
-            }
-            Err(error) => {
-                // Some SQLite errors have rolled the transaction back
-                // already; the error that matters is the statement's.
-                let _ = tx.rollback().await;
-                Err(error)
-            }
-        }
+        let mut connection = self.pool.acquire().await?;
+        let mut rows = commit_sqlite_triggers(&mut connection, &[event]).await?;
+        Ok(rows.pop().flatten())
     }
 
     /// The transition in a transaction, its audit row in a savepoint.
@@ -515,6 +500,30 @@ pub(crate) fn sqlite_trigger_statements(event: &AuditEvent) -> AnyQuery<'_> {
         )
     });
     bind_trigger(sqlx::query(&STATEMENTS), event)
+}
+
+/// SQLite: each event's trigger statements, then one commit; on the first
+/// error everything is rolled back and the error returned. Each trigger's
+/// job row, or `None` when no PENDING job had its id.
+pub(crate) async fn commit_sqlite_triggers(
+    connection: &mut AnyConnection,
+    events: &[&AuditEvent],
+) -> Result<Vec<Option<AnyRow>>, sqlx::Error> {
+    let mut tx = connection.begin().await?;
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        match sqlite_trigger_statements(event).fetch_all(&mut *tx).await {
+            Ok(returned) => rows.push(returned.into_iter().next()),
+            Err(error) => {
+                // Some SQLite errors have rolled the transaction back
+                // already; the error that matters is the statement's.
+                let _ = tx.rollback().await;
+                return Err(error);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// PENDING → RUNNING for the event's job, as one conditional update: the
