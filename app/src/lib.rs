@@ -9,6 +9,8 @@
 //! at all. Everything the pages read comes from `regen-service`, the same
 //! layer the REST API uses.
 
+#![forbid(unsafe_code)]
+
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod documents;

@@ -2,6 +2,8 @@
 //! transition this product performs, and the shapes shared by the REST API and
 //! the UI. Pure Rust with no I/O, so it compiles for the browser too.
 
+#![forbid(unsafe_code)]
+
 mod access;
 mod accounts;
 mod audit;

@@ -4,6 +4,8 @@
 //! private to this crate: no route, page or command reaches the data
 //! without passing through one of these methods.
 
+#![forbid(unsafe_code)]
+
 mod accounts;
 mod activity;
 mod audit;

@@ -111,7 +111,7 @@ impl Store {
         .bind(from.to_string())
         .bind(to.to_string())
         .bind(target_type)
-        .fetch_all(&mut *self.statement_connection().await?)
+        .fetch_all(&self.pool)
         .await?;
         let count = |row: &sqlx::any::AnyRow, i: usize| -> Result<u64, StorageError> {
             Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))

@@ -1,15 +1,19 @@
 //! The audit trail across jobs: keyset pages, newest first, in
 //! (occurred_at DESC, id DESC) order, with each actor's user name when the
-//! actor is a user. Never OFFSET, never COUNT.
+//! actor is a user. Never OFFSET, never COUNT. Also every other read of the
+//! audit table (one job's trail, jobs whose audit is missing) and its inserts.
 
-use regen_domain::{AuditEventType, AuditRecord, JobId, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::Row;
+use regen_domain::{
+    AuditEvent, AuditEventType, AuditRecord, JobId, JobStatus, JsonText, Timestamp,
+};
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::error::StorageError;
-use crate::jobs::{job_from_row, PageDirection, JOB_COLUMNS};
-use crate::Store;
+use crate::listing::PageDirection;
+use crate::rows::{record_from_row, AUDIT_COLUMNS, AUDIT_RECORD_COLUMNS, AUDIT_WITH_NAMES};
+use crate::sql::{values_placeholders, Params};
+use crate::{AnyQuery, Store};
 
 /// Which audit events a listing shows. Empty lists mean no restriction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,24 +27,6 @@ pub struct AuditFilter {
     pub occurred_from: Option<Timestamp>,
     /// Occurred before.
     pub occurred_to: Option<Timestamp>,
-}
-
-/// Bound values of a statement being built, and their `$n` names.
-#[derive(Default)]
-pub(crate) struct Params {
-    pub(crate) values: Vec<String>,
-}
-
-impl Params {
-    pub(crate) fn push(&mut self, value: String) -> String {
-        self.values.push(value);
-        format!("${}", self.values.len())
-    }
-
-    /// `$1, $2, …` for a list of values.
-    pub(crate) fn list(&mut self, values: impl Iterator<Item = String>) -> String {
-        values.map(|v| self.push(v)).collect::<Vec<_>>().join(", ")
-    }
 }
 
 /// A place in the (occurred_at DESC, id DESC) order.
@@ -57,33 +43,6 @@ impl From<&AuditRecord> for AuditPosition {
             id: event.id,
         }
     }
-}
-
-pub(crate) const AUDIT_RECORD_COLUMNS: &str = "a.id, a.event_type, a.job_id, a.actor, \
-     COALESCE(u.username, a.actor) AS actor_name, a.occurred_at, a.request_id, a.details";
-
-/// Audit rows with their actor's name: users are joined by id.
-pub(crate) const AUDIT_WITH_NAMES: &str = "audit_events a LEFT JOIN users u ON u.id = a.actor";
-
-pub(crate) fn record_from_row(row: &AnyRow) -> Result<AuditRecord, StorageError> {
-    let parse = |column: &str| -> Result<String, StorageError> { Ok(row.try_get(column)?) };
-    let details: Option<String> = row.try_get("details")?;
-    Ok(AuditRecord {
-        id: parse("id")?.parse().map_err(StorageError::corrupt)?,
-        event_type: parse("event_type")?
-            .parse()
-            .map_err(StorageError::corrupt)?,
-        job_id: parse("job_id")?.parse().map_err(StorageError::corrupt)?,
-        actor: parse("actor")?,
-        actor_name: parse("actor_name")?,
-        occurred_at: parse("occurred_at")?
-            .parse()
-            .map_err(StorageError::corrupt)?,
-        request_id: row.try_get("request_id")?,
-        details: details
-            .map(|d| regen_domain::JsonText::parse(d).map_err(StorageError::corrupt))
-            .transpose()?,
-    })
 }
 
 impl Store {
@@ -140,11 +99,10 @@ impl Store {
             "SELECT {AUDIT_RECORD_COLUMNS} FROM {AUDIT_WITH_NAMES} {filter_sql} \
              ORDER BY a.occurred_at {order}, a.id {order} LIMIT {limit}"
         );
-        let mut query = sqlx::query(&sql);
-        for value in &params.values {
-            query = query.bind(value);
-        }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = params
+            .bind_all(sqlx::query(&sql))
+            .fetch_all(&self.pool)
+            .await?;
         let mut events = rows
             .iter()
             .map(record_from_row)
@@ -167,28 +125,92 @@ impl Store {
             .collect()
     }
 
-    /// Full jobs by id, in the order asked (unknown ids are skipped), in
-    /// one statement.
-    pub async fn get_jobs(
-        &self,
-        ids: &[JobId],
-    ) -> Result<Vec<regen_domain::RegenerationJob>, StorageError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut params = Params::default();
-        let list = params.list(ids.iter().map(|id| id.to_string()));
-        let sql = format!("SELECT {JOB_COLUMNS} FROM regeneration_jobs WHERE id IN ({list})");
-        let mut query = sqlx::query(&sql);
-        for value in &params.values {
-            query = query.bind(value);
-        }
-        let rows = query.fetch_all(&self.pool).await?;
-        let mut jobs = rows
-            .iter()
-            .map(job_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        jobs.sort_by_key(|job| ids.iter().position(|id| *id == job.id));
-        Ok(jobs)
+    /// One job's audit trail, oldest first, with actor names.
+    pub async fn audit_events(&self, job: JobId) -> Result<Vec<AuditRecord>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_RECORD_COLUMNS} FROM {AUDIT_WITH_NAMES} WHERE a.job_id = $1 \
+             ORDER BY a.occurred_at, a.id"
+        ))
+        .bind(job.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
     }
+
+    /// Inserts an audit event unless one with its id exists. Returns whether
+    /// it was inserted. Used to replay the fallback journal idempotently.
+    pub async fn insert_audit_event_if_missing(
+        &self,
+        event: &AuditEvent,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM audit_events WHERE id = $1")
+            .bind(event.id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Jobs whose status is not backed by the audit event that must have
+    /// produced it: RUNNING without REGEN_JOB_TRIGGERED, or any job without
+    /// REGEN_JOB_CREATED.
+    pub async fn jobs_missing_audit(&self) -> Result<Vec<(JobId, JobStatus)>, StorageError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT j.id, j.status FROM regeneration_jobs j \
+             WHERE (j.status = $1 AND NOT EXISTS (SELECT 1 FROM audit_events a \
+                     WHERE a.job_id = j.id AND a.event_type = $2)) \
+                OR NOT EXISTS (SELECT 1 FROM audit_events a \
+                     WHERE a.job_id = j.id AND a.event_type = $3) \
+             ORDER BY j.created_at, j.id",
+        )
+        .bind(JobStatus::Running.as_str())
+        .bind(AuditEventType::Triggered.as_str())
+        .bind(AuditEventType::Created.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, status)| {
+                Ok((
+                    id.parse().map_err(StorageError::corrupt)?,
+                    status.parse().map_err(StorageError::corrupt)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+pub(crate) async fn insert_audit(
+    conn: &mut AnyConnection,
+    event: &AuditEvent,
+) -> Result<(), sqlx::Error> {
+    insert_audit_rows(conn, std::slice::from_ref(event)).await
+}
+
+pub(crate) async fn insert_audit_rows(
+    conn: &mut AnyConnection,
+    events: &[AuditEvent],
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES {}",
+        values_placeholders(events.len(), 7)
+    );
+    let mut query: AnyQuery<'_> = sqlx::query(&sql);
+    for event in events {
+        query = query
+            .bind(event.id.to_string())
+            .bind(event.event_type.as_str())
+            .bind(event.job_id.to_string())
+            .bind(&event.actor)
+            .bind(event.occurred_at.to_string())
+            .bind(event.request_id.as_deref())
+            .bind(event.details.as_ref().map(JsonText::as_str));
+    }
+    query.execute(conn).await?;
+    Ok(())
 }

@@ -7,9 +7,6 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
-use crate::direct::{DirectReads, DIRECT_CONNECTIONS};
-use crate::group_commit::Committer;
-use crate::quick::{QuickConnections, QUICK_CONNECTIONS};
 use crate::StorageError;
 
 /// A pooled PostgreSQL connection idle this long is pinged before use: long
@@ -86,13 +83,10 @@ fn sqlite_cache_kib(max_connections: u32) -> u32 {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
-    /// SQLite connections set aside for single statements (`quick.rs`).
-    pub(crate) quick: Arc<QuickConnections>,
-    /// SQLite connections read on the calling thread (`direct.rs`).
-    pub(crate) direct: Arc<DirectReads>,
-    /// SQLite: where triggers queue to commit together
-    /// (`group_commit.rs`).
-    pub(crate) committer: Option<Arc<Committer>>,
+    /// SQLite: triggers take turns for the one write lock (`trigger.rs`).
+    pub(crate) sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// The longest a statement waits for a connection or a lock.
+    pub(crate) timeout: Duration,
     backend: Backend,
 }
 
@@ -124,12 +118,7 @@ impl Store {
             .map_err(|e| StorageError::InvalidUrl(format!("invalid DATABASE_URL: {e}")))?
             .disable_statement_logging();
         let busy_ms = options.acquire_timeout.as_millis();
-        // The connections set aside for single statements come from this
-        // pool too, and the direct ones read the same file, so all share the
-        // cache budget.
-        let cache_kib = sqlite_cache_kib(
-            options.max_connections + QUICK_CONNECTIONS + DIRECT_CONNECTIONS as u32,
-        );
+        let cache_kib = sqlite_cache_kib(options.max_connections);
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
@@ -139,10 +128,8 @@ impl Store {
             // only for a PostgreSQL connection that sat idle long enough for
             // a restarted server or a network device to drop it; under load
             // it was one more round trip per checkout for both processes
-            // (bench/NOTES.md, round 2, eighth session). For SQLite, a
-            // connection inside this process that cannot go stale, it was
-            // one more hand-off to the connection's worker thread per query
-            // (about 7% of an API list request's time on one connection).
+            // (bench/NOTES.md, round 2, eighth session). A SQLite connection
+            // lives inside this process and cannot go stale.
             .test_before_acquire(false)
             .before_acquire(move |conn, meta| {
                 Box::pin(async move {
@@ -183,19 +170,10 @@ impl Store {
             })
             .connect_with(connect_options)
             .await?;
-        let direct = match backend {
-            Backend::Sqlite => DirectReads::open(&url, cache_kib).await?,
-            Backend::Postgres => DirectReads::default(),
-        };
-        let committer = match backend {
-            Backend::Sqlite => Some(Arc::new(Committer::new(pool.clone()))),
-            Backend::Postgres => None,
-        };
         Ok(Store {
             pool,
-            quick: Arc::default(),
-            direct: Arc::new(direct),
-            committer,
+            sqlite_writer: Arc::default(),
+            timeout: options.acquire_timeout,
             backend,
         })
     }
@@ -233,46 +211,15 @@ impl Store {
             .all(|m| applied.contains(&m.version)))
     }
 
-    /// The pool's connections, those set aside for single statements, the
-    /// direct ones and the trigger committer's (all SQLite only).
     pub fn pool_stats(&self) -> PoolStats {
-        let extra_max = match self.backend {
-            Backend::Sqlite => QUICK_CONNECTIONS + DIRECT_CONNECTIONS as u32 + 1,
-            Backend::Postgres => 0,
-        };
-        let (direct_open, direct_idle) = self.direct.counts();
-        let (committer_open, committer_idle) = self
-            .committer
-            .as_ref()
-            .map_or((0, 0), |committer| (committer.owned(), committer.idle()));
         PoolStats {
-            size: self.pool.size() + self.quick.owned() + direct_open + committer_open,
-            idle: self.pool.num_idle() as u32 + self.quick.idle() + direct_idle + committer_idle,
-            max: self.pool.options().get_max_connections() + extra_max,
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
         }
-    }
-
-    /// SQLite: the batches the trigger committer ran, committed or not, and
-    /// the triggers they held (`group_commit.rs`); (0, 0) on PostgreSQL.
-    #[cfg(feature = "testing")]
-    pub fn trigger_batches(&self) -> (u64, u64) {
-        self.committer
-            .as_ref()
-            .map_or((0, 0), |committer| committer.counts())
-    }
-
-    /// How many reads ran on the calling thread (`direct.rs`).
-    #[cfg(feature = "testing")]
-    pub fn direct_reads_served(&self) -> u64 {
-        self.direct.served()
     }
 
     pub async fn close(&self) {
-        self.direct.close();
-        self.quick.close();
-        if let Some(committer) = &self.committer {
-            committer.close();
-        }
         self.pool.close().await;
     }
 

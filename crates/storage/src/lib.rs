@@ -7,28 +7,30 @@
 //! triggers that keep jobs insert-only whatever code touches the database.
 //! The contract tests in `tests/` run the same story against both.
 
+#![forbid(unsafe_code)]
+
 mod accounts;
 mod activity;
 mod audit;
 mod connect;
-mod direct;
 mod error;
-mod group_commit;
 mod jobs;
 mod listing;
-mod quick;
+mod rows;
+mod sql;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trigger;
 
 pub use accounts::{NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
 pub use activity::{ActivityRow, BucketActivity};
 pub use audit::{AuditFilter, AuditPosition};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
-pub use jobs::{AuditWriteFailure, JobFilter, KeysetPosition, PageDirection, TriggerResult};
-pub use listing::{JobListing, SCAN_BUDGET};
+pub use listing::{JobFilter, JobListing, KeysetPosition, PageDirection, SCAN_BUDGET};
 pub use stats::CountRow;
+pub use trigger::{AuditWriteFailure, TriggerResult};
 
 /// A statement with its arguments, on whichever backend is connected.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

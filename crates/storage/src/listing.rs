@@ -9,16 +9,50 @@
 //! budget says where the scan stopped, so the caller can offer to go on
 //! instead of running for seconds.
 
-use regen_domain::JobSummary;
-
-use crate::direct::{DirectConnection, DirectError, DirectRow, Param};
-use crate::error::StorageError;
-use crate::jobs::{
-    summary_from_direct, summary_from_row, summary_from_texts, JobFilter, KeysetPosition,
-    PageDirection, SUMMARY_COLUMNS,
-};
-use crate::{AnyQuery, Store};
+use regen_domain::{JobId, JobStatus, JobSummary, Timestamp};
 use sqlx::{AnyConnection, Row};
+
+use crate::error::StorageError;
+use crate::rows::{summary_from_row, SUMMARY_COLUMNS};
+use crate::{AnyQuery, Store};
+
+/// Which jobs a listing shows. Empty `statuses` means every status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    pub statuses: Vec<JobStatus>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<Timestamp>,
+    /// Created before.
+    pub created_to: Option<Timestamp>,
+    pub created_by: Option<String>,
+}
+
+/// A place in the (created_at DESC, id DESC) order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeysetPosition {
+    pub created_at: Timestamp,
+    pub id: JobId,
+}
+
+/// Which side of a [`KeysetPosition`] a page lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageDirection {
+    /// Strictly after the position in listing order: older jobs.
+    Older,
+    /// Strictly before it: newer jobs, still returned newest first.
+    Newer,
+}
+
+impl From<&JobSummary> for KeysetPosition {
+    fn from(job: &JobSummary) -> Self {
+        Self {
+            created_at: job.created_at,
+            id: job.id,
+        }
+    }
+}
 
 /// Rows one page may examine when a filter is not fully served by an index.
 pub const SCAN_BUDGET: u32 = 10_000;
@@ -277,47 +311,6 @@ impl Listing {
         self.bind_filter(sqlx::query(sql))
             .bind(i64::from(SCAN_BUDGET) - 1)
     }
-
-    fn filter_params(&self) -> impl Iterator<Item = Param<'_>> {
-        self.conditions.params.iter().map(|p| Param::Text(p))
-    }
-
-    /// The budget's end and the page's rows, on the calling thread
-    /// (`direct.rs`): the same statements and values as the pool's path.
-    fn read_direct(
-        &self,
-        conn: &mut DirectConnection,
-        limit: u32,
-    ) -> Result<(Option<BudgetEnd>, Vec<DirectRow>), DirectError> {
-        let bound = if self.budgeted() {
-            let params: Vec<Param<'_>> = self
-                .filter_params()
-                .chain([Param::Int(i64::from(SCAN_BUDGET) - 1)])
-                .collect();
-            match conn.query(&self.budget_end_sql(), &params, 2)?.pop() {
-                Some(row) => match <[Option<String>; 2]>::try_from(row) {
-                    Ok([Some(at), Some(id)]) => Some((at, id)),
-                    _ => return Err(DirectError::Failed("budget end: bad row".into())),
-                },
-                None => None,
-            }
-        } else {
-            None
-        };
-        let mut params: Vec<Param<'_>> = self.filter_params().collect();
-        if let Some((at, id)) = &bound {
-            params.extend([Param::Text(at), Param::Text(id)]);
-        }
-        params.push(Param::Int(i64::from(limit)));
-        let rows = conn.query(&self.page_sql(bound.is_some()), &params, 6)?;
-        Ok((bound, rows))
-    }
-}
-
-/// The rows of `json_array(SUMMARY_COLUMNS)`, validated like any row.
-fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
-    let rows: Vec<[String; 6]> = serde_json::from_str(page).map_err(StorageError::corrupt)?;
-    rows.into_iter().map(summary_from_texts).collect()
 }
 
 impl Store {
@@ -343,7 +336,7 @@ impl Store {
         };
         let mut lines = Vec::new();
         let mut bound = None;
-        let mut conn = self.statement_connection().await?;
+        let mut conn = self.pool.acquire().await?;
         if listing.budgeted() {
             let sql = format!("{explain} {}", listing.budget_end_sql());
             for row in listing.budget_query(&sql).fetch_all(&mut *conn).await? {
@@ -370,16 +363,20 @@ impl Store {
         limit: u32,
     ) -> Result<JobListing, StorageError> {
         let listing = Listing::new(filter, from, self.backend());
-        let (bound, mut jobs) = match self.direct.read(|c| listing.read_direct(c, limit)) {
-            Some((bound, rows)) => {
-                let jobs = rows
-                    .into_iter()
-                    .map(summary_from_direct)
-                    .collect::<Result<Vec<_>, _>>()?;
-                (bound, jobs)
-            }
-            None => self.list_through_pool(&listing, limit).await?,
+        let mut conn = self.pool.acquire().await?;
+        let bound = if listing.budgeted() {
+            budget_end(&mut conn, &listing).await?
+        } else {
+            None
         };
+        let sql = listing.page_sql(bound.is_some());
+        let mut jobs = listing
+            .page_query(&sql, bound.as_ref(), limit)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let scan_stopped_at = match &bound {
             Some((at, id)) if jobs.len() < limit as usize => Some(KeysetPosition {
                 created_at: at.parse().map_err(StorageError::corrupt)?,
@@ -395,44 +392,6 @@ impl Store {
             scan_stopped_at,
         })
     }
-
-    /// The budget's end and the page, through sqlx.
-    async fn list_through_pool(
-        &self,
-        listing: &Listing,
-        limit: u32,
-    ) -> Result<(Option<BudgetEnd>, Vec<JobSummary>), StorageError> {
-        let mut conn = self.statement_connection().await?;
-        let bound = if listing.budgeted() {
-            budget_end(&mut conn, listing).await?
-        } else {
-            None
-        };
-        let sql = listing.page_sql(bound.is_some());
-        let jobs = match self.backend() {
-            crate::Backend::Sqlite => {
-                // sqlx hands each SQLite row from its worker thread to the
-                // request's task as a message of its own: 51 thread wake-ups
-                // per page. The page comes back as one JSON array instead.
-                let sql =
-                    format!("SELECT json_group_array(json_array({SUMMARY_COLUMNS})) FROM ({sql})");
-                let page: String = listing
-                    .page_query(&sql, bound.as_ref(), limit)
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get(0)?;
-                summaries_from_json(&page)?
-            }
-            crate::Backend::Postgres => listing
-                .page_query(&sql, bound.as_ref(), limit)
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(summary_from_row)
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        Ok((bound, jobs))
-    }
 }
 
 /// The (created_at, id) of the last row a budgeted page may examine, or
@@ -440,7 +399,7 @@ impl Store {
 async fn budget_end(
     conn: &mut AnyConnection,
     listing: &Listing,
-) -> Result<Option<(String, String)>, StorageError> {
+) -> Result<Option<BudgetEnd>, StorageError> {
     let sql = listing.budget_end_sql();
     let row = listing.budget_query(&sql).fetch_optional(conn).await?;
     row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))

@@ -42,9 +42,7 @@ impl Store {
     /// The kept counts, one row per (target type, status) that has jobs. Costs
     /// the same at any number of jobs: it reads the counters, not the jobs.
     pub async fn job_counts(&self) -> Result<Vec<CountRow>, StorageError> {
-        let raw: Vec<(String, String, i64)> = sqlx::query_as(KEPT)
-            .fetch_all(&mut *self.statement_connection().await?)
-            .await?;
+        let raw: Vec<(String, String, i64)> = sqlx::query_as(KEPT).fetch_all(&self.pool).await?;
         rows(raw)
     }
 
@@ -105,7 +103,7 @@ impl Store {
         target_type: Option<&str>,
     ) -> Result<Option<(JobId, Timestamp)>, StorageError> {
         let pending = JobStatus::Pending.as_str();
-        let mut conn = self.statement_connection().await?;
+        let mut conn = self.pool.acquire().await?;
         let row: Option<(String, String)> = match target_type {
             None => {
                 sqlx::query_as(

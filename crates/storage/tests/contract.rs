@@ -68,7 +68,6 @@ contract_tests!(
     folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
     a_bulk_insert_statement_writes_each_counter_row_once,
     every_documented_filter_shape_has_a_plan,
-    kept_connections_see_every_commit_and_survive_dropped_reads,
 );
 
 /// SQLite plans do not depend on the data, so its plans are checked: every
@@ -539,10 +538,8 @@ async fn concurrent_triggers_of_one_job_succeed_exactly_once(backend: Backend) {
 
 /// Many triggers at once, of pending jobs (each twice), of jobs in other
 /// statuses, of unknown ids, and of one job whose audit row fails: each
-/// gets its own outcome, exactly as if it had run alone. On SQLite they
-/// are tried together (`group_commit.rs`), and a failing statement rolls
-/// back a whole batch before its triggers are retried one by one: no other job
-/// may lose its transition or its audit row, or gain one.
+/// gets its own outcome, exactly as if it had run alone: no other job may
+/// lose its transition or its audit row, or gain one.
 async fn concurrent_triggers_each_get_their_own_outcome(backend: Backend) {
     let (db, store) = store(backend).await;
     let mut pending = Vec::new();
@@ -565,7 +562,6 @@ async fn concurrent_triggers_each_get_their_own_outcome(backend: Backend) {
         .collect();
     let broken = pending[7];
     break_trigger_audit_of(&db, broken).await;
-    let batches_before = store.trigger_batches();
 
     let mut ids: Vec<_> = pending.iter().chain(pending.iter()).copied().collect();
     ids.extend(settled.iter().map(|(id, _)| *id));
@@ -622,14 +618,6 @@ async fn concurrent_triggers_each_get_their_own_outcome(backend: Backend) {
         assert!(matches!(outcomes[id][..], [TriggerResult::NotFound]));
     }
     assert_every_figure_recounts(&store).await;
-    if backend == Backend::Sqlite {
-        let (batches, triggers) = store.trigger_batches();
-        let (batches, triggers) = (batches - batches_before.0, triggers - batches_before.1);
-        assert!(
-            triggers > batches,
-            "{triggers} triggers in {batches} batches: none were tried together"
-        );
-    }
 }
 
 async fn raw_delete_of_a_job_is_refused(backend: Backend) {
@@ -1378,105 +1366,4 @@ async fn every_documented_filter_shape_has_a_plan(backend: Backend) {
         let plan = store.explain_list_jobs(&filter, 50).await.unwrap();
         assert!(!plan.is_empty(), "{shape}");
     }
-}
-
-/// The statements a request makes run on connections kept between requests
-/// (on SQLite set aside from the pool and handed back without a ping). Each
-/// must still see every commit made elsewhere before it began (a revoked
-/// token fails on the next use, a trigger shows at once), and a read dropped
-/// half-way (a client that went away) must leave nothing behind.
-async fn kept_connections_see_every_commit_and_survive_dropped_reads(backend: Backend) {
-    let (db, store) = store(backend).await;
-    let elsewhere = db.raw_pool().await;
-    let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
-    store
-        .create_api_token(&NewApiToken {
-            user_id: user.id.clone(),
-            token_hash: "leaked".into(),
-            scope: Scope::Admin,
-            label: None,
-            expires_at: None,
-        })
-        .await
-        .unwrap();
-    let job = pending_job(&store).await;
-    let everything = JobFilter::default();
-    // Several requests at once, so that several connections are kept.
-    let readers: Vec<_> = (0..8)
-        .map(|_| {
-            let store = store.clone();
-            let filter = everything.clone();
-            tokio::spawn(async move { store.list_jobs(&filter, None, 100).await.unwrap() })
-        })
-        .collect();
-    for reader in readers {
-        assert_eq!(reader.await.unwrap().jobs.len(), 1);
-    }
-
-    for round in 0..20 {
-        let insert = format!(
-            "INSERT INTO regeneration_jobs (id, status, target_type, target_id, \
-             instruction_json, created_at, created_by) VALUES ('{}', 'PENDING', 'insight', \
-             'raw-{round}', '{{}}', '2026-01-01T00:00:00.000Z', 'producer-sql')",
-            uuid::Uuid::now_v7()
-        );
-        elsewhere.execute(insert.as_str()).await.unwrap();
-        let listing = store.list_jobs(&everything, None, 100).await.unwrap();
-        assert_eq!(listing.jobs.len(), round + 2, "round {round}");
-        let kept = store.job_counts().await.unwrap();
-        assert_eq!(kept.iter().map(|r| r.jobs).sum::<i64>(), round as i64 + 2);
-    }
-
-    sqlx::query("UPDATE regeneration_jobs SET status = 'RUNNING' WHERE id = $1")
-        .bind(job.id.to_string())
-        .execute(&elsewhere)
-        .await
-        .unwrap();
-    let seen = store.get_job(job.id).await.unwrap().unwrap();
-    assert_eq!(seen.status, JobStatus::Running);
-
-    assert!(store.use_api_token("leaked").await.unwrap().is_some());
-    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = 'leaked'")
-        .bind(regen_storage::now().to_string())
-        .execute(&elsewhere)
-        .await
-        .unwrap();
-    assert_eq!(store.use_api_token("leaked").await.unwrap(), None);
-    if backend == Backend::Sqlite {
-        // Those reads ran on the calling thread (`direct.rs`), not through
-        // the pool: the guarantees above are that path's.
-        assert!(
-            store.direct_reads_served() >= 23,
-            "{}",
-            store.direct_reads_served()
-        );
-    }
-
-    // Reads dropped after their first poll: mid-checkout or mid-statement.
-    for _ in 0..50 {
-        let read = store.list_jobs(&everything, None, 100);
-        let _ = tokio::time::timeout(std::time::Duration::ZERO, read).await;
-    }
-    elsewhere
-        .execute("UPDATE regeneration_jobs SET status = 'RUNNING' WHERE target_id = 'raw-0'")
-        .await
-        .unwrap();
-    let running = JobFilter {
-        statuses: vec![JobStatus::Running],
-        ..JobFilter::default()
-    };
-    assert_eq!(
-        store
-            .list_jobs(&running, None, 100)
-            .await
-            .unwrap()
-            .jobs
-            .len(),
-        2
-    );
-    let connections = store.pool_stats();
-    assert!(
-        connections.size <= connections.max,
-        "{connections:?}: dropped reads must not leak connections"
-    );
 }

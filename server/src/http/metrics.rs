@@ -81,7 +81,7 @@ pub async fn render(state: &AppState) -> String {
         out,
         "# HELP regen_db_pool_connections Database pool connections by state.\n# TYPE regen_db_pool_connections gauge\n\
          regen_db_pool_connections{{state=\"idle\"}} {}\nregen_db_pool_connections{{state=\"in_use\"}} {}\n\
-         # HELP regen_db_pool_max_connections Most database connections this instance opens: the configured pool, plus on SQLite those set aside for single statements, those read on the request's thread and the one that commits triggers.\n# TYPE regen_db_pool_max_connections gauge\n\
+         # HELP regen_db_pool_max_connections Most database connections this instance opens: the configured pool (REGEN_DB_MAX_CONNECTIONS).\n# TYPE regen_db_pool_max_connections gauge\n\
          regen_db_pool_max_connections {}",
         pool.idle,
         pool.size.saturating_sub(pool.idle),

@@ -1,0 +1,11 @@
+//! Users, API tokens, sessions and login attempts. Every credential lookup
+//! joins its owner, so the owner's role and state are read with the
+//! credential, in the one round trip each request already makes.
+
+mod login_attempts;
+mod records;
+mod sessions;
+mod tokens;
+mod users;
+
+pub use records::{NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
