@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use regen_service::Operator;
 use server::cli::{self, AuditCommand, Cli, Command, JobCommand, StatsCommand, UserCommand};
-use server::config::Config;
+use server::config::{self, Config};
 use server::progress::{grouped, took, Progress, Verbosity};
 use server::{build_service, demo, shutdown_signal, telemetry, Application};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +35,13 @@ async fn spinning<T>(
     let elapsed = progress.elapsed();
     progress.finish(&format!("{what}: took {}", took(elapsed)));
     result
+}
+
+fn configuration_problems(problems: impl IntoIterator<Item = String>) -> ExitCode {
+    for problem in problems {
+        eprintln!("regen-admin: configuration: {problem}");
+    }
+    ExitCode::FAILURE
 }
 
 fn outcome(result: Result<(), String>) -> ExitCode {
@@ -74,7 +81,12 @@ fn limit_malloc_arenas() {
 }
 
 async fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let command = config::ignoring_blank_variables(Cli::command());
+    let cli = match command
+        .clone()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {
             // --help and --version
@@ -82,14 +94,17 @@ async fn run() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            let message = error.to_string();
-            let first = message.lines().next().unwrap_or_default();
-            return fail(first.trim_start_matches("error: "));
+            let malformed = config::malformed_variables(&command);
+            if malformed.is_empty() {
+                let message = error.to_string();
+                let first = message.lines().next().unwrap_or_default();
+                return fail(first.trim_start_matches("error: "));
+            }
+            return configuration_problems(malformed);
         }
     };
-    // Completions need no configuration and no database.
+    // Completions need no database.
     if let Some(Command::Completions { shell }) = &cli.command {
-        use clap::CommandFactory;
         clap_complete::generate(
             *shell,
             &mut Cli::command(),
@@ -103,22 +118,23 @@ async fn run() -> ExitCode {
     } else {
         Verbosity::Normal
     };
-    let config = match Config::from_env() {
+    let config = match Config::from_settings(cli.settings) {
         Ok(config) => config,
-        Err(problems) => {
-            for problem in problems {
-                eprintln!("regen-admin: configuration: {problem}");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(problem) => return configuration_problems([problem]),
     };
     let command = cli.command.unwrap_or(Command::Serve);
     match command {
-        Command::Serve => telemetry::init(config.log_format, telemetry::SERVER_FILTER),
+        Command::Serve => telemetry::init(
+            config.log_format,
+            config.log_filter.as_deref(),
+            telemetry::SERVER_FILTER,
+        ),
         // Changes to access leave a security log line on stderr.
-        Command::User { .. } | Command::Token { .. } | Command::Session { .. } => {
-            telemetry::init(config.log_format, telemetry::ACCOUNT_COMMAND_FILTER)
-        }
+        Command::User { .. } | Command::Token { .. } | Command::Session { .. } => telemetry::init(
+            config.log_format,
+            config.log_filter.as_deref(),
+            telemetry::ACCOUNT_COMMAND_FILTER,
+        ),
         _ => {}
     }
     // Validate what can be validated before touching the database.
@@ -157,7 +173,7 @@ async fn run() -> ExitCode {
                 Err(error) => fail(format!("{error:#}")),
             }
         }
-        // Printed before the configuration was read.
+        // Printed before the configuration was checked.
         Command::Completions { .. } => ExitCode::SUCCESS,
         Command::Migrate => {
             println!("migrations applied");

@@ -13,9 +13,12 @@ pub const SERVER_FILTER: &str = "info,sqlx=warn";
 /// What account commands log: their security events, and problems.
 pub const ACCOUNT_COMMAND_FILTER: &str = "warn,regen_admin::security=info";
 
-pub fn init(format: LogFormat, default_filter: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+/// `filter` is `RUST_LOG`; one that does not parse falls back to the
+/// command's default, as `tracing`'s own reading of the variable does.
+pub fn init(format: LogFormat, filter: Option<&str>, default_filter: &str) {
+    let filter = filter
+        .and_then(|filter| EnvFilter::try_new(filter).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

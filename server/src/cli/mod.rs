@@ -1,5 +1,6 @@
-//! The operator CLI. Every command reads `DATABASE_URL`; bad input gets one
-//! line on stderr, a non-zero exit, and nothing written.
+//! The operator CLI. Every command reads the settings (`DATABASE_URL`
+//! among them); bad input gets one line on stderr, a non-zero exit, and
+//! nothing written.
 
 mod accounts;
 
@@ -7,6 +8,8 @@ use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
 use regen_domain::{JobStatus, JsonText, NewJob, Role, Scope, MAX_LABEL_LEN};
+
+use crate::config::Settings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,6 +21,8 @@ pub struct Cli {
     /// Print nothing but errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub settings: Settings,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

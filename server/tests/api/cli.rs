@@ -331,6 +331,70 @@ fn an_invalid_setting_is_reported_at_start_up() {
 }
 
 #[test]
+fn a_malformed_flag_is_one_line_naming_the_flag() {
+    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .args(["serve", "--db-timeout-ms", "soon"])
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--db-timeout-ms"), "{stderr}");
+}
+
+#[test]
+fn a_blank_variable_counts_as_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+
+    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("REGEN_METRICS_ADDR", "")
+        .env("REGEN_SESSION_IDLE_SECS", " ")
+        .env("REGEN_PUBLIC_ORIGIN", "")
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
+#[test]
+fn a_database_password_is_printed_neither_in_help_nor_in_an_error() {
+    let secret = "s3cret-pw";
+    let help = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .args(["serve", "--help"])
+        .env(
+            "DATABASE_URL",
+            format!("postgres://regen:{secret}@db:5432/regen"),
+        )
+        .output()
+        .unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .arg("migrate")
+        .env("DATABASE_URL", format!("mysql://regen:{secret}@db/regen"))
+        .output()
+        .unwrap();
+
+    assert!(help.status.success());
+    // Help is wrapped to the terminal, wherever a line happens to end.
+    let help_words = text(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(help_words.contains("[env: DATABASE_URL]"), "{help_words}");
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("DATABASE_URL must start with"), "{stderr}");
+    for output in [&help, &refused] {
+        let printed = text(&output.stdout) + &text(&output.stderr);
+        assert!(!printed.contains(secret), "{printed}");
+    }
+}
+
+#[test]
 fn serving_beyond_loopback_requires_a_public_origin() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))

@@ -58,6 +58,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     if std::env::var_os("REGEN_TEST_LOG").is_some() {
         server::telemetry::init(
             server::config::LogFormat::Text,
+            std::env::var("RUST_LOG").ok().as_deref(),
             server::telemetry::SERVER_FILTER,
         );
     }

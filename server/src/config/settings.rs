@@ -1,0 +1,346 @@
+//! Every setting, declared once as a clap argument: its environment
+//! variable, flag, default, unit (the value name) and meaning. `regen-admin
+//! serve --help` and the README's configuration table both come from here (a
+//! test keeps the README equal to it), and each value is parsed here, so a
+//! malformed one is named on one line before anything listens.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, ValueEnum};
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://data/regen-admin.db";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The database URL. Its Debug form leaves out the user part and the query,
+/// where a PostgreSQL URL carries its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub(super) String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<DatabaseUrl, String> {
+        match regen_service::database_kind(text) {
+            Some(_) => Ok(DatabaseUrl(text.to_owned())),
+            None => Err("must start with sqlite: or postgres://".to_owned()),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let without_query = self.0.split('?').next().unwrap_or_default();
+        let shown = match without_query.split_once("://") {
+            Some((scheme, rest)) => {
+                let place = rest.rsplit_once('@').map_or(rest, |(_, place)| place);
+                format!("{scheme}://{place}")
+            }
+            None => without_query.to_owned(),
+        };
+        f.debug_tuple("DatabaseUrl").field(&shown).finish()
+    }
+}
+
+/// Every setting of the server. Global, so each command reads them from its
+/// environment (or flags) the same way, and `--help` lists them under
+/// "Settings". Each doc comment is the setting's help and its README row.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Settings")]
+pub struct Settings {
+    /// `sqlite://PATH` (file and directory created on first use) or
+    /// `postgres://USER@HOST:PORT/DB`
+    #[arg(long, global = true, env = "DATABASE_URL", value_name = "URL",
+        default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: DatabaseUrl,
+
+    /// address the web server listens on
+    #[arg(long, global = true, env = "LEPTOS_SITE_ADDR", value_name = "ADDRESS",
+        default_value = "127.0.0.1:3000", value_parser = address)]
+    pub site_addr: SocketAddr,
+
+    /// built site files (WASM, JS, CSS); unset: `target/site` next to the
+    /// binary, else in the working directory
+    #[arg(long, global = true, env = "LEPTOS_SITE_ROOT", value_name = "PATH")]
+    pub site_root: Option<PathBuf>,
+
+    /// browser-facing origin, e.g. `https://regen.example.com`; required when
+    /// listening on anything but loopback (unset: the loopback names of the
+    /// port). The only origin accepted for cookie-authenticated writes;
+    /// `https` makes the session cookie Secure and turns on HSTS
+    #[arg(long, global = true, env = "REGEN_PUBLIC_ORIGIN", value_name = "ORIGIN",
+        value_parser = origin)]
+    pub public_origin: Option<String>,
+
+    /// header a trusted proxy sets with the client address, e.g.
+    /// `x-forwarded-for` (its right-most entry is used); unset: the TCP peer
+    /// address. Login throttling is per client address, so set this behind a
+    /// load balancer
+    #[arg(long, global = true, env = "REGEN_CLIENT_IP_HEADER", value_name = "HEADER",
+        value_parser = header_name)]
+    pub client_ip_header: Option<String>,
+
+    /// environment banner text, e.g. `production`; unset: no banner
+    #[arg(long, global = true, env = "REGEN_ENV_LABEL", value_name = "TEXT")]
+    pub env_label: Option<String>,
+
+    /// banner colour, a CSS colour; unset: `#b91c1c` when the label starts
+    /// with `prod`, else `#1d4ed8`
+    #[arg(long, global = true, env = "REGEN_ENV_COLOR", value_name = "COLOUR",
+        value_parser = css_colour)]
+    pub env_color: Option<String>,
+
+    /// JSON-lines journal for audit events the database refused; unset:
+    /// `audit-fallback.jsonl` next to the SQLite file, else
+    /// `data/audit-fallback.jsonl`
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_AUDIT_FALLBACK_PATH",
+        value_name = "PATH"
+    )]
+    pub audit_fallback_path: Option<PathBuf>,
+
+    /// a session unused this long ends
+    #[arg(long, global = true, env = "REGEN_SESSION_IDLE_SECS", value_name = "SECONDS",
+        default_value = "3600", value_parser = positive::<u64>)]
+    pub session_idle_secs: u64,
+
+    /// a session ends this long after login
+    #[arg(long, global = true, env = "REGEN_SESSION_MAX_SECS", value_name = "SECONDS",
+        default_value = "43200", value_parser = positive::<u64>)]
+    pub session_max_secs: u64,
+
+    /// login throttle: the sliding window failed logins are counted in.
+    /// Attempts are kept in the database (`login_attempts`), so every
+    /// instance and every restart shares them
+    #[arg(long, global = true, env = "REGEN_LOGIN_WINDOW_SECS", value_name = "SECONDS",
+        default_value = "900", value_parser = positive::<u64>)]
+    pub login_window_secs: u64,
+
+    /// login throttle: failed logins one client address may have in the
+    /// window, whatever user names it tries
+    #[arg(long, global = true, env = "REGEN_LOGIN_ADDRESS_FAILURES", value_name = "COUNT",
+        default_value = "10", value_parser = positive::<usize>)]
+    pub login_address_failures: usize,
+
+    /// login throttle: failures for one user name from one address before
+    /// each further try waits 1 s, 2 s, 4 s… (doubling). A user is never
+    /// locked out from other addresses; a storm of 20 failures for one name
+    /// from many addresses is logged and counted
+    #[arg(long, global = true, env = "REGEN_LOGIN_FREE_ATTEMPTS", value_name = "COUNT",
+        default_value = "3", value_parser = positive::<usize>)]
+    pub login_free_attempts: usize,
+
+    /// database pool size per instance (SQLite keeps 6 more for the
+    /// statements each request makes and 1 for committing triggers;
+    /// `regen_db_pool_max_connections` reports the sum)
+    #[arg(long, global = true, env = "REGEN_DB_MAX_CONNECTIONS", value_name = "COUNT",
+        default_value = "10", value_parser = positive::<u32>)]
+    pub db_max_connections: u32,
+
+    /// wait for a pooled connection or lock before answering 503
+    #[arg(long, global = true, env = "REGEN_DB_TIMEOUT_MS", value_name = "MILLISECONDS",
+        default_value = "5000", value_parser = positive::<u64>)]
+    pub db_timeout_ms: u64,
+
+    /// extra listener serving only `/metrics` (e.g. `127.0.0.1:9100`); unset:
+    /// none, and `/metrics` needs an admin token
+    #[arg(long, global = true, env = "REGEN_METRICS_ADDR", value_name = "ADDRESS",
+        value_parser = address)]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// `text` or `json` (one line per request: request id, route, status,
+    /// latency, user id)
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
+    /// log filter in `tracing`'s syntax, e.g. `debug` or
+    /// `info,regen_admin=debug`; unset: `info,sqlx=warn` for the server,
+    /// warnings and security events for account commands
+    #[arg(long, global = true, env = "RUST_LOG", value_name = "FILTER")]
+    pub log_filter: Option<String>,
+
+    /// on SIGTERM/Ctrl-C, how long in-flight requests may finish
+    #[arg(long, global = true, env = "REGEN_SHUTDOWN_GRACE_SECS", value_name = "SECONDS",
+        default_value = "20", value_parser = positive::<u64>)]
+    pub shutdown_grace_secs: u64,
+}
+
+fn positive<T: FromStr + PartialOrd + Default>(text: &str) -> Result<T, String> {
+    match text.parse::<T>() {
+        Ok(number) if number > T::default() => Ok(number),
+        _ => Err("must be a positive whole number".to_owned()),
+    }
+}
+
+fn address(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| "must be an address like 127.0.0.1:3000".to_owned())
+}
+
+fn origin(text: &str) -> Result<String, String> {
+    let origin = text.trim_end_matches('/');
+    if origin.starts_with("http://") || origin.starts_with("https://") {
+        Ok(origin.to_owned())
+    } else {
+        Err("must start with http:// or https://".to_owned())
+    }
+}
+
+fn header_name(text: &str) -> Result<String, String> {
+    let header = text.trim().to_lowercase();
+    match axum::http::HeaderName::from_bytes(header.as_bytes()) {
+        Ok(_) => Ok(header),
+        Err(_) => Err("is not a header name".to_owned()),
+    }
+}
+
+fn css_colour(text: &str) -> Result<String, String> {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "#(),. %".contains(c))
+    {
+        Ok(text.to_owned())
+    } else {
+        Err("is not a CSS colour".to_owned())
+    }
+}
+
+/// A variable that is set but blank counts as unset, as an operator's
+/// `REGEN_METRICS_ADDR=` means: clap would parse the empty text.
+pub fn ignoring_blank_variables(command: clap::Command) -> clap::Command {
+    command.mut_args(|arg| {
+        let blank = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|value| value.to_string_lossy().trim().is_empty());
+        if blank {
+            arg.env(None::<&'static str>)
+        } else {
+            arg
+        }
+    })
+}
+
+/// One line per variable its setting's parser refuses, e.g.
+/// `REGEN_DB_TIMEOUT_MS="soon" must be a positive whole number`. clap stops
+/// at the first; whoever fixes a deployment wants them all at once. Each
+/// setting is parsed alone, from the value its argument read.
+pub fn malformed_variables(command: &clap::Command) -> Vec<String> {
+    command
+        .get_arguments()
+        .filter_map(|arg| {
+            let name = arg.get_env()?.to_string_lossy();
+            let value = std::env::var_os(name.as_ref())?;
+            let error = clap::Command::new("setting")
+                .no_binary_name(true)
+                .arg(arg.clone().global(false))
+                .try_get_matches_from(std::iter::empty::<String>())
+                .err()?;
+            let reason = reason(&error);
+            Some(if arg.is_hide_env_values_set() {
+                format!("{name} {reason}")
+            } else {
+                format!("{name}={:?} {reason}", value.to_string_lossy())
+            })
+        })
+        .collect()
+}
+
+/// The parser's own words, else the values clap would have taken.
+fn reason(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    if let Some(source) = std::error::Error::source(error) {
+        return source.to_string();
+    }
+    match error.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(values)) => format!("must be one of {}", values.join(", ")),
+        _ => error.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The README's configuration table as the settings declare it: one row
+    /// per variable, its default (or "unset") and its help.
+    fn table_from_settings() -> String {
+        let settings = Settings::augment_args(clap::Command::new("settings"));
+        let mut table = String::from("| Variable | Default | Meaning |\n|---|---|---|\n");
+        for arg in settings.get_arguments() {
+            let name = arg.get_env().expect("every setting has a variable");
+            let default = match arg.get_default_values() {
+                [] => "unset".to_owned(),
+                values => values
+                    .iter()
+                    .map(|value| format!("`{}`", value.to_string_lossy()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let help = arg.get_help().expect("every setting has help");
+            table.push_str(&format!(
+                "| `{}` | {default} | {help} |\n",
+                name.to_string_lossy()
+            ));
+        }
+        table
+    }
+
+    #[test]
+    fn the_readme_configuration_table_is_what_the_settings_declare() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("| Variable | Default | Meaning |")
+            .expect("README has a configuration table");
+        let in_readme: String = readme[start..]
+            .lines()
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let declared = table_from_settings();
+        assert!(
+            in_readme == declared,
+            "README's configuration table differs from `Settings`; it should read:\n\n{declared}"
+        );
+    }
+
+    #[test]
+    fn serve_help_lists_every_variable() {
+        // Unwrapped, so no variable's name is split across lines; global
+        // arguments reach the subcommands when the command is built.
+        let mut command = crate::cli::Cli::command().term_width(0);
+        command.build();
+        let help = command
+            .find_subcommand_mut("serve")
+            .expect("serve")
+            .render_long_help()
+            .to_string();
+        let settings = Settings::augment_args(clap::Command::new("settings"));
+        for arg in settings.get_arguments() {
+            let name = arg.get_env().expect("a variable").to_string_lossy();
+            assert!(help.contains(&format!("[env: {name}")), "{name}: {help}");
+        }
+    }
+}
