@@ -145,14 +145,14 @@ pub struct Settings {
         default_value = "3", value_parser = positive::<usize>)]
     pub login_free_attempts: usize,
 
-    /// database pool size per instance (SQLite keeps 6 more for the
-    /// statements each request makes and 1 for committing triggers;
-    /// `regen_db_pool_max_connections` reports the sum)
+    /// database pool size per instance: every connection it opens, on
+    /// either backend (`regen_db_pool_max_connections` reports it)
     #[arg(long, global = true, env = "REGEN_DB_MAX_CONNECTIONS", value_name = "COUNT",
         default_value = "10", value_parser = positive::<u32>)]
     pub db_max_connections: u32,
 
-    /// wait for a pooled connection or lock before answering 503
+    /// wait for a pooled connection, and for a lock (a trigger waits for one
+    /// lock, once), before answering 503
     #[arg(long, global = true, env = "REGEN_DB_TIMEOUT_MS", value_name = "MILLISECONDS",
         default_value = "5000", value_parser = positive::<u64>)]
     pub db_timeout_ms: u64,
