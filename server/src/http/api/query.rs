@@ -21,7 +21,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
-        parse(parts.uri.query().unwrap_or("")).map(Query)
+        parse(parts.uri.query().unwrap_or(""))
+            .map(Query)
+            .map_err(Problem::invalid_request)
     }
 }
 
@@ -55,11 +57,15 @@ where
             };
             part.append_pair(&key, &value);
         }
-        Ok(QueryParts(parse(&first.finish())?, parse(&rest.finish())?))
+        Ok(QueryParts(
+            parse(&first.finish()).map_err(Problem::invalid_request)?,
+            parse(&rest.finish()).map_err(Problem::invalid_request)?,
+        ))
     }
 }
 
-fn parse<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
+/// `T` from a query string, or what is wrong with it, naming the parameter.
+fn parse<T: DeserializeOwned>(query: &str) -> Result<T, String> {
     let deserializer = serde_html_form::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let name = error.path().to_string();
@@ -67,14 +73,14 @@ fn parse<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
             .filter(|(key, _)| *key == name)
             .count()
             > 1;
-        Problem::invalid_request(if repeated {
+        if repeated {
             format!("query parameter {name:?} given twice")
         } else if name == "." {
             // Not about one parameter: an unknown or a missing one.
             format!("invalid query: {}", error.inner())
         } else {
             format!("query parameter {name:?}: {}", error.inner())
-        })
+        }
     })
 }
 
