@@ -48,8 +48,8 @@ impl BucketSize {
     }
 }
 
-/// An activity request from a query string: `bucket` (hour or day),
-/// `from` and `to` (RFC 3339, half-open), `targetType`.
+/// An activity request: buckets of one size over a half-open range, for
+/// one target type or all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityQuery {
     pub bucket: BucketSize,
@@ -58,6 +58,9 @@ pub struct ActivityQuery {
     /// The end of the last bucket (`to`, rounded up to a bucket edge).
     pub to: Timestamp,
     pub target_type: Option<String>,
+    /// The range asked for had this many buckets, more than
+    /// [`MAX_BUCKETS`]: `from` was moved forward to answer its newest ones.
+    pub truncated_from: Option<i64>,
 }
 
 impl ActivityQuery {
@@ -76,45 +79,25 @@ impl ActivityQuery {
             from,
             to,
             target_type,
+            truncated_from: None,
         }
     }
 
-    /// Parses and checks a query string. Without `from`/`to`: the last 24
-    /// hours, or the last 30 days.
-    pub fn from_query_string(query: &str, now: Timestamp) -> Result<ActivityQuery, ServiceError> {
+    /// Checks a request's values (`from` and `to` as RFC 3339 text, empty
+    /// meaning unset). Without `from`/`to`: the last 24 hours, or the last
+    /// 30 days. A range with `from` not before `to` has no buckets; one of
+    /// more than [`MAX_BUCKETS`] buckets is cut to its newest ones, so every
+    /// range the parameters allow one by one has an answer.
+    pub fn new(
+        size: BucketSize,
+        from: Option<&str>,
+        to: Option<&str>,
+        target_type: Option<String>,
+        now: Timestamp,
+    ) -> Result<ActivityQuery, ServiceError> {
         let bad = |parameter: &'static str, message: String| ServiceError::InvalidParameter {
             parameter,
             message,
-        };
-        let (mut bucket, mut from, mut to, mut target_type) = (None, None, None, None);
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let slot = match key.as_ref() {
-                "bucket" => &mut bucket,
-                "from" => &mut from,
-                "to" => &mut to,
-                "targetType" => &mut target_type,
-                other => {
-                    return Err(ServiceError::InvalidInput(format!(
-                        "unknown query parameter {other:?}"
-                    )))
-                }
-            };
-            if slot.is_some() {
-                return Err(ServiceError::InvalidInput(format!(
-                    "query parameter {key:?} given twice"
-                )));
-            }
-            *slot = Some(value.into_owned());
-        }
-        let size = match bucket.as_deref() {
-            None | Some("hour") => BucketSize::Hour,
-            Some("day") => BucketSize::Day,
-            Some(other) => {
-                return Err(bad(
-                    "bucket",
-                    format!("bucket must be hour or day, not {other:?}"),
-                ))
-            }
         };
         let target_type = target_type.filter(|t| !t.is_empty());
         if let Some(t) = &target_type {
@@ -125,11 +108,15 @@ impl ActivityQuery {
                 ));
             }
         }
-        let instant = |name: &'static str, value: Option<String>| {
-            match value.filter(|v| !v.is_empty()) {
+        let instant = |name: &'static str, value: Option<&str>| {
+            match value.filter(|v| !v.is_empty())
+        {
             None => Ok(None),
-            Some(text) => parse_instant(&text).map(Some).ok_or_else(|| {
-                bad(name, format!("{name} must be an RFC 3339 time such as 2026-11-24T00:00:00Z, not {text:?}"))
+            Some(text) => parse_instant(text).map(Some).ok_or_else(|| {
+                bad(
+                    name,
+                    format!("{name} must be an RFC 3339 time such as 2026-11-24T00:00:00Z, not {text:?}"),
+                )
             }),
         }
         };
@@ -150,25 +137,24 @@ impl ActivityQuery {
             None => recent.to,
         };
         let from = match from {
-            Some(from) => size.floor(from),
+            Some(from) => size.floor(from).min(to),
             None => Timestamp::from_millis(to.millis() - default_buckets * size.millis())
                 .unwrap_or(recent.from),
         };
-        if from >= to {
-            return Err(bad("from", "from must be before to".into()));
-        }
         let buckets = (to.millis() - from.millis()) / size.millis();
-        if buckets > MAX_BUCKETS {
-            return Err(bad(
-                "to",
-                format!("at most {MAX_BUCKETS} buckets per request; this range has {buckets}"),
-            ));
-        }
+        let (from, truncated_from) = if buckets > MAX_BUCKETS {
+            let newest = Timestamp::from_millis(to.millis() - MAX_BUCKETS * size.millis())
+                .ok_or_else(|| bad("to", "to is out of range".into()))?;
+            (newest, Some(buckets))
+        } else {
+            (from, None)
+        };
         Ok(ActivityQuery {
             bucket: size,
             from,
             to,
             target_type,
+            truncated_from,
         })
     }
 }
@@ -279,12 +265,20 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn query(
+        size: BucketSize,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<ActivityQuery, ServiceError> {
+        ActivityQuery::new(size, from, to, None, at("2026-12-01T10:30:00.000Z"))
+    }
+
     #[test]
     fn buckets_have_utc_edges() {
-        let now = at("2026-12-01T10:30:00.000Z");
-        let day = ActivityQuery::from_query_string(
-            "bucket=day&from=2026-11-29T23:59:00%2B02:00&to=2026-12-01T00:00:00Z",
-            now,
+        let day = query(
+            BucketSize::Day,
+            Some("2026-11-29T23:59:00+02:00"),
+            Some("2026-12-01T00:00:00Z"),
         )
         .unwrap();
         assert_eq!(
@@ -293,39 +287,59 @@ mod tests {
             "21:59 UTC is in the 29th"
         );
         assert_eq!(day.to, at("2026-12-01T00:00:00.000Z"));
-        let hours = ActivityQuery::from_query_string("", now).unwrap();
+        let hours = query(BucketSize::Hour, None, None).unwrap();
         assert_eq!(
             hours.to,
             at("2026-12-01T11:00:00.000Z"),
             "the current hour is included"
         );
         assert_eq!(hours.from, at("2026-11-30T11:00:00.000Z"));
-        let days = ActivityQuery::from_query_string("bucket=day", now).unwrap();
+        let days = query(BucketSize::Day, None, Some("")).unwrap();
         assert_eq!(days.to, at("2026-12-02T00:00:00.000Z"));
         assert_eq!(days.from, at("2026-11-02T00:00:00.000Z"));
     }
 
     #[test]
-    fn bad_ranges_are_refused() {
-        let now = at("2026-12-01T10:30:00.000Z");
-        for query in [
-            "bucket=week",
-            "from=yesterday",
-            "from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z",
-            "from=2026-12-01T00:00:00Z&to=2026-12-01T00:00:00Z",
-            "bucket=hour&from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z",
-            "unknown=1",
-            "bucket=day&bucket=hour",
+    fn malformed_instants_are_refused() {
+        for (from, to) in [
+            (Some("yesterday"), None),
+            (None, Some("2026-13-01T00:00:00Z")),
         ] {
             assert!(
-                ActivityQuery::from_query_string(query, now).is_err(),
-                "{query}"
+                query(BucketSize::Hour, from, to).is_err(),
+                "{from:?} {to:?}"
             );
         }
-        assert!(ActivityQuery::from_query_string(
-            "bucket=day&from=2024-03-07T00:00:00Z&to=2026-12-01T00:00:00Z",
-            now
+    }
+
+    #[test]
+    fn a_range_that_ends_before_it_starts_has_no_buckets() {
+        for from in ["2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"] {
+            let empty = query(BucketSize::Hour, Some(from), Some("2026-12-01T00:00:00Z")).unwrap();
+            assert_eq!(empty.from, empty.to, "{from}");
+            assert_eq!(empty.truncated_from, None);
+        }
+    }
+
+    #[test]
+    fn a_range_over_the_limit_keeps_its_newest_buckets() {
+        let exactly = query(
+            BucketSize::Day,
+            Some("2024-03-06T00:00:00Z"),
+            Some("2026-12-01T00:00:00Z"),
         )
-        .is_ok());
+        .unwrap();
+        assert_eq!(exactly.truncated_from, None);
+
+        let longer = query(
+            BucketSize::Day,
+            Some("2024-03-05T00:00:00Z"),
+            Some("2026-12-01T00:00:00Z"),
+        )
+        .unwrap();
+
+        assert_eq!(longer.truncated_from, Some(MAX_BUCKETS + 1));
+        assert_eq!(longer.from, exactly.from);
+        assert_eq!(longer.to, exactly.to);
     }
 }

@@ -25,22 +25,6 @@ pub enum ExportFormat {
 impl ExportFormat {
     pub const ALL: [ExportFormat; 2] = [ExportFormat::Csv, ExportFormat::Ndjson];
 
-    /// The `format` parameter: `csv` or `ndjson`, nothing else.
-    pub fn parse(text: Option<&str>) -> Result<ExportFormat, ServiceError> {
-        match text {
-            Some("csv") => Ok(ExportFormat::Csv),
-            Some("ndjson") => Ok(ExportFormat::Ndjson),
-            Some(other) => Err(ServiceError::InvalidParameter {
-                parameter: "format",
-                message: format!("format must be csv or ndjson, not {other:?}"),
-            }),
-            None => Err(ServiceError::InvalidParameter {
-                parameter: "format",
-                message: "format is required: csv or ndjson".into(),
-            }),
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             ExportFormat::Csv => "csv",
@@ -524,17 +508,6 @@ mod tests {
             );
         }
         assert_eq!(csv_cell("a=b"), "a=b");
-    }
-
-    #[test]
-    fn formats_parse_and_refuse_the_rest() {
-        assert_eq!(ExportFormat::parse(Some("csv")).unwrap(), ExportFormat::Csv);
-        assert_eq!(
-            ExportFormat::parse(Some("ndjson")).unwrap(),
-            ExportFormat::Ndjson
-        );
-        assert!(ExportFormat::parse(Some("xlsx")).is_err());
-        assert!(ExportFormat::parse(None).is_err());
     }
 
     #[test]

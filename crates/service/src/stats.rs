@@ -8,39 +8,6 @@ use regen_storage::{ActivityRow, CountRow};
 
 use crate::{require_admin, AdminService, Operator, ServiceError};
 
-/// A stats request as it arrives from a query string: `targetType` at most
-/// once; anything else is refused so that typos do not go unnoticed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StatsQuery {
-    pub target_type: Option<String>,
-}
-
-impl StatsQuery {
-    pub fn from_query_string(query: &str) -> Result<StatsQuery, ServiceError> {
-        let mut parsed = StatsQuery::default();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            match key.as_ref() {
-                "targetType" if parsed.target_type.is_some() => {
-                    return Err(ServiceError::InvalidInput(
-                        "query parameter \"targetType\" given twice".into(),
-                    ))
-                }
-                "targetType" => {
-                    if !value.is_empty() {
-                        parsed.target_type = Some(value.into_owned());
-                    }
-                }
-                other => {
-                    return Err(ServiceError::InvalidInput(format!(
-                        "unknown query parameter {other:?}"
-                    )))
-                }
-            }
-        }
-        Ok(parsed)
-    }
-}
-
 /// A kept figure that disagrees with a recount: a job count
 /// (`insight PENDING`) or an hourly activity figure
 /// (`activity 2026-12-01T10:00:00.000Z insight TRIGGERED`).

@@ -35,7 +35,7 @@ fn failure(error: ServiceError, request_id: &str) -> Response {
             AccountNotice::Unavailable
         }
         // The guard lets only admins here; anything else is a bug to see.
-        other => return Problem::from_service(other, request_id).into_response(),
+        other => return Problem::from(other).into_response(),
     };
     back(notice)
 }

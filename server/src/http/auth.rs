@@ -157,7 +157,7 @@ pub async fn authenticate(
         // everything else says the service is unavailable, in its own format.
         Err(_) if is_public(&path) => (None, Credential::None),
         Err(error) if is_machine_path(&path) => {
-            return Problem::from_service(error, &request_id).into_response();
+            return Problem::from(error).into_response();
         }
         Err(error) => {
             tracing::warn!(request_id, error = ?error, "authentication failed: database unavailable");

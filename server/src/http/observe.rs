@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::problem::HiddenCause;
 use super::state::AppState;
 
 /// The id of this request, as logs, problem bodies and audit rows carry it.
@@ -81,6 +82,15 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .get::<LoggedUser>()
         .map(|u| u.0.as_str())
         .unwrap_or("");
+    match response.extensions().get::<HiddenCause>() {
+        Some(HiddenCause::Unavailable(error)) => {
+            tracing::warn!(request_id, route, error, "database unavailable")
+        }
+        Some(HiddenCause::Internal(error)) => {
+            tracing::error!(request_id, route, error, "internal error")
+        }
+        None => {}
+    }
     tracing::info!(
         request_id,
         method,

@@ -171,7 +171,7 @@ pub async fn trigger_form(
         Some(outcome) => outcome,
         None => {
             let error = result.expect_err("only errors have no outcome");
-            return Problem::from_service(error, &info.request_id).into_response();
+            return Problem::from(error).into_response();
         }
     };
     let id = form_safe_id(&id);
@@ -187,7 +187,7 @@ pub async fn download_field(
 ) -> Response {
     let job = match state.service.get_job(info.caller.as_ref(), &id).await {
         Ok(job) => job,
-        Err(error) => return Problem::from_service(error, &info.request_id).into_response(),
+        Err(error) => return Problem::from(error).into_response(),
     };
     let document = match field.as_str() {
         "instructionJson" => Some(job.instruction_json),

@@ -26,6 +26,8 @@ pub struct Problem {
     /// a credential whose scope is too small.
     #[serde(skip)]
     pub www_authenticate: Option<HeaderValue>,
+    #[serde(skip)]
+    pub cause: Option<HiddenCause>,
 }
 
 impl Problem {
@@ -39,6 +41,7 @@ impl Problem {
             retry_after: None,
             allow: None,
             www_authenticate: None,
+            cause: None,
         }
     }
 
@@ -112,9 +115,31 @@ impl Problem {
         )
     }
 
-    /// Maps a service error. Internal causes are logged with the request id
-    /// and never sent.
-    pub fn from_service(error: ServiceError, request_id: &str) -> Problem {
+    /// A request the API cannot read: a bad query parameter or value.
+    pub fn invalid_request(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+            detail,
+        )
+    }
+}
+
+/// The cause of a 500 or 503, kept off the wire. It rides on the response
+/// to `observe`, which logs it with the request id.
+#[derive(Debug, Clone)]
+pub enum HiddenCause {
+    /// The database did not answer (503).
+    Unavailable(String),
+    /// Anything else (500).
+    Internal(String),
+}
+
+/// Maps a service error once, for every handler (`?`). Internal causes
+/// are never sent: they stay in [`Problem::cause`] for the log.
+impl From<ServiceError> for Problem {
+    fn from(error: ServiceError) -> Problem {
         match error {
             ServiceError::Unauthenticated => Problem::unauthenticated(),
             ServiceError::Forbidden => Problem::forbidden(),
@@ -133,12 +158,7 @@ impl Problem {
                 problem
             }
             ServiceError::InvalidInput(message)
-            | ServiceError::InvalidParameter { message, .. } => Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-request",
-                "Invalid request",
-                message,
-            ),
+            | ServiceError::InvalidParameter { message, .. } => Problem::invalid_request(message),
             ServiceError::RateLimited { retry_after_secs } => {
                 let mut problem = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -150,7 +170,6 @@ impl Problem {
                 problem
             }
             ServiceError::Unavailable(cause) => {
-                tracing::warn!(request_id, error = %cause, "database unavailable");
                 let mut problem = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
@@ -158,16 +177,18 @@ impl Problem {
                     "The database is not answering. Nothing was changed; retry later.",
                 );
                 problem.retry_after = Some(2);
+                problem.cause = Some(HiddenCause::Unavailable(cause.to_string()));
                 problem
             }
             ServiceError::Internal(cause) | ServiceError::Setup(cause) => {
-                tracing::error!(request_id, error = ?cause, "internal error");
-                Problem::new(
+                let mut problem = Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "Internal error",
-                    format!("The error was logged with request id {request_id}."),
-                )
+                    "The error was logged with this response's x-request-id.",
+                );
+                problem.cause = Some(HiddenCause::Internal(format!("{cause:?}")));
+                problem
             }
         }
     }
@@ -193,6 +214,9 @@ impl IntoResponse for Problem {
         }
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, allow);
+        }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(cause);
         }
         response
     }

@@ -14,6 +14,8 @@ both_backends!(
     buckets_equal_a_group_by_after_inserts_triggers_and_a_race,
     empty_buckets_are_present_and_edges_are_utc,
     bad_activity_ranges_get_400,
+    a_range_over_the_limit_answers_its_newest_thousand_buckets_and_says_so,
+    a_range_that_ends_before_it_starts_has_no_buckets,
     the_activity_route_is_admin_only_and_documented,
     a_drifted_activity_figure_is_caught_by_check_and_repaired_by_rebuild,
     the_list_page_draws_the_chart_with_its_summary_and_table,
@@ -238,10 +240,6 @@ async fn bad_activity_ranges_get_400(backend: Backend) {
         "bucket=",
         "from=yesterday",
         "to=2026-13-01T00:00:00Z",
-        "from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z",
-        "from=2026-12-01T00:00:00Z&to=2026-12-01T00:00:00Z",
-        "bucket=hour&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z",
-        "bucket=day&from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
         "bucket=day&bucket=hour",
         "unknown=1",
     ] {
@@ -254,13 +252,88 @@ async fn bad_activity_ranges_get_400(backend: Backend) {
             "application/problem+json"
         );
     }
-    // Exactly 1,000 buckets is allowed.
-    let thousand = activity(
+}
+
+async fn activity_response(app: &TestApp, query: &str) -> reqwest::Response {
+    let response = app
+        .get(&format!("{ACTIVITY}?{query}"), Some(&app.admin_token))
+        .await;
+    assert_eq!(response.status(), 200, "{query}");
+    response
+}
+
+async fn a_range_over_the_limit_answers_its_newest_thousand_buckets_and_says_so(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let at = |text: &str| text.parse::<Timestamp>().unwrap();
+    app.store()
+        .await
+        .insert_jobs(vec![(
+            job("feed", JobStatus::Pending),
+            at("2026-11-30T12:00:00.000Z"),
+        )])
+        .await
+        .unwrap();
+
+    let exactly = activity_response(
         &app,
-        "bucket=day&from=2024-03-07T00:00:00Z&to=2026-12-01T00:00:00Z",
+        "bucket=day&from=2024-03-06T00:00:00Z&to=2026-12-01T00:00:00Z",
     )
     .await;
-    assert_eq!(thousand.len(), 999);
+    assert!(exactly.headers().get("x-buckets-truncated").is_none());
+    assert_eq!(
+        exactly
+            .json::<Vec<serde_json::Value>>()
+            .await
+            .unwrap()
+            .len(),
+        1000
+    );
+
+    for (query, count, first) in [
+        (
+            "bucket=day&from=2000-01-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+            "9831",
+            "2024-03-06T00:00:00.000Z",
+        ),
+        (
+            "bucket=hour&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z",
+            "1416",
+            "2026-01-18T08:00:00.000Z",
+        ),
+    ] {
+        let response = activity_response(&app, query).await;
+        assert_eq!(response.headers()["x-buckets-truncated"], count, "{query}");
+        let buckets: Vec<serde_json::Value> = response.json().await.unwrap();
+        assert_eq!(buckets.len(), 1000, "{query}");
+        assert_eq!(buckets[0]["start"], first, "{query}");
+    }
+    let newest = activity_response(
+        &app,
+        "bucket=day&from=2000-01-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+    )
+    .await
+    .json::<Vec<serde_json::Value>>()
+    .await
+    .unwrap();
+    assert_eq!(newest[999]["start"], "2026-11-30T00:00:00.000Z");
+    assert_eq!(
+        newest[999]["created"]["PENDING"], 1,
+        "the newest bucket is kept"
+    );
+}
+
+async fn a_range_that_ends_before_it_starts_has_no_buckets(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for query in [
+        "from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+        "from=2026-12-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+    ] {
+        assert_eq!(
+            activity(&app, query).await,
+            Vec::<serde_json::Value>::new(),
+            "{query}"
+        );
+    }
 }
 
 async fn the_activity_route_is_admin_only_and_documented(backend: Backend) {
