@@ -30,6 +30,7 @@ pub enum AccountNotice {
     OthersEnded,
     TokenRevoked,
     PasswordChanged,
+    PasswordChangedTokensRevoked,
     /// The form's target was gone already (another tab, another admin).
     NothingToDo,
     WrongCurrentPassword,
@@ -40,11 +41,12 @@ pub enum AccountNotice {
 }
 
 impl AccountNotice {
-    const ALL: [AccountNotice; 10] = [
+    const ALL: [AccountNotice; 11] = [
         AccountNotice::SessionEnded,
         AccountNotice::OthersEnded,
         AccountNotice::TokenRevoked,
         AccountNotice::PasswordChanged,
+        AccountNotice::PasswordChangedTokensRevoked,
         AccountNotice::NothingToDo,
         AccountNotice::WrongCurrentPassword,
         AccountNotice::PasswordsDiffer,
@@ -60,6 +62,7 @@ impl AccountNotice {
             AccountNotice::OthersEnded => "others-ended",
             AccountNotice::TokenRevoked => "token-revoked",
             AccountNotice::PasswordChanged => "password-changed",
+            AccountNotice::PasswordChangedTokensRevoked => "password-changed-tokens-revoked",
             AccountNotice::NothingToDo => "already-done",
             AccountNotice::WrongCurrentPassword => "wrong-current-password",
             AccountNotice::PasswordsDiffer => "passwords-differ",
@@ -85,6 +88,10 @@ impl AccountNotice {
             AccountNotice::PasswordChanged => (
                 "notice success",
                 "Password changed. Your other sessions are signed out.",
+            ),
+            AccountNotice::PasswordChangedTokensRevoked => (
+                "notice success",
+                "Password changed. Your other sessions are signed out and your API tokens revoked.",
             ),
             AccountNotice::NothingToDo => (
                 "notice warning",
@@ -256,6 +263,10 @@ fn AccountView(account: AccountOverview, query: String) -> impl IntoView {
                         aria-invalid=invalid("repeatPassword") aria-describedby=described("repeatPassword")/>
                 </label>
                 {field_error("repeatPassword")}
+                <label class="checkbox">
+                    <input type="checkbox" name="revokeTokens" value="on" checked/>
+                    "Also revoke my API tokens"
+                </label>
                 <button type="submit" class="primary">"Change password"</button>
             </form>
         </section>

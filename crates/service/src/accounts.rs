@@ -11,7 +11,7 @@ use std::time::Duration;
 use regen_domain::{
     AccountOverview, Caller, Role, Scope, SessionSummary, Timestamp, TokenSummary, UserSummary,
 };
-use regen_storage::{NewApiToken, Owner, UserRecord};
+use regen_storage::{AccessTaken, NewApiToken, Owner, UserRecord};
 
 use crate::auth::{
     before, hash_password, new_api_token, sha256_hex, validate_password, ClientInfo, ThrottleKeys,
@@ -43,7 +43,8 @@ pub struct CreatedToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoleChange {
     pub previous: Role,
-    pub sessions_ended: u64,
+    /// A demotion's ended sessions and revoked admin-scope tokens.
+    pub taken: AccessTaken,
 }
 
 /// A password change asked for on the account page.
@@ -52,6 +53,9 @@ pub struct PasswordChange<'a> {
     pub current: &'a str,
     pub new: &'a str,
     pub repeated: &'a str,
+    /// Also revoke every API token of the caller (the account page's box,
+    /// checked by default).
+    pub revoke_tokens: bool,
 }
 
 fn unknown_user(username: &str) -> ServiceError {
@@ -107,7 +111,7 @@ impl AdminService {
     ) -> Result<RoleChange, ServiceError> {
         let user = self.user_named(username).await?;
         let demotion = user.role == Role::Admin && role != Role::Admin;
-        let sessions_ended = self.store().set_role(&user.id, role, demotion).await?;
+        let taken = self.store().set_role(&user.id, role, demotion).await?;
         self.security_event(
             SecurityEvent::RoleChange,
             OPERATOR,
@@ -117,18 +121,18 @@ impl AdminService {
         );
         Ok(RoleChange {
             previous: user.role,
-            sessions_ended,
+            taken,
         })
     }
 
-    /// Disables a user (ending all their sessions; their tokens stop working
-    /// at once) or enables them again. Returns the sessions ended.
+    /// Disables a user (ending all their sessions and revoking all their
+    /// tokens, for good) or enables them again.
     pub async fn set_user_disabled(
         &self,
         _operator: &Operator,
         username: &str,
         disabled: bool,
-    ) -> Result<u64, ServiceError> {
+    ) -> Result<AccessTaken, ServiceError> {
         let user = self.user_named(username).await?;
         let ended = self.store().set_disabled(&user.id, disabled).await?;
         let event = if disabled {
@@ -140,17 +144,22 @@ impl AdminService {
         Ok(ended)
     }
 
-    /// Sets a new password and ends every session of the user.
+    /// Sets a new password and ends every session of the user; with
+    /// `revoke_tokens`, revokes every token of the user too.
     pub async fn set_user_password(
         &self,
         _operator: &Operator,
         username: &str,
         password: &str,
-    ) -> Result<u64, ServiceError> {
+        revoke_tokens: bool,
+    ) -> Result<AccessTaken, ServiceError> {
         validate_password(password)?;
         let user = self.user_named(username).await?;
         let hash = hash_password(password.to_owned()).await;
-        let ended = self.store().set_password(&user.id, &hash, None).await?;
+        let ended = self
+            .store()
+            .set_password(&user.id, &hash, None, revoke_tokens)
+            .await?;
         self.security_event(
             SecurityEvent::PasswordChange,
             OPERATOR,
@@ -389,14 +398,14 @@ impl AdminService {
     }
 
     /// Changes the caller's password, after checking the current one (a
-    /// wrong guess counts against the login throttle), and ends their other
-    /// sessions. Returns how many ended.
+    /// wrong guess counts against the login throttle), ends their other
+    /// sessions and, when asked, revokes their tokens.
     pub async fn change_own_password(
         &self,
         caller: Option<&Caller>,
         change: PasswordChange<'_>,
         client: ClientInfo<'_>,
-    ) -> Result<u64, ServiceError> {
+    ) -> Result<AccessTaken, ServiceError> {
         let caller = require_acting(caller)?;
         if change.new != change.repeated {
             return Err(ServiceError::InvalidParameter {
@@ -436,7 +445,12 @@ impl AdminService {
         let hash = hash_password(change.new.to_owned()).await;
         let ended = self
             .store()
-            .set_password(&caller.user_id, &hash, caller.session_id.as_deref())
+            .set_password(
+                &caller.user_id,
+                &hash,
+                caller.session_id.as_deref(),
+                change.revoke_tokens,
+            )
             .await?;
         self.security_event(
             SecurityEvent::PasswordChange,

@@ -34,6 +34,7 @@ pub use export::{csv_cell, Export, ExportFormat, ExportKind, ExportOutcome};
 pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
+pub use regen_storage::AccessTaken;
 pub use stats::CountMismatch;
 
 use std::path::PathBuf;

@@ -23,7 +23,7 @@ mod stats;
 pub mod testing;
 mod trigger;
 
-pub use accounts::{NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
+pub use accounts::{AccessTaken, NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
 pub use activity::{ActivityRow, BucketActivity};
 pub use audit::{AuditFilter, AuditPosition};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};

@@ -56,6 +56,7 @@ contract_tests!(
     replaying_an_audit_event_is_idempotent,
     jobs_missing_audit_are_reported,
     users_tokens_and_sessions_round_trip,
+    taking_access_away_revokes_tokens_for_good,
     raw_tokens_with_an_unknown_scope_or_a_long_label_are_refused,
     login_attempts_are_seen_by_every_reader_and_forgotten_on_request,
     migrations_are_current_after_migrate,
@@ -884,7 +885,14 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
         .unwrap()
         .is_none());
     // Disabling ends the rest and hides the user from every lookup.
-    assert_eq!(store.set_disabled(&user.id, true).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .set_disabled(&user.id, true)
+            .await
+            .unwrap()
+            .sessions_ended,
+        1
+    );
     assert!(store
         .touch_session("hash-s1", long_ago)
         .await
@@ -900,6 +908,60 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
     );
     store.set_disabled(&user.id, false).await.unwrap();
     store.delete_session("hash-s1").await.unwrap();
+}
+
+/// Disabling revokes every token, a demotion every admin-scope token, and
+/// a password change every token when asked; undoing the change (enable,
+/// promote) brings none of them back.
+async fn taking_access_away_revokes_tokens_for_good(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
+    let token = |hash: &'static str, scope: Scope| NewApiToken {
+        user_id: user.id.clone(),
+        token_hash: hash.into(),
+        scope,
+        label: None,
+        expires_at: None,
+    };
+    let works = |hash: &'static str| {
+        let store = store.clone();
+        async move { store.use_api_token(hash).await.unwrap().is_some() }
+    };
+    for (hash, scope) in [("admin-1", Scope::Admin), ("read-1", Scope::Read)] {
+        store.create_api_token(&token(hash, scope)).await.unwrap();
+    }
+
+    let demoted = store.set_role(&user.id, Role::Member, true).await.unwrap();
+    store.set_role(&user.id, Role::Admin, false).await.unwrap();
+    assert_eq!(demoted.tokens_revoked, 1);
+    assert!(!works("admin-1").await, "a demotion revokes admin tokens");
+    assert!(works("read-1").await, "read tokens are not admin tokens");
+
+    let kept = store
+        .set_password(&user.id, "hash-2", None, false)
+        .await
+        .unwrap();
+    assert_eq!(kept.tokens_revoked, 0);
+    assert!(works("read-1").await);
+    store
+        .create_api_token(&token("admin-2", Scope::Admin))
+        .await
+        .unwrap();
+    let changed = store
+        .set_password(&user.id, "hash-3", None, true)
+        .await
+        .unwrap();
+    assert_eq!(changed.tokens_revoked, 2);
+    assert!(!works("read-1").await && !works("admin-2").await);
+
+    store
+        .create_api_token(&token("admin-3", Scope::Admin))
+        .await
+        .unwrap();
+    let disabled = store.set_disabled(&user.id, true).await.unwrap();
+    store.set_disabled(&user.id, false).await.unwrap();
+    assert_eq!(disabled.tokens_revoked, 1);
+    assert!(!works("admin-3").await, "enabling brings no token back");
 }
 
 async fn raw_tokens_with_an_unknown_scope_or_a_long_label_are_refused(backend: Backend) {

@@ -3,7 +3,7 @@
 //! move), or with `--json` one JSON array; changes print one line.
 
 use regen_domain::{SessionSummary, Timestamp, TokenSummary, UserSummary};
-use regen_service::{AdminService, Operator, TokenRequest};
+use regen_service::{AccessTaken, AdminService, Operator, TokenRequest};
 use serde::Serialize;
 
 use super::{describe, SessionCommand, TokenCommand, UserCommand};
@@ -77,11 +77,21 @@ fn session_rows(sessions: &[SessionSummary]) -> impl Iterator<Item = Vec<String>
     })
 }
 
-fn sessions_ended(count: u64) -> String {
-    match count {
-        1 => "1 session ended".to_owned(),
-        n => format!("{n} sessions ended"),
+/// "1 session ended", "2 tokens revoked".
+fn count(n: u64, one: &str, many: &str, what: &str) -> String {
+    match n {
+        1 => format!("1 {one} {what}"),
+        n => format!("{n} {many} {what}"),
     }
+}
+
+/// "2 sessions ended, 1 token revoked".
+fn access_taken(taken: AccessTaken) -> String {
+    format!(
+        "{}, {}",
+        count(taken.sessions_ended, "session", "sessions", "ended"),
+        count(taken.tokens_revoked, "token", "tokens", "revoked")
+    )
 }
 
 /// `user …`. `password` is the line read from stdin for `add` and
@@ -123,19 +133,16 @@ pub async fn run_user(
                 println!(
                     "user {name}: role {} -> {role}, {}",
                     change.previous,
-                    sessions_ended(change.sessions_ended)
+                    access_taken(change.taken)
                 );
             }
         }
         UserCommand::Disable { name } => {
-            let ended = service
+            let taken = service
                 .set_user_disabled(&operator, &name, true)
                 .await
                 .map_err(describe)?;
-            println!(
-                "user {name} disabled: {}, their tokens no longer work",
-                sessions_ended(ended)
-            );
+            println!("user {name} disabled: {}", access_taken(taken));
         }
         UserCommand::Enable { name } => {
             service
@@ -144,13 +151,16 @@ pub async fn run_user(
                 .map_err(describe)?;
             println!("user {name} enabled");
         }
-        UserCommand::Password { name } => {
+        UserCommand::Password {
+            name,
+            revoke_tokens,
+        } => {
             let password = password.unwrap_or_default();
-            let ended = service
-                .set_user_password(&operator, &name, &password)
+            let taken = service
+                .set_user_password(&operator, &name, &password, revoke_tokens)
                 .await
                 .map_err(describe)?;
-            println!("user {name}: password changed, {}", sessions_ended(ended));
+            println!("user {name}: password changed, {}", access_taken(taken));
         }
     }
     Ok(())
@@ -271,7 +281,10 @@ pub async fn run_session(service: &AdminService, command: SessionCommand) -> Res
                     .revoke_user_sessions(&operator, &name)
                     .await
                     .map_err(describe)?;
-                println!("user {name}: {}", sessions_ended(ended));
+                println!(
+                    "user {name}: {}",
+                    count(ended, "session", "sessions", "ended")
+                );
             }
             (Some(id), None) => {
                 let ended = service

@@ -108,10 +108,16 @@ pub enum UserCommand {
     },
     /// Disable a user: their sessions end and their tokens stop working, at once.
     Disable { name: String },
-    /// Enable a disabled user again (their old sessions stay ended).
+    /// Enable a disabled user again (their old sessions stay ended, their
+    /// old tokens stay revoked).
     Enable { name: String },
     /// Set a new password, read from the first line of stdin; ends their sessions.
-    Password { name: String },
+    Password {
+        name: String,
+        /// Also revoke every API token of the user.
+        #[arg(long)]
+        revoke_tokens: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

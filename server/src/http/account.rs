@@ -99,6 +99,9 @@ pub struct PasswordForm {
     current_password: String,
     new_password: String,
     repeat_password: String,
+    /// The "also revoke my API tokens" box: sent only when checked.
+    #[serde(default)]
+    revoke_tokens: Option<String>,
 }
 
 pub async fn change_password(State(state): State<AppState>, request: Request) -> Response {
@@ -115,6 +118,7 @@ pub async fn change_password(State(state): State<AppState>, request: Request) ->
         current: &form.current_password,
         new: &form.new_password,
         repeated: &form.repeat_password,
+        revoke_tokens: form.revoke_tokens.is_some(),
     };
     let client = ClientInfo {
         address: &client,
@@ -126,6 +130,7 @@ pub async fn change_password(State(state): State<AppState>, request: Request) ->
         .change_own_password(info.caller.as_ref(), change, client)
         .await
     {
+        Ok(taken) if taken.tokens_revoked > 0 => back(AccountNotice::PasswordChangedTokensRevoked),
         Ok(_) => back(AccountNotice::PasswordChanged),
         Err(error) => failure(error, &info.request_id),
     }

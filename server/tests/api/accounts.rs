@@ -26,6 +26,7 @@ both_backends!(
     signing_out_this_session_from_the_account_page_logs_out,
     revoking_a_token_on_the_account_page_stops_it,
     changing_the_password_ends_the_other_sessions,
+    a_password_change_revokes_the_api_tokens_when_the_box_is_checked,
     a_wrong_current_password_changes_nothing,
     account_forms_refuse_cross_site_posts,
     security_events_are_counted,
@@ -140,17 +141,20 @@ async fn revoked_expired_and_disabled_owner_tokens_get_401_invalid_token(backend
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_invalid_token(&app, &expiring, "expired").await;
 
-    // Disabled owner: every token of theirs stops; enabling brings them back.
-    app.service
+    // Disabled owner: every token of theirs is revoked, and enabling the
+    // owner again brings none of them back.
+    let taken = app
+        .service
         .set_user_disabled(&operator(), "ada", true)
         .await
         .unwrap();
+    assert!(taken.tokens_revoked >= 1, "{taken:?}");
     assert_invalid_token(&app, &app.admin_token, "disabled owner").await;
     app.service
         .set_user_disabled(&operator(), "ada", false)
         .await
         .unwrap();
-    assert_eq!(app.get(list, Some(&app.admin_token)).await.status(), 200);
+    assert_invalid_token(&app, &app.admin_token, "owner enabled again").await;
 
     // Unknown tokens get the same answer.
     assert_invalid_token(&app, "rga_not-a-real-token", "unknown").await;
@@ -252,13 +256,18 @@ async fn a_demotion_takes_effect_on_the_next_request(backend: Backend) {
     let app = spawn_app(backend).await;
     let browser = app.browser_login("ada").await;
     let jobs = app.url("/admin/regeneration-jobs");
+    let list = "/api/admin/regeneration-jobs";
+    let (read, _) = token_for(
+        &app,
+        "ada",
+        TokenRequest {
+            scope: Some(Scope::Read),
+            ..TokenRequest::default()
+        },
+    )
+    .await;
     assert_eq!(status_of(&browser, jobs.clone()).await, 200);
-    assert_eq!(
-        app.get("/api/admin/regeneration-jobs", Some(&app.admin_token))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get(list, Some(&app.admin_token)).await.status(), 200);
 
     let change = app
         .service
@@ -266,27 +275,22 @@ async fn a_demotion_takes_effect_on_the_next_request(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(change.previous, Role::Admin);
-    assert_eq!(change.sessions_ended, 1);
+    assert_eq!(change.taken.sessions_ended, 1);
+    assert_eq!(change.taken.tokens_revoked, 1);
 
-    // The open session is over, and the token now speaks for a member.
+    // The open session is over, the admin-scope token is revoked, and the
+    // read token now speaks for a member.
     assert_eq!(status_of(&browser, jobs.clone()).await, 303);
-    assert_eq!(
-        app.get("/api/admin/regeneration-jobs", Some(&app.admin_token))
-            .await
-            .status(),
-        403
-    );
-    // Promoted again, the same token works at once.
+    assert_invalid_token(&app, &app.admin_token, "demoted").await;
+    assert_eq!(app.get(list, Some(&read)).await.status(), 403);
+    // Promoted again: the read token works at once; the revoked admin token
+    // stays revoked.
     app.service
         .set_user_role(&operator(), "ada", Role::Admin)
         .await
         .unwrap();
-    assert_eq!(
-        app.get("/api/admin/regeneration-jobs", Some(&app.admin_token))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get(list, Some(&read)).await.status(), 200);
+    assert_invalid_token(&app, &app.admin_token, "demoted, then promoted").await;
 }
 
 async fn disabling_ends_sessions_on_every_instance_at_once(backend: Backend) {
@@ -310,7 +314,7 @@ async fn disabling_ends_sessions_on_every_instance_at_once(backend: Backend) {
         .set_user_disabled(&operator(), "ada", true)
         .await
         .unwrap();
-    assert_eq!(ended, 1);
+    assert_eq!(ended.sessions_ended, 1);
 
     // The very next requests to the second instance see it.
     assert_eq!(status_of(&on_second, jobs.clone()).await, 303);
@@ -623,6 +627,54 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend) {
         .unwrap();
     assert_eq!(old.status(), 401, "the old password is gone");
     login_at(&app.address, "ada", new_password).await;
+}
+
+async fn a_password_change_revokes_the_api_tokens_when_the_box_is_checked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = app.browser_login("ada").await;
+    let page = account_page(&browser, &app).await;
+    assert!(
+        page.contains(r#"<input type="checkbox" name="revokeTokens" value="on" checked"#),
+        "the box is offered, checked: {page}"
+    );
+    let (kept, _) = token_for(&app, "ada", TokenRequest::default()).await;
+    let change = |new: &'static str, box_checked: bool| {
+        let browser = browser.clone();
+        let url = app.url("/admin/account/password");
+        async move {
+            let mut fields = vec![
+                ("currentPassword", PASSWORD),
+                ("newPassword", new),
+                ("repeatPassword", new),
+            ];
+            if box_checked {
+                fields.push(("revokeTokens", "on"));
+            }
+            post_form(&browser, url, &fields).await
+        }
+    };
+
+    // Unchecked (or a script that leaves the field out): tokens stay.
+    let response = change(PASSWORD, false).await;
+    assert_eq!(
+        location(&response),
+        "/admin/account?notice=password-changed"
+    );
+    assert_eq!(
+        app.get("/api/admin/regeneration-jobs", Some(&kept))
+            .await
+            .status(),
+        200
+    );
+
+    // Checked: every token of the user is revoked with the change.
+    let response = change(PASSWORD, true).await;
+    assert_eq!(
+        location(&response),
+        "/admin/account?notice=password-changed-tokens-revoked"
+    );
+    assert_invalid_token(&app, &kept, "password changed, box checked").await;
+    assert_invalid_token(&app, &app.admin_token, "password changed, box checked").await;
 }
 
 async fn a_wrong_current_password_changes_nothing(backend: Backend) {

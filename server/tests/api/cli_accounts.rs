@@ -47,7 +47,7 @@ async fn user_commands_list_change_role_disable_enable_and_set_passwords(backend
     let (out, err) = ok(&db.url, &["user", "set-role", "mel", "admin"], "");
     assert_eq!(
         out.trim(),
-        "user mel: role member -> admin, 0 sessions ended"
+        "user mel: role member -> admin, 0 sessions ended, 0 tokens revoked"
     );
     assert!(
         err.contains("role_change"),
@@ -59,7 +59,7 @@ async fn user_commands_list_change_role_disable_enable_and_set_passwords(backend
     let (out, err) = ok(&db.url, &["user", "disable", "mel"], "");
     assert_eq!(
         out.trim(),
-        "user mel disabled: 0 sessions ended, their tokens no longer work"
+        "user mel disabled: 0 sessions ended, 0 tokens revoked"
     );
     assert!(err.contains("user_disable"), "{err}");
     let users = json(&db.url, &["user", "list", "--json"]);
@@ -86,8 +86,32 @@ async fn user_commands_list_change_role_disable_enable_and_set_passwords(backend
         &["user", "password", "mel"],
         "another long password\n",
     );
-    assert_eq!(out.trim(), "user mel: password changed, 0 sessions ended");
-    assert_ne!(hash(pool).await, before);
+    assert_eq!(
+        out.trim(),
+        "user mel: password changed, 0 sessions ended, 0 tokens revoked"
+    );
+    assert_ne!(hash(pool.clone()).await, before);
+
+    // --revoke-tokens takes the user's tokens with the old password.
+    let (token, _) = ok(&db.url, &["token", "create", "mel"], "");
+    let (out, _) = ok(
+        &db.url,
+        &["user", "password", "mel", "--revoke-tokens"],
+        "a third long password\n",
+    );
+    assert_eq!(
+        out.trim(),
+        "user mel: password changed, 0 sessions ended, 1 token revoked"
+    );
+    let live: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE u.username = 'mel' AND t.revoked_at IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(live, 0, "{token}");
 }
 
 async fn token_commands_create_scoped_expiring_labelled_tokens_list_and_revoke(backend: Backend) {

@@ -8,4 +8,4 @@ mod sessions;
 mod tokens;
 mod users;
 
-pub use records::{NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
+pub use records::{AccessTaken, NewApiToken, NewSession, Owner, SessionRecord, UserRecord};

@@ -48,6 +48,13 @@ pub struct NewApiToken {
     pub expires_at: Option<Timestamp>,
 }
 
+/// The credentials a change to a user took away with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessTaken {
+    pub sessions_ended: u64,
+    pub tokens_revoked: u64,
+}
+
 /// Whose sessions or tokens a list or a revocation may touch.
 #[derive(Debug, Clone, Copy)]
 pub enum Owner<'a> {

@@ -111,3 +111,22 @@ impl Store {
         Ok(Some((user, scope)))
     }
 }
+
+/// Revokes a user's live tokens (only those of `scope`, when given) inside
+/// the caller's transaction. Returns how many.
+pub(super) async fn revoke_tokens(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    scope: Option<Scope>,
+) -> Result<u64, StorageError> {
+    let result = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 \
+         WHERE user_id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR scope = $3)",
+    )
+    .bind(now().to_string())
+    .bind(user_id)
+    .bind(scope.map(Scope::as_str))
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}

@@ -2,12 +2,14 @@
 //! change that takes access away ends the user's sessions in the same
 //! transaction.
 
-use regen_domain::{Role, UserSummary};
+use regen_domain::{Role, Scope, UserSummary};
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::records::AccessTaken;
 use super::records::{user_from_row, UserRecord, USER_COLUMNS};
 use super::sessions::delete_sessions;
+use super::tokens::revoke_tokens;
 use crate::error::StorageError;
 use crate::rows::{optional_parse, parse};
 use crate::{now, Store};
@@ -73,11 +75,10 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                let role: String = row.try_get("role")?;
                 Ok(UserSummary {
                     id: row.try_get("id")?,
                     username: row.try_get("username")?,
-                    role: role.parse().map_err(StorageError::corrupt)?,
+                    role: parse(row, "role")?,
                     disabled_at: optional_parse(row, "disabled_at")?,
                     created_at: parse(row, "created_at")?,
                     last_login_at: optional_parse(row, "last_login_at")?,
@@ -95,69 +96,89 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the role; with `end_sessions`, ends every session of the user in
-    /// the same transaction, so no request can see the new role with an old
-    /// session. Returns the number of sessions ended.
+    /// Sets the role. A demotion (`demotion`) ends every session of the
+    /// user and revokes their admin-scope tokens in the same transaction, so
+    /// no request can see the new role with an old credential, and a later
+    /// promotion brings neither back.
     pub async fn set_role(
         &self,
         user_id: &str,
         role: Role,
-        end_sessions: bool,
-    ) -> Result<u64, StorageError> {
+        demotion: bool,
+    ) -> Result<AccessTaken, StorageError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let ended = if end_sessions {
-            delete_sessions(&mut tx, user_id, None).await?
+        let taken = if demotion {
+            AccessTaken {
+                sessions_ended: delete_sessions(&mut tx, user_id, None).await?,
+                tokens_revoked: revoke_tokens(&mut tx, user_id, Some(Scope::Admin)).await?,
+            }
         } else {
-            0
+            AccessTaken::default()
         };
         tx.commit().await?;
-        Ok(ended)
+        Ok(taken)
     }
 
-    /// Disables (ending every session in the same transaction; tokens stop
-    /// working because every lookup checks the owner) or enables a user.
-    /// Returns the number of sessions ended.
-    pub async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<u64, StorageError> {
+    /// Disables a user, ending every session and revoking every token in
+    /// the same transaction (enabling them again brings neither back), or
+    /// enables them.
+    pub async fn set_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+    ) -> Result<AccessTaken, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let ended = if disabled {
+        let taken = if disabled {
             sqlx::query("UPDATE users SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2")
                 .bind(now().to_string())
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
-            delete_sessions(&mut tx, user_id, None).await?
+            AccessTaken {
+                sessions_ended: delete_sessions(&mut tx, user_id, None).await?,
+                tokens_revoked: revoke_tokens(&mut tx, user_id, None).await?,
+            }
         } else {
             sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
-            0
+            AccessTaken::default()
         };
         tx.commit().await?;
-        Ok(ended)
+        Ok(taken)
     }
 
     /// Replaces the password hash and ends the user's sessions, except
-    /// `keep_session` (the one that changed it), in one transaction.
+    /// `keep_session` (the one that changed it), and with `revoke_all_tokens`
+    /// revokes every token of the user, in one transaction.
     pub async fn set_password(
         &self,
         user_id: &str,
         password_hash: &str,
         keep_session: Option<&str>,
-    ) -> Result<u64, StorageError> {
+        revoke_all_tokens: bool,
+    ) -> Result<AccessTaken, StorageError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let ended = delete_sessions(&mut tx, user_id, keep_session).await?;
+        let taken = AccessTaken {
+            sessions_ended: delete_sessions(&mut tx, user_id, keep_session).await?,
+            tokens_revoked: if revoke_all_tokens {
+                revoke_tokens(&mut tx, user_id, None).await?
+            } else {
+                0
+            },
+        };
         tx.commit().await?;
-        Ok(ended)
+        Ok(taken)
     }
 }
