@@ -12,10 +12,14 @@ mod auth;
 mod cursor;
 mod error;
 mod export;
+mod export_format;
 mod jobs;
 mod metrics;
 mod operator;
+mod passwords;
+mod secrets;
 mod stats;
+mod throttle;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
 pub use activity::{
@@ -23,16 +27,17 @@ pub use activity::{
 };
 pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
-pub use auth::{
-    ClientInfo, LoginFailure, LoginThrottle, SessionPolicy, SessionSecret, API_TOKEN_PREFIX,
-};
-pub use cursor::CURSOR_PATTERN;
+pub use auth::{ClientInfo, LoginFailure, SessionPolicy};
+pub use cursor::{CURSOR_PATTERN, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use error::ServiceError;
-pub use export::{csv_cell, Export, ExportFormat, ExportKind, ExportOutcome};
-pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use export::{Export, ExportKind, ExportOutcome};
+pub use export_format::{csv_cell, ExportFormat};
+pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
+pub use secrets::{SessionSecret, API_TOKEN_PREFIX};
 pub use stats::{CountMismatch, StatsQuery};
+pub use throttle::LoginThrottle;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,6 +50,12 @@ use regen_storage::{Backend, Store, StoreOptions};
 /// The clock every stored time comes from, truncated to milliseconds.
 pub fn now() -> Timestamp {
     regen_storage::now()
+}
+
+/// The moment `duration` before now.
+pub(crate) fn before(duration: Duration) -> Timestamp {
+    let now = regen_storage::now();
+    Timestamp::from_millis(now.millis() - duration.as_millis() as i64).unwrap_or(now)
 }
 
 /// The name of the database backend a `DATABASE_URL` selects (`sqlite` or
