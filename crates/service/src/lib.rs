@@ -16,15 +16,14 @@ mod export_format;
 mod jobs;
 mod metrics;
 mod operator;
+mod page_chart;
 mod passwords;
 mod secrets;
 mod stats;
 mod throttle;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
-pub use activity::{
-    ActivityQuery, BucketSize, ACTIVITY_FOLD_EVERY, MAX_BUCKETS, PAGE_CHART_MAX_AGE,
-};
+pub use activity::{ActivityQuery, BucketSize, ACTIVITY_FOLD_EVERY, MAX_BUCKETS};
 pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
 pub use auth::{ClientInfo, LoginFailure, SessionPolicy};
@@ -35,6 +34,7 @@ pub use export_format::{csv_cell, ExportFormat};
 pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
+pub use page_chart::PAGE_CHART_MAX_AGE;
 pub use secrets::{SessionSecret, API_TOKEN_PREFIX};
 pub use stats::{CountMismatch, StatsQuery};
 pub use throttle::LoginThrottle;
@@ -100,7 +100,7 @@ struct Inner {
     throttle: LoginThrottle,
     password_checks: tokio::sync::Semaphore,
     metrics: ServiceMetrics,
-    activity_cache: activity::ActivityCache,
+    page_charts: page_chart::PageCharts,
 }
 
 impl AdminService {
@@ -122,7 +122,7 @@ impl AdminService {
                 throttle: settings.login_throttle,
                 password_checks: tokio::sync::Semaphore::new(4),
                 metrics: ServiceMetrics::default(),
-                activity_cache: Default::default(),
+                page_charts: Default::default(),
             }),
         })
     }
