@@ -38,10 +38,22 @@ test('the chart switches to daily buckets and keeps its numbers in a table', asy
   await expect(page.locator('.chart-numbers tbody tr')).toHaveCount(30);
 });
 
+/** The theme's colours (style/main.css), as the browser computes them. */
+const palette = {
+  light: { chart: 'rgb(244, 245, 247)', failed: 'rgb(220, 38, 38)' },
+  dark: { chart: 'rgb(29, 32, 38)', failed: 'rgb(248, 113, 113)' },
+};
+
 for (const scheme of ['light', 'dark'] as const) {
-  test(`a screenshot of the chart in the ${scheme} theme`, async ({ page }, testInfo) => {
+  test(`the chart is drawn in the ${scheme} theme's colours, and captured`, async ({ page }, testInfo) => {
+    createJob({ status: 'FAILED' });
     await page.emulateMedia({ colorScheme: scheme });
     await login(page, '/admin/regeneration-jobs?chart=30d');
-    await page.locator('section.activity').screenshot({ path: testInfo.outputPath(`activity-${scheme}.png`) });
+    const section = page.locator('section.activity');
+    const chart = section.locator('svg.activity-chart');
+    await expect(chart.locator('a.bucket')).toHaveCount(30);
+    await expect(chart).toHaveCSS('background-color', palette[scheme].chart);
+    await expect(chart.locator('.bar-failed').first()).toHaveCSS('fill', palette[scheme].failed);
+    await section.screenshot({ path: testInfo.outputPath(`activity-${scheme}.png`) });
   });
 }

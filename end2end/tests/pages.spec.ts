@@ -108,14 +108,21 @@ test.describe('error pages', () => {
   });
 });
 
+/** The page background of each theme (style/main.css), as the browser computes it. */
+const background = { light: 'rgb(255, 255, 255)', dark: 'rgb(20, 22, 26)' };
+
 for (const scheme of ['light', 'dark'] as const) {
-  test(`screenshots of both pages in the ${scheme} theme`, async ({ page }, testInfo) => {
+  test(`both pages are drawn in the ${scheme} theme, and captured`, async ({ page }, testInfo) => {
     await page.emulateMedia({ colorScheme: scheme });
     const id = createJob({ status: 'FAILED', error: '{"code":"GENERATOR_TIMEOUT","cause":{"retryable":true}}' });
     await login(page);
+    await expect(page.locator('body')).toHaveCSS('background-color', background[scheme]);
+    await expect(page.locator(`table.jobs a[href="/admin/regeneration-jobs/${id}"]`)).toBeVisible();
     await page.screenshot({ path: testInfo.outputPath(`list-${scheme}.png`), fullPage: true });
     await page.goto(`/admin/regeneration-jobs/${id}`);
     await hydrated(page, '.jt-viewer');
+    await expect(page.locator('body')).toHaveCSS('background-color', background[scheme]);
+    await expect(page.locator('.json-section').last().locator('[data-path="/code"]')).toContainText('GENERATOR_TIMEOUT');
     await page.screenshot({ path: testInfo.outputPath(`detail-${scheme}.png`), fullPage: true });
   });
 }

@@ -4,7 +4,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{AuditEventView, JsonText, Timestamp};
+use crate::{JsonText, Timestamp};
 
 /// A job id: a UUIDv7 in its canonical lowercase hyphenated form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -167,45 +167,6 @@ impl From<&RegenerationJob> for JobSummary {
             target_id: job.target_id.clone(),
             created_at: job.created_at,
             created_by: job.created_by.clone(),
-        }
-    }
-}
-
-/// The full record with its audit trail, as the detail API returns it. The
-/// JSON fields are the stored text, embedded verbatim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct JobDetail {
-    pub id: JobId,
-    pub status: JobStatus,
-    pub target_type: String,
-    pub target_id: String,
-    pub instruction_json: JsonText,
-    /// Any JSON value, or null when the job has none.
-    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
-    pub output_ref: Option<JsonText>,
-    /// Any JSON value, or null when the job has none.
-    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
-    pub error_json: Option<JsonText>,
-    pub created_at: Timestamp,
-    pub created_by: String,
-    pub audit_events: Vec<AuditEventView>,
-}
-
-impl JobDetail {
-    pub fn new(job: RegenerationJob, audit_events: Vec<AuditEventView>) -> Self {
-        Self {
-            id: job.id,
-            status: job.status,
-            target_type: job.target_type,
-            target_id: job.target_id,
-            instruction_json: job.instruction_json,
-            output_ref: job.output_ref,
-            error_json: job.error_json,
-            created_at: job.created_at,
-            created_by: job.created_by,
-            audit_events,
         }
     }
 }

@@ -7,6 +7,7 @@
 mod access;
 mod accounts;
 mod audit;
+mod detail;
 mod job;
 mod json;
 pub mod json_html;
@@ -17,9 +18,10 @@ mod time;
 pub use access::{Caller, Role, Scope, TriggerOutcome};
 pub use accounts::{AccountOverview, SessionSummary, TokenSummary, UserSummary};
 pub use audit::{AuditEvent, AuditEventType, AuditEventView, AuditRecord};
+pub use detail::JobDetail;
 pub use job::{
-    JobDetail, JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError,
-    UnknownStatus, ALL_STATUSES,
+    JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError, UnknownStatus,
+    ALL_STATUSES,
 };
 pub use json::{JsonText, JsonTextError};
 pub use stats::{grouped, ActivityBucket, JobStats, OldestPending, StatusCounts, TargetTypeStats};

@@ -13,10 +13,11 @@ use regen_domain::{
 };
 use regen_storage::{AccessTaken, NewApiToken, Owner, UserRecord};
 
-use crate::auth::{
-    before, hash_password, new_api_token, sha256_hex, validate_password, ClientInfo, ThrottleKeys,
-};
-use crate::{require_acting, AdminService, Operator, SecurityEvent, ServiceError};
+use crate::auth::ClientInfo;
+use crate::passwords::{hash_password, validate_password};
+use crate::secrets::{new_api_token, sha256_hex};
+use crate::throttle::ThrottleKeys;
+use crate::{before, require_acting, AdminService, Operator, SecurityEvent, ServiceError};
 
 /// How security events name the person at the command line.
 const OPERATOR: &str = "operator";

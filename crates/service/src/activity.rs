@@ -2,9 +2,7 @@
 //! status now, and triggers per bucket. Read from kept hourly counters, so
 //! the cost depends on the number of buckets, never on the number of jobs.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use regen_domain::{ActivityBucket, Caller, StatusCounts, Timestamp, MAX_LABEL_LEN};
 
@@ -159,49 +157,7 @@ impl ActivityQuery {
     }
 }
 
-/// How long the list page may reuse the chart's figures. The page is read
-/// far more often than the figures change by a bar's worth; the API always
-/// reads the database.
-pub const PAGE_CHART_MAX_AGE: Duration = Duration::from_secs(1);
-
-/// Recent answers for the list page's chart, by request.
-#[derive(Debug, Default)]
-pub(crate) struct ActivityCache {
-    entries: Mutex<HashMap<ActivityKey, (Instant, Vec<ActivityBucket>)>>,
-}
-
-type ActivityKey = (i64, i64, i64, Option<String>);
-
 impl AdminService {
-    /// The chart's figures for the list page: at most
-    /// [`PAGE_CHART_MAX_AGE`] old.
-    pub async fn job_activity_for_page(
-        &self,
-        caller: Option<&Caller>,
-        query: &ActivityQuery,
-    ) -> Result<Vec<ActivityBucket>, ServiceError> {
-        require_admin(caller)?;
-        let key = (
-            query.bucket.millis(),
-            query.from.millis(),
-            query.to.millis(),
-            query.target_type.clone(),
-        );
-        let cache = &self.inner.activity_cache;
-        if let Some((at, buckets)) = cache.entries.lock().expect("cache lock").get(&key) {
-            if at.elapsed() < PAGE_CHART_MAX_AGE {
-                return Ok(buckets.clone());
-            }
-        }
-        let buckets = self.job_activity(caller, query).await?;
-        let mut entries = cache.entries.lock().expect("cache lock");
-        if entries.len() >= 64 {
-            entries.retain(|_, (at, _)| at.elapsed() < PAGE_CHART_MAX_AGE);
-        }
-        entries.insert(key, (Instant::now(), buckets.clone()));
-        Ok(buckets)
-    }
-
     /// Upkeep of the kept activity (PostgreSQL): folds the shards of the
     /// hours before this one, so a chart reads one row per hour and target
     /// type. Changes no job and no figure's sum, so it needs no caller; the

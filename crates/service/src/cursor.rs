@@ -61,13 +61,17 @@ impl Cursor {
     }
 }
 
+/// The page size a listing gets when it names none.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// The largest page size a listing may ask for.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
 /// A page size and cursor as listings take them (`limit` 1..=500, default
 /// 50; `cursor` as `Cursor::encode` wrote it).
 pub(crate) fn page_request(
     limit: &Option<String>,
     cursor: &Option<String>,
 ) -> Result<(u32, Option<Cursor>), crate::ServiceError> {
-    use crate::jobs::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
     let invalid = crate::ServiceError::InvalidInput;
     let limit = match limit {
         None => DEFAULT_PAGE_SIZE,

@@ -5,40 +5,20 @@
 
 use std::time::Instant;
 
-use regen_domain::{AuditRecord, Caller, JobId, JobSummary, JsonText, RegenerationJob, Timestamp};
-use serde::Serialize;
+use regen_domain::{Caller, JobId, JobSummary, Timestamp};
 
 use crate::audit::AuditQuery;
-use crate::jobs::{ListQuery, MAX_PAGE_SIZE};
+use crate::cursor::MAX_PAGE_SIZE;
+use crate::export_format::{
+    csv_line, json_line, write_audit_events, write_job_rows, ExportFormat, JobLine,
+    AUDIT_CSV_HEADER, JOB_CSV_HEADER,
+};
+use crate::jobs::ListQuery;
 use crate::{require_admin, AdminService, ServiceError};
 
 /// Full records are read this many at a time for NDJSON: payloads can be
 /// megabytes each, and a chunk holds at most this many.
 const PAYLOAD_BATCH: usize = 8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    Csv,
-    Ndjson,
-}
-
-impl ExportFormat {
-    pub const ALL: [ExportFormat; 2] = [ExportFormat::Csv, ExportFormat::Ndjson];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Ndjson => "ndjson",
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "text/csv; charset=utf-8; header=present",
-            ExportFormat::Ndjson => "application/x-ndjson",
-        }
-    }
-}
 
 /// What an export reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,87 +94,6 @@ pub struct Export {
     rows: u64,
     started: Instant,
     started_at: Timestamp,
-}
-
-/// A cell as RFC 4180 wants it, and as no spreadsheet will run: text that
-/// starts like a formula gets a leading `'`.
-pub fn csv_cell(text: &str) -> String {
-    let guarded = match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    };
-    if guarded.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
-}
-
-fn csv_line(out: &mut String, cells: &[&str]) {
-    let cells: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-    out.push_str(&cells.join(","));
-    out.push_str("\r\n");
-}
-
-const JOB_CSV_HEADER: [&str; 6] = [
-    "id",
-    "status",
-    "targetType",
-    "targetId",
-    "createdAt",
-    "createdBy",
-];
-const AUDIT_CSV_HEADER: [&str; 8] = [
-    "id",
-    "eventType",
-    "jobId",
-    "actor",
-    "actorName",
-    "occurredAt",
-    "requestId",
-    "details",
-];
-
-/// A job as one NDJSON line: the detail API's fields, payloads verbatim.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JobLine<'a> {
-    id: JobId,
-    status: regen_domain::JobStatus,
-    target_type: &'a str,
-    target_id: &'a str,
-    instruction_json: &'a JsonText,
-    output_ref: &'a Option<JsonText>,
-    error_json: &'a Option<JsonText>,
-    created_at: Timestamp,
-    created_by: &'a str,
-}
-
-impl<'a> From<&'a RegenerationJob> for JobLine<'a> {
-    fn from(job: &'a RegenerationJob) -> Self {
-        JobLine {
-            id: job.id,
-            status: job.status,
-            target_type: &job.target_type,
-            target_id: &job.target_id,
-            instruction_json: &job.instruction_json,
-            output_ref: &job.output_ref,
-            error_json: &job.error_json,
-            created_at: job.created_at,
-            created_by: &job.created_by,
-        }
-    }
-}
-
-/// Appends one NDJSON line, serialised straight into the chunk (a payload
-/// of megabytes is not copied once more on the way).
-fn json_line(out: &mut String, value: &impl Serialize) -> Result<(), ServiceError> {
-    let mut bytes = std::mem::take(out).into_bytes();
-    let written = serde_json::to_writer(&mut bytes, value);
-    bytes.push(b'\n');
-    // serde_json writes UTF-8 only; the check cannot fail and copies nothing.
-    *out = String::from_utf8(bytes).map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
-    written.map_err(|e| ServiceError::InvalidInput(format!("cannot serialise a row: {e}")))
 }
 
 /// A file name part: letters, digits, `.`, `_` and `-` only.
@@ -433,82 +332,9 @@ impl Drop for Export {
     }
 }
 
-fn write_job_rows(out: &mut String, jobs: &[JobSummary]) {
-    for job in jobs {
-        let id = job.id.to_string();
-        let created_at = job.created_at.to_string();
-        csv_line(
-            out,
-            &[
-                &id,
-                job.status.as_str(),
-                &job.target_type,
-                &job.target_id,
-                &created_at,
-                &job.created_by,
-            ],
-        );
-    }
-}
-
-fn write_audit_events(
-    out: &mut String,
-    events: &[AuditRecord],
-    format: ExportFormat,
-) -> Result<(), ServiceError> {
-    for event in events {
-        match format {
-            ExportFormat::Csv => {
-                let id = event.id.to_string();
-                let job_id = event.job_id.to_string();
-                let occurred_at = event.occurred_at.to_string();
-                csv_line(
-                    out,
-                    &[
-                        &id,
-                        event.event_type.as_str(),
-                        &job_id,
-                        &event.actor,
-                        &event.actor_name,
-                        &occurred_at,
-                        event.request_id.as_deref().unwrap_or(""),
-                        event.details.as_ref().map_or("", JsonText::as_str),
-                    ],
-                );
-            }
-            ExportFormat::Ndjson => json_line(out, event)?,
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cells_are_quoted_as_rfc_4180_says() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_cell(""), "");
-    }
-
-    #[test]
-    fn cells_that_look_like_formulas_are_defused() {
-        assert_eq!(
-            csv_cell("=HYPERLINK(\"http://x\")"),
-            "\"'=HYPERLINK(\"\"http://x\"\")\""
-        );
-        for text in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
-            assert!(
-                csv_cell(text).trim_start_matches('"').starts_with('\''),
-                "{text:?}"
-            );
-        }
-        assert_eq!(csv_cell("a=b"), "a=b");
-    }
 
     #[test]
     fn file_parts_keep_only_safe_characters() {

@@ -7,9 +7,6 @@ use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerResult};
 use crate::cursor::{page_request, trim_page, Cursor};
 use crate::{require_acting, require_admin, AdminService, ServiceError};
 
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
-pub const MAX_PAGE_SIZE: u32 = 500;
-
 /// A listing request as it arrives from a query string, before validation.
 /// Both the REST API and the list page use these parameter names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

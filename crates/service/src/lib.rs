@@ -14,28 +14,33 @@ mod auth;
 mod cursor;
 mod error;
 mod export;
+mod export_format;
 mod jobs;
 mod metrics;
 mod operator;
+mod page_chart;
+mod passwords;
+mod secrets;
 mod stats;
+mod throttle;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
-pub use activity::{
-    ActivityQuery, BucketSize, ACTIVITY_FOLD_EVERY, MAX_BUCKETS, PAGE_CHART_MAX_AGE,
-};
+pub use activity::{ActivityQuery, BucketSize, ACTIVITY_FOLD_EVERY, MAX_BUCKETS};
 pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
-pub use auth::{
-    ClientInfo, LoginFailure, LoginThrottle, SessionPolicy, SessionSecret, API_TOKEN_PREFIX,
-};
-pub use cursor::CURSOR_PATTERN;
+pub use auth::{ClientInfo, LoginFailure, SessionPolicy};
+pub use cursor::{CURSOR_PATTERN, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use error::ServiceError;
-pub use export::{csv_cell, Export, ExportFormat, ExportKind, ExportOutcome};
-pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use export::{Export, ExportKind, ExportOutcome};
+pub use export_format::{csv_cell, ExportFormat};
+pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
+pub use page_chart::PAGE_CHART_MAX_AGE;
 pub use regen_storage::AccessTaken;
+pub use secrets::{SessionSecret, API_TOKEN_PREFIX};
 pub use stats::CountMismatch;
+pub use throttle::LoginThrottle;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +53,12 @@ use regen_storage::{Backend, Store, StoreOptions};
 /// The clock every stored time comes from, truncated to milliseconds.
 pub fn now() -> Timestamp {
     regen_storage::now()
+}
+
+/// The moment `duration` before now.
+pub(crate) fn before(duration: Duration) -> Timestamp {
+    let now = regen_storage::now();
+    Timestamp::from_millis(now.millis() - duration.as_millis() as i64).unwrap_or(now)
 }
 
 /// The name of the database backend a `DATABASE_URL` selects (`sqlite` or
@@ -92,7 +103,7 @@ struct Inner {
     throttle: LoginThrottle,
     password_checks: tokio::sync::Semaphore,
     metrics: ServiceMetrics,
-    activity_cache: activity::ActivityCache,
+    page_charts: page_chart::PageCharts,
 }
 
 impl AdminService {
@@ -114,7 +125,7 @@ impl AdminService {
                 throttle: settings.login_throttle,
                 password_checks: tokio::sync::Semaphore::new(4),
                 metrics: ServiceMetrics::default(),
-                activity_cache: Default::default(),
+                page_charts: Default::default(),
             }),
         })
     }

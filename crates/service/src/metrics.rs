@@ -1,6 +1,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::export::{ExportFormat, ExportKind, ExportOutcome};
+use crate::export::{ExportKind, ExportOutcome};
+use crate::export_format::ExportFormat;
 
 /// Counters of what the service did, read by the `/metrics` endpoint.
 #[derive(Debug, Default)]

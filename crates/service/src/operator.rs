@@ -6,7 +6,8 @@ use regen_domain::{
 };
 use regen_storage::StorageError;
 
-use crate::auth::{caller_of, hash_password, validate_new_user};
+use crate::auth::caller_of;
+use crate::passwords::{hash_password, validate_new_user};
 use crate::{AdminService, ReplayReport, ServiceError};
 
 /// The person at the server's command line. Whoever can run the binary with

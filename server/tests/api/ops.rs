@@ -306,31 +306,69 @@ fn signal(process: &Process, name: &str) {
     assert!(status.success());
 }
 
-/// Fires triggers at many PENDING jobs until the server goes away.
-async fn trigger_storm(address: &str, token: &str, ids: Vec<String>) -> (usize, usize) {
+/// Triggers sent and triggers acknowledged (answered 200) by a storm.
+#[derive(Default)]
+struct StormCount {
+    sent: std::sync::atomic::AtomicUsize,
+    acknowledged: std::sync::atomic::AtomicUsize,
+}
+
+/// Fires a trigger at every PENDING job in `ids`, `STORM_WIDTH` at a time,
+/// until every id has been tried (once the server is gone, what is left
+/// fails at once).
+async fn trigger_storm(
+    address: &str,
+    token: &str,
+    ids: Vec<String>,
+    count: std::sync::Arc<StormCount>,
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    const STORM_WIDTH: usize = 32;
     let client = client();
-    let tasks: Vec<_> = ids
-        .into_iter()
-        .map(|id| {
-            let request = client
-                .post(format!(
-                    "{address}/api/admin/regeneration-jobs/{id}/trigger"
-                ))
-                .bearer_auth(token);
-            tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+    let lanes: Vec<_> = ids
+        .chunks(ids.len().div_ceil(STORM_WIDTH))
+        .map(|lane| {
+            let requests: Vec<_> = lane
+                .iter()
+                .map(|id| {
+                    client
+                        .post(format!(
+                            "{address}/api/admin/regeneration-jobs/{id}/trigger"
+                        ))
+                        .bearer_auth(token)
+                })
+                .collect();
+            let count = count.clone();
+            tokio::spawn(async move {
+                for request in requests {
+                    count.sent.fetch_add(1, SeqCst);
+                    if let Ok(response) = request.send().await {
+                        if response.status() == 200 {
+                            count.acknowledged.fetch_add(1, SeqCst);
+                        }
+                    }
+                }
+            })
         })
         .collect();
-    let (mut ok, mut failed) = (0, 0);
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(200) => ok += 1,
-            _ => failed += 1,
-        }
+    for lane in lanes {
+        lane.await.unwrap();
     }
-    (ok, failed)
+}
+
+/// Jobs in `status`, counted in the database.
+async fn jobs_in_status(store: &regen_storage::Store, status: JobStatus) -> usize {
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM regeneration_jobs WHERE status = $1")
+            .bind(status.as_str())
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    count as usize
 }
 
 async fn interrupted_under_load(backend: Backend, signal_name: &str) -> regen_storage::Store {
+    use std::sync::atomic::Ordering::SeqCst;
     let db = regen_storage::testing::TestDatabase::new(backend).await;
     let store = db.store().await;
     let service =
@@ -349,49 +387,60 @@ async fn interrupted_under_load(backend: Backend, signal_name: &str) -> regen_st
         .await
         .unwrap()
         .token;
-    let mut ids = Vec::new();
-    for _ in 0..300 {
-        ids.push(
-            store
-                .insert_job(crate::helpers::new_job(JobStatus::Pending))
-                .await
-                .unwrap()
-                .id
-                .to_string(),
-        );
-    }
+    // Far more triggers than the server answers in the moment between the
+    // first acknowledgements and the signal.
+    let now = regen_storage::now();
+    let ids: Vec<String> = store
+        .insert_jobs(
+            (0..2000)
+                .map(|_| (crate::helpers::new_job(JobStatus::Pending), now))
+                .collect(),
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let sent_in_all = ids.len();
     let mut process = start_binary(&db.url);
 
+    let count = std::sync::Arc::new(StormCount::default());
     let storm = tokio::spawn({
         let address = process.address.clone();
-        async move { trigger_storm(&address, &token, ids).await }
+        let count = count.clone();
+        async move { trigger_storm(&address, &token, ids, count).await }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // The signal goes once the server has acknowledged some triggers, so it
+    // lands while the load is running, not before it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while count.acknowledged.load(SeqCst) < 10 {
+        assert!(
+            !storm.is_finished() && std::time::Instant::now() < deadline,
+            "the server acknowledged {} triggers before the storm ended",
+            count.acknowledged.load(SeqCst)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     signal(&process, signal_name);
     let exit = tokio::task::spawn_blocking(move || process.child.wait().unwrap())
         .await
         .unwrap();
-    let (ok, _failed) = storm.await.unwrap();
+    storm.await.unwrap();
+    let (sent, acknowledged) = (count.sent.load(SeqCst), count.acknowledged.load(SeqCst));
 
+    assert_eq!(sent, sent_in_all, "every trigger was sent");
+    assert!(
+        0 < acknowledged && acknowledged < sent,
+        "the signal landed mid-load: {acknowledged} of {sent} triggers acknowledged"
+    );
     if signal_name == "TERM" {
         assert!(exit.success(), "graceful shutdown exits cleanly: {exit:?}");
     }
     // Every answered trigger is committed; every RUNNING job is audited.
-    let running = store
-        .list_jobs(
-            &regen_storage::JobFilter {
-                statuses: vec![JobStatus::Running],
-                ..Default::default()
-            },
-            None,
-            500,
-        )
-        .await
-        .unwrap();
+    let running = jobs_in_status(&store, JobStatus::Running).await;
     assert!(
-        running.len() >= ok,
-        "{} running, {ok} answered 200",
-        running.len()
+        running >= acknowledged,
+        "{running} running, {acknowledged} answered 200"
     );
     assert!(
         store.jobs_missing_audit().await.unwrap().is_empty(),
