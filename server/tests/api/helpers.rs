@@ -9,7 +9,7 @@ use regen_service::{AdminService, Operator, ServiceSettings};
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use reqwest::redirect::Policy;
-use server::config::Config;
+use server::config::{Config, ConnectionLimits};
 use server::Application;
 use sqlx::Row;
 
@@ -36,6 +36,7 @@ pub struct Options {
     pub public_origin: Option<String>,
     /// Files under the site root (`pkg/regen-admin.css`…), there at start-up.
     pub site_files: Vec<(&'static str, Vec<u8>)>,
+    pub connections: ConnectionLimits,
 }
 
 impl Default for Options {
@@ -46,6 +47,10 @@ impl Default for Options {
             client_ip_header: None,
             public_origin: None,
             site_files: Vec::new(),
+            connections: ConnectionLimits {
+                header_read_timeout: std::time::Duration::from_secs(10),
+                max_connections: 1024,
+            },
         }
     }
 }
@@ -98,6 +103,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     config.sessions.idle_timeout = std::time::Duration::from_secs(options.idle_secs);
     config.client_ip_header = options.client_ip_header.clone();
     config.public_origin = options.public_origin.clone();
+    config.connections = options.connections;
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
