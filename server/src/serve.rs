@@ -45,6 +45,7 @@ pub async fn serve(
             permit = open.clone().acquire_owned() => permit,
             () = &mut shutdown => break,
         };
+        // Only a closed semaphore refuses a permit, and this one never closes.
         let Ok(permit) = permit else { break };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,

@@ -163,8 +163,8 @@ pub struct Settings {
         value_parser = address)]
     pub metrics_addr: Option<SocketAddr>,
 
-    /// `text` or `json` (one line per request: request id, route, status,
-    /// latency, user id)
+    /// `text` or `json` (one line per request: request id, the client's own
+    /// request id, route, status, latency, user id)
     #[arg(
         long,
         global = true,

@@ -36,7 +36,8 @@ pub struct Options {
     pub public_origin: Option<String>,
     /// Files under the site root (`pkg/regen-admin.css`…), there at start-up.
     pub site_files: Vec<(&'static str, Vec<u8>)>,
-    pub connections: ConnectionLimits,
+    /// Unset: the defaults' (10 s to send headers, 1,024 connections).
+    pub connections: Option<ConnectionLimits>,
 }
 
 impl Default for Options {
@@ -47,10 +48,7 @@ impl Default for Options {
             client_ip_header: None,
             public_origin: None,
             site_files: Vec::new(),
-            connections: ConnectionLimits {
-                header_read_timeout: std::time::Duration::from_secs(10),
-                max_connections: 1024,
-            },
+            connections: None,
         }
     }
 }
@@ -103,7 +101,9 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     config.sessions.idle_timeout = std::time::Duration::from_secs(options.idle_secs);
     config.client_ip_header = options.client_ip_header.clone();
     config.public_origin = options.public_origin.clone();
-    config.connections = options.connections;
+    if let Some(limits) = options.connections {
+        config.connections = limits;
+    }
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }

@@ -104,10 +104,10 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_millis(300);
 async fn hostile_requests_are_refused_and_change_nothing(backend: Backend) {
     let options = Options {
         metrics: true,
-        connections: ConnectionLimits {
+        connections: Some(ConnectionLimits {
             header_read_timeout: HEADER_READ_TIMEOUT,
             max_connections: 1024,
-        },
+        }),
         ..Options::default()
     };
     let app = spawn_app_with(backend, options).await;
@@ -456,7 +456,8 @@ async fn two_hundred_slow_clients_do_not_delay_anyone_else() {
             timings.push((path, status, started.elapsed()));
         }
     }
-    stop.send(true).unwrap();
+    // The dribbler may have finished its rounds already.
+    let _ = stop.send(true);
     let slow = dribbler.await.unwrap();
 
     for (path, status, elapsed) in &timings {
@@ -481,10 +482,10 @@ async fn two_hundred_slow_clients_do_not_delay_anyone_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_cap_a_new_connection_waits_and_is_then_served() {
     let options = Options {
-        connections: ConnectionLimits {
+        connections: Some(ConnectionLimits {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 4,
-        },
+        }),
         ..Options::default()
     };
     let app = spawn_app_with(Backend::Sqlite, options).await;
