@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod progress;
+mod serve;
 pub mod telemetry;
 
 use http::assets::AssetManifest;
@@ -14,7 +15,6 @@ use http::assets::AssetManifest;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::*;
 use regen_service::AdminService;
@@ -44,19 +44,10 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-/// Binds a listener whose connections send small writes at once: without
-/// TCP_NODELAY, a body written in several pieces waits for the client's
-/// delayed ACK (about 40 ms) on every reused connection.
 async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))
-}
-
-fn no_delay(stream: &mut tokio::net::TcpStream) {
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%error, "cannot set TCP_NODELAY");
-    }
 }
 
 /// A bound, ready-to-serve instance.
@@ -117,34 +108,25 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let grace = self.state.config.shutdown_grace;
+        let limits = self.state.config.connections;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let mut stop_for_metrics = stop_rx.clone();
+        let stopped = move || {
+            let mut stop = stop_rx.clone();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        };
         if let Some(listener) = self.metrics_listener {
             let router = http::metrics_router(self.state.clone());
-            tokio::spawn(async move {
-                let _ = axum::serve(listener.tap_io(no_delay), router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_for_metrics.wait_for(|s| *s).await;
-                    })
-                    .await;
-            });
+            tokio::spawn(serve::serve(listener, router, limits, stopped()));
         }
         let upkeep = tokio::spawn(fold_activity_shards(self.state.service.clone()));
-        let mut stop_for_server = stop_rx.clone();
-        let server = axum::serve(
-            self.listener.tap_io(no_delay),
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop_for_server.wait_for(|s| *s).await;
-        });
-        let mut server = tokio::spawn(async move { server.await });
+        let mut server = tokio::spawn(serve::serve(self.listener, self.router, limits, stopped()));
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = stop_tx.send(true);
         match tokio::time::timeout(grace, &mut server).await {
-            Ok(result) => result??,
+            Ok(result) => result?,
             Err(_) => {
                 tracing::warn!(
                     ?grace,

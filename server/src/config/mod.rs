@@ -40,6 +40,17 @@ pub struct Config {
     /// `RUST_LOG`; unset, each command logs what it needs.
     pub log_filter: Option<String>,
     pub shutdown_grace: Duration,
+    pub connections: ConnectionLimits,
+}
+
+/// What each listener allows its clients, so that slow or silent ones hold
+/// a connection for a bounded time and cannot crowd out the rest.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// From a connection's start or its previous answer's end to the end of
+    /// the next request's headers.
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
 }
 
 /// Where the built site lives when `LEPTOS_SITE_ROOT` is not set: next to a
@@ -119,6 +130,10 @@ impl Config {
             log_format: settings.log_format,
             log_filter: settings.log_filter,
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_millis(settings.header_read_timeout_ms),
+                max_connections: settings.max_connections as usize,
+            },
             database_url: settings.database_url,
         })
     }
@@ -143,6 +158,10 @@ impl Config {
             log_format: LogFormat::Text,
             log_filter: None,
             shutdown_grace: Duration::from_secs(5),
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(10),
+                max_connections: 1024,
+            },
         }
     }
 

@@ -163,8 +163,8 @@ pub struct Settings {
         value_parser = address)]
     pub metrics_addr: Option<SocketAddr>,
 
-    /// `text` or `json` (one line per request: request id, route, status,
-    /// latency, user id)
+    /// `text` or `json` (one line per request: request id, the client's own
+    /// request id, route, status, latency, user id)
     #[arg(
         long,
         global = true,
@@ -179,6 +179,19 @@ pub struct Settings {
     /// warnings and security events for account commands
     #[arg(long, global = true, env = "RUST_LOG", value_name = "FILTER")]
     pub log_filter: Option<String>,
+
+    /// time a client has to send a request's headers, counted from when the
+    /// connection opens or its previous answer ends (so it also closes idle
+    /// keep-alive connections); then the connection is closed
+    #[arg(long, global = true, env = "REGEN_HEADER_READ_TIMEOUT_MS", value_name = "MILLISECONDS",
+        default_value = "10000", value_parser = positive::<u64>)]
+    pub header_read_timeout_ms: u64,
+
+    /// connections each listener serves at once; further ones wait in the
+    /// kernel's accept queue until one closes, and are then served
+    #[arg(long, global = true, env = "REGEN_MAX_CONNECTIONS", value_name = "COUNT",
+        default_value = "1024", value_parser = positive::<u32>)]
+    pub max_connections: u32,
 
     /// on SIGTERM/Ctrl-C, how long in-flight requests may finish
     #[arg(long, global = true, env = "REGEN_SHUTDOWN_GRACE_SECS", value_name = "SECONDS",

@@ -25,19 +25,19 @@ pub struct RouteLabel(pub String);
 #[derive(Debug, Clone)]
 pub struct LoggedUser(pub String);
 
-fn request_id(headers: &HeaderMap) -> String {
-    // Keep a caller's id when it is sane, so logs join up across services.
+/// The id a client sent as `X-Request-Id`, when it is sane enough to log:
+/// it joins our log line to the caller's logs, and is never our id (audit
+/// rows would otherwise carry whatever a client chose).
+fn client_request_id(headers: &HeaderMap) -> &str {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
+            v.len() <= 64
                 && v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+        .unwrap_or("")
 }
 
 /// Methods as metrics label them: a fixed set, so that made-up methods
@@ -55,12 +55,14 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Assigns the request id and, on the way out, echoes it, logs one line
-/// and records the metrics. Only fixed labels and our own ids reach the log
-/// line: the route template, never the raw path a client sent.
+/// Assigns the request id (always ours) and, on the way out, echoes it,
+/// logs one line and records the metrics. Only fixed labels, our own ids and
+/// a client's id checked to be plain reach the log line: the route
+/// template, never the raw path a client sent.
 pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = request_id(request.headers());
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = client_request_id(request.headers()).to_owned();
     let method = method_label(request.method());
     request
         .extensions_mut()
@@ -93,6 +95,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     }
     tracing::info!(
         request_id,
+        client_request_id,
         method,
         route,
         status,

@@ -23,6 +23,7 @@ both_backends!(
     unknown_api_paths_are_404_json,
     a_64_way_trigger_race_has_exactly_one_winner,
     every_response_carries_a_request_id,
+    an_audit_row_carries_the_servers_request_id_never_the_clients,
     any_body_over_64_kib_is_a_413_problem_with_a_request_id,
 );
 
@@ -449,6 +450,41 @@ async fn every_response_carries_a_request_id(backend: Backend) {
         let response = app.get(path, None).await;
         assert!(response.headers().contains_key("x-request-id"), "{path}");
     }
+}
+
+/// A client's `X-Request-Id` (here the id of an earlier request, which would
+/// tie this trigger to that one) is only logged: the audit row and the
+/// response carry an id the server made.
+async fn an_audit_row_carries_the_servers_request_id_never_the_clients(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.insert_job(JobStatus::Pending).await;
+    let earlier = app.get("/healthz", None).await.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let response = client()
+        .post(app.url(&format!("/api/admin/regeneration-jobs/{id}/trigger")))
+        .bearer_auth(&app.admin_token)
+        .header("x-request-id", &earlier)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answered = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let audit = format!("/api/admin/audit-events?eventType=REGEN_JOB_TRIGGERED&jobId={id}");
+    let triggered = json(app.get(&audit, Some(&app.admin_token)).await).await;
+    let audited = &triggered[0]["requestId"];
+    assert_ne!(answered, earlier, "the response echoes the client's id");
+    assert_eq!(
+        *audited,
+        answered.as_str(),
+        "the audit row has the answer's id"
+    );
 }
 
 /// Derived from the served document: every operation it names is routed,

@@ -9,7 +9,7 @@ use regen_service::{AdminService, Operator, ServiceSettings};
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use reqwest::redirect::Policy;
-use server::config::Config;
+use server::config::{Config, ConnectionLimits};
 use server::Application;
 use sqlx::Row;
 
@@ -36,6 +36,8 @@ pub struct Options {
     pub public_origin: Option<String>,
     /// Files under the site root (`pkg/regen-admin.css`…), there at start-up.
     pub site_files: Vec<(&'static str, Vec<u8>)>,
+    /// Unset: the defaults' (10 s to send headers, 1,024 connections).
+    pub connections: Option<ConnectionLimits>,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             client_ip_header: None,
             public_origin: None,
             site_files: Vec::new(),
+            connections: None,
         }
     }
 }
@@ -98,6 +101,9 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     config.sessions.idle_timeout = std::time::Duration::from_secs(options.idle_secs);
     config.client_ip_header = options.client_ip_header.clone();
     config.public_origin = options.public_origin.clone();
+    if let Some(limits) = options.connections {
+        config.connections = limits;
+    }
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }

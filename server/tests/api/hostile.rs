@@ -1,11 +1,15 @@
 //! Requests an attacker would send, on the real HTTP stack: each one is
 //! refused with a clear answer, and none of them changes the database.
 
+use std::time::{Duration, Instant};
+
 use regen_domain::JobStatus;
 use regen_storage::Backend;
+use server::config::ConnectionLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
-use crate::helpers::{client, spawn_app, spawn_app_with, Options, PASSWORD};
+use crate::helpers::{client, spawn_app, spawn_app_with, Options, TestApp, PASSWORD};
 
 both_backends!(
     hostile_requests_are_refused_and_change_nothing,
@@ -93,8 +97,20 @@ async fn session_cookie(app: &crate::helpers::TestApp) -> String {
         .to_owned()
 }
 
+/// The header read timeout the hostile requests' app runs with: short, so
+/// that the slow clients' cells take a fraction of a second each.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_millis(300);
+
 async fn hostile_requests_are_refused_and_change_nothing(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let options = Options {
+        metrics: true,
+        connections: Some(ConnectionLimits {
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            max_connections: 1024,
+        }),
+        ..Options::default()
+    };
+    let app = spawn_app_with(backend, options).await;
     let job = app.insert_job(JobStatus::Pending).await;
     let bearer = format!("Authorization: Bearer {}", app.admin_token);
     let cookie = format!("Cookie: {}", session_cookie(&app).await);
@@ -300,8 +316,211 @@ async fn hostile_requests_are_refused_and_change_nothing(backend: Backend) {
         }
     }
 
+    slow_clients_are_cut_off(&app).await;
+
     assert_eq!(app.snapshot().await, before, "nothing changed");
     assert_eq!(app.detail(&job).await["status"], "PENDING");
+}
+
+/// What a connection received before the server closed it, and when it
+/// closed (`None`: still open after 5 s).
+struct Cutoff {
+    received: String,
+    closed_after: Option<Duration>,
+}
+
+/// Connects, sends `opening` and, when `dribble`, one more header line
+/// every 50 ms, until the server closes the connection or 5 s pass.
+async fn until_closed(host: &str, opening: &[u8], dribble: bool) -> Cutoff {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(host).await.unwrap();
+    stream.write_all(opening).await.unwrap();
+    let (mut reader, mut writer) = stream.split();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    let give_up = tokio::time::sleep(Duration::from_secs(5));
+    tokio::pin!(give_up);
+    let closed_after = loop {
+        tokio::select! {
+            read = reader.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => break Some(started.elapsed()),
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            },
+            _ = tick.tick(), if dribble => {
+                // A write to a connection the server has just closed may
+                // fail; the read above reports the close.
+                let _ = writer.write_all(b"X-Dribble: a\r\n").await;
+            }
+            () = &mut give_up => break None,
+        }
+    };
+    Cutoff {
+        received: String::from_utf8_lossy(&received).into_owned(),
+        closed_after,
+    }
+}
+
+/// Clients that send their headers slowly, or nothing, or nothing more
+/// after an answer: each connection is closed once the header read timeout
+/// passes, on both listeners, and the unfinished ones get no answer.
+async fn slow_clients_are_cut_off(app: &TestApp) {
+    let site = app.address.trim_start_matches("http://");
+    let metrics = app
+        .metrics_address
+        .as_deref()
+        .expect("started with metrics")
+        .trim_start_matches("http://");
+    let head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n".as_slice();
+    let cells: [(&str, &str, &[u8], bool, &str); 5] = [
+        ("silent", site, b"", false, ""),
+        ("one header line, then silent", site, head, false, ""),
+        ("headers dribbled, never finished", site, head, true, ""),
+        (
+            "idle after an answer",
+            site,
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            false,
+            "HTTP/1.1 200",
+        ),
+        ("silent on the metrics listener", metrics, b"", false, ""),
+    ];
+    for (name, host, opening, dribble, answer) in cells {
+        let cutoff = until_closed(host, opening, dribble).await;
+
+        let closed_after = cutoff
+            .closed_after
+            .unwrap_or_else(|| panic!("{name}: still open after 5 s"));
+        assert!(
+            closed_after >= HEADER_READ_TIMEOUT - Duration::from_millis(20),
+            "{name}: closed after {closed_after:?}, before the timeout"
+        );
+        assert!(
+            closed_after < HEADER_READ_TIMEOUT + Duration::from_secs(1),
+            "{name}: closed after {closed_after:?}"
+        );
+        assert!(
+            cutoff.received.starts_with(answer)
+                && (answer.is_empty() == cutoff.received.is_empty()),
+            "{name}: received {:?}",
+            cutoff.received
+        );
+    }
+}
+
+/// 200 connections dribbling their headers, each within the header read
+/// timeout, take nothing from anyone else: a health check and a list
+/// request on new connections answer as fast as without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_slow_clients_do_not_delay_anyone_else() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.insert_job(JobStatus::Pending).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let list = "/api/admin/regeneration-jobs?limit=50";
+    app.get(list, Some(&app.admin_token)).await;
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(&host).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let dribbler = tokio::spawn(async move {
+        // At most 5 s of dribbling, well within the 10 s timeout.
+        for _ in 0..50 {
+            for stream in &mut slow {
+                // A connection the server closed shows in the count below.
+                let _ = stream.write_all(b"X-Dribble: a\r\n").await;
+            }
+            if tokio::time::timeout(Duration::from_millis(100), stopped.changed())
+                .await
+                .is_ok()
+            {
+                break;
+            }
+        }
+        slow
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut timings = Vec::new();
+    for _ in 0..3 {
+        for (path, token) in [("/healthz", None), (list, Some(app.admin_token.as_str()))] {
+            let started = Instant::now();
+            let response = app.get(path, token).await;
+            let status = response.status();
+            response.bytes().await.unwrap();
+            timings.push((path, status, started.elapsed()));
+        }
+    }
+    // The dribbler may have finished its rounds already.
+    let _ = stop.send(true);
+    let slow = dribbler.await.unwrap();
+
+    for (path, status, elapsed) in &timings {
+        assert_eq!(*status, 200, "{path}");
+        assert!(
+            *elapsed <= Duration::from_millis(100),
+            "{path} took {elapsed:?} beside 200 slow clients: {timings:?}"
+        );
+    }
+    let still_open = slow
+        .iter()
+        .filter(|stream| {
+            matches!(stream.try_read(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    assert_eq!(still_open, 200, "the slow clients were held all along");
+}
+
+/// Past `REGEN_MAX_CONNECTIONS`, a new connection is neither refused nor
+/// dropped: it waits in the accept queue, and is answered as soon as one of
+/// the open connections closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_a_new_connection_waits_and_is_then_served() {
+    let options = Options {
+        connections: Some(ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4,
+        }),
+        ..Options::default()
+    };
+    let app = spawn_app_with(Backend::Sqlite, options).await;
+    let host = app.address.trim_start_matches("http://");
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        open.push(TcpStream::connect(host).await.unwrap());
+    }
+    let mut fifth = TcpStream::connect(host).await.unwrap();
+    fifth
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+
+    let while_full =
+        tokio::time::timeout(Duration::from_millis(500), fifth.read_to_end(&mut answer)).await;
+    assert!(
+        while_full.is_err() && answer.is_empty(),
+        "answered past the cap: {while_full:?} {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(open.pop());
+    let once_one_closed =
+        tokio::time::timeout(Duration::from_secs(5), fifth.read_to_end(&mut answer)).await;
+
+    assert!(
+        once_one_closed.is_ok(),
+        "still waiting after a connection closed"
+    );
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
