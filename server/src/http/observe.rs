@@ -93,9 +93,10 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         }
         None => {}
     }
+    // The field's name is the and the log pipelines': `clientRequestId`.
     tracing::info!(
         request_id,
-        client_request_id,
+        clientRequestId = client_request_id,
         method,
         route,
         status,

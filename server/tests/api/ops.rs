@@ -564,7 +564,7 @@ async fn json_logs_have_one_line_per_request_and_no_secrets_or_payloads() {
     assert_eq!(line["status"], 200);
     assert!(line["latency_ms"].is_number());
     assert!(!line["user_id"].as_str().unwrap().is_empty());
-    assert_eq!(line["client_request_id"], "caller-trace-42");
+    assert_eq!(line["clientRequestId"], "caller-trace-42");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
