@@ -1,30 +1,48 @@
 //! The answers every operation shares, as the document describes them.
 
-use crate::http::problem::Problem;
+use std::collections::BTreeMap;
+
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder};
 
 pub const PROBLEM: &str = "application/problem+json";
 
-/// What every operation on the data can answer besides its own outcomes.
-/// Only described: the values are built by [`Problem`]'s constructors.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum ServiceErrors {
-    #[response(status = 401, description = "No or invalid credentials",
-        content_type = "application/problem+json", headers(("WWW-Authenticate" = String)))]
-    Unauthenticated(#[to_schema] Problem),
-    #[response(
-        status = 403,
-        description = "Authenticated, but not an admin",
-        content_type = "application/problem+json"
-    )]
-    Forbidden(#[to_schema] Problem),
-    #[response(
-        status = 500,
-        description = "Internal error (logged with the request id)",
-        content_type = "application/problem+json"
-    )]
-    Internal(#[to_schema] Problem),
-    #[response(status = 503, description = "Database unavailable; nothing changed; retry after `Retry-After` seconds",
-        content_type = "application/problem+json", headers(("Retry-After" = u32)))]
-    Unavailable(#[to_schema] Problem),
+/// What every operation on the data can answer besides its own outcomes,
+/// each a problem+json body (`Problem`, whose constructors build them).
+/// Described by hand: a derived description needs an enum whose variants
+/// nothing ever constructs.
+pub struct ServiceErrors;
+
+impl utoipa::IntoResponses for ServiceErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        [
+            (
+                "401",
+                "No or invalid credentials",
+                Some(("WWW-Authenticate", Type::String)),
+            ),
+            ("403", "Authenticated, but not an admin", None),
+            ("500", "Internal error (logged with the request id)", None),
+            (
+                "503",
+                "Database unavailable; nothing changed; retry after `Retry-After` seconds",
+                Some(("Retry-After", Type::Integer)),
+            ),
+        ]
+        .into_iter()
+        .map(|(status, description, header)| {
+            let body = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build();
+            let mut response = ResponseBuilder::new()
+                .description(description)
+                .content(PROBLEM, body);
+            if let Some((name, kind)) = header {
+                let schema = ObjectBuilder::new().schema_type(kind);
+                response = response.header(name, HeaderBuilder::new().schema(schema).build());
+            }
+            (status.to_owned(), response.build().into())
+        })
+        .collect()
+    }
 }
