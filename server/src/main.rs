@@ -158,6 +158,9 @@ async fn run() -> ExitCode {
     let operator = Operator::command_line();
     match command {
         Command::Serve => {
+            if let Some(warning) = config.shared_address_warning() {
+                tracing::warn!("{warning}");
+            }
             let app = match Application::with_service(config, service).await {
                 Ok(app) => app,
                 Err(error) => return fail(format!("{error:#}")),

@@ -4,7 +4,7 @@
 //! JavaScript; the page ships none.
 
 use leptos::prelude::*;
-use regen_domain::{AccountOverview, SessionSummary, TokenSummary};
+use regen_domain::{AccountOverview, PasswordRule, SessionSummary, TokenSummary};
 
 use super::{current_query, ErrorPanel, PageError};
 use crate::components::time::Time;
@@ -35,13 +35,14 @@ pub enum AccountNotice {
     NothingToDo,
     WrongCurrentPassword,
     PasswordsDiffer,
-    WeakPassword,
+    /// The new password breaks this rule.
+    WeakPassword(PasswordRule),
     TooManyAttempts,
     Unavailable,
 }
 
 impl AccountNotice {
-    const ALL: [AccountNotice; 11] = [
+    const ALL: [AccountNotice; 14] = [
         AccountNotice::SessionEnded,
         AccountNotice::OthersEnded,
         AccountNotice::TokenRevoked,
@@ -50,7 +51,10 @@ impl AccountNotice {
         AccountNotice::NothingToDo,
         AccountNotice::WrongCurrentPassword,
         AccountNotice::PasswordsDiffer,
-        AccountNotice::WeakPassword,
+        AccountNotice::WeakPassword(PasswordRule::Length),
+        AccountNotice::WeakPassword(PasswordRule::Whitespace),
+        AccountNotice::WeakPassword(PasswordRule::UserName),
+        AccountNotice::WeakPassword(PasswordRule::Common),
         AccountNotice::TooManyAttempts,
         AccountNotice::Unavailable,
     ];
@@ -66,7 +70,10 @@ impl AccountNotice {
             AccountNotice::NothingToDo => "already-done",
             AccountNotice::WrongCurrentPassword => "wrong-current-password",
             AccountNotice::PasswordsDiffer => "passwords-differ",
-            AccountNotice::WeakPassword => "weak-password",
+            AccountNotice::WeakPassword(PasswordRule::Length) => "weak-password",
+            AccountNotice::WeakPassword(PasswordRule::Whitespace) => "whitespace-password",
+            AccountNotice::WeakPassword(PasswordRule::UserName) => "password-is-user-name",
+            AccountNotice::WeakPassword(PasswordRule::Common) => "common-password",
             AccountNotice::TooManyAttempts => "too-many-attempts",
             AccountNotice::Unavailable => "unavailable",
         }
@@ -77,8 +84,8 @@ impl AccountNotice {
         Self::ALL.into_iter().find(|n| n.as_str() == value)
     }
 
-    fn view(self) -> (&'static str, &'static str) {
-        match self {
+    fn view(self) -> (&'static str, String) {
+        let (class, text) = match self {
             AccountNotice::SessionEnded => ("notice success", "Session signed out."),
             AccountNotice::OthersEnded => ("notice success", "Every other session is signed out."),
             AccountNotice::TokenRevoked => (
@@ -105,10 +112,10 @@ impl AccountNotice {
                 "notice error",
                 "The new passwords do not match. Nothing was changed.",
             ),
-            AccountNotice::WeakPassword => (
-                "notice error",
-                "The new password must be 8 to 1024 characters. Nothing was changed.",
-            ),
+            AccountNotice::WeakPassword(rule) => {
+                let text = format!("{} Nothing was changed.", rule.message());
+                return ("notice error", text);
+            }
             AccountNotice::TooManyAttempts => (
                 "notice error",
                 "Too many wrong passwords. Wait a few minutes and try again.",
@@ -117,7 +124,8 @@ impl AccountNotice {
                 "notice error",
                 "The database was unavailable. Nothing was changed; try again.",
             ),
-        }
+        };
+        (class, text.to_owned())
     }
 
     /// Which password field an error belongs next to.
@@ -127,7 +135,7 @@ impl AccountNotice {
                 Some("currentPassword")
             }
             AccountNotice::PasswordsDiffer => Some("repeatPassword"),
-            AccountNotice::WeakPassword => Some("newPassword"),
+            AccountNotice::WeakPassword(_) => Some("newPassword"),
             _ => None,
         }
     }

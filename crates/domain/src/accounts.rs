@@ -75,3 +75,35 @@ pub struct AccountOverview {
     pub current_session: Option<String>,
     pub now: Timestamp,
 }
+
+/// The rule a new password broke, so that every place a password is set
+/// (the CLI, the account page) says which one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordRule {
+    /// Fewer than 8 characters, or more than 1,024 bytes.
+    Length,
+    /// Nothing but whitespace.
+    Whitespace,
+    /// The user's own name, in any case.
+    UserName,
+    /// One of the 10,000 most common passwords, in any case.
+    Common,
+}
+
+impl PasswordRule {
+    pub const ALL: [PasswordRule; 4] = [
+        PasswordRule::Length,
+        PasswordRule::Whitespace,
+        PasswordRule::UserName,
+        PasswordRule::Common,
+    ];
+
+    pub fn message(self) -> &'static str {
+        match self {
+            PasswordRule::Length => "The new password must be 8 to 1024 characters.",
+            PasswordRule::Whitespace => "The new password must not be only spaces.",
+            PasswordRule::UserName => "The new password must not be the user name.",
+            PasswordRule::Common => "The new password is one of the 10,000 most common passwords.",
+        }
+    }
+}

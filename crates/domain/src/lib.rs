@@ -16,7 +16,7 @@ mod stats;
 mod time;
 
 pub use access::{Caller, Role, Scope, TriggerOutcome};
-pub use accounts::{AccountOverview, SessionSummary, TokenSummary, UserSummary};
+pub use accounts::{AccountOverview, PasswordRule, SessionSummary, TokenSummary, UserSummary};
 pub use audit::{AuditEvent, AuditEventType, AuditEventView, AuditRecord};
 pub use detail::JobDetail;
 pub use job::{

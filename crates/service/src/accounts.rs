@@ -154,7 +154,7 @@ impl AdminService {
         password: &str,
         revoke_tokens: bool,
     ) -> Result<AccessTaken, ServiceError> {
-        validate_password(password)?;
+        validate_password(username, password).map_err(ServiceError::WeakPassword)?;
         let user = self.user_named(username).await?;
         let hash = hash_password(password.to_owned()).await;
         let ended = self
@@ -414,10 +414,7 @@ impl AdminService {
                 message: "The new passwords do not match.".into(),
             });
         }
-        validate_password(change.new).map_err(|e| ServiceError::InvalidParameter {
-            parameter: "newPassword",
-            message: e.to_string(),
-        })?;
+        validate_password(&caller.username, change.new).map_err(ServiceError::WeakPassword)?;
         let keys = ThrottleKeys::new(&caller.username, client.address);
         let attempt_id = uuid::Uuid::now_v7().to_string();
         self.begin_login_attempt(&keys, &attempt_id).await?;

@@ -1,5 +1,5 @@
 //! Who a request stands for: the login use case (throttled, then the
-//! password checked, then a fresh session), sessions and API tokens turned
+//! password checked, then a fresh session and device cookie), sessions and API tokens turned
 //! back into callers, logout, and the security events they record.
 
 use std::time::Duration;
@@ -7,6 +7,7 @@ use std::time::Duration;
 use regen_domain::{Caller, Scope, Timestamp};
 use regen_storage::{NewSession, UserRecord};
 
+use crate::device_cookies::DeviceCookie;
 use crate::passwords::{dummy_hash, MAX_USERNAME};
 use crate::secrets::{sha256_hex, SessionSecret, API_TOKEN_PREFIX};
 use crate::throttle::ThrottleKeys;
@@ -66,6 +67,17 @@ pub struct ClientInfo<'a> {
     pub address: &'a str,
     pub user_agent: Option<&'a str>,
     pub request_id: Option<&'a str>,
+    /// The device cookie the browser sent, if any (checked, not trusted).
+    pub device_cookie: Option<&'a str>,
+}
+
+/// A successful login: who, their new session, and the device cookie that
+/// lets this browser log in as them even when its address is throttled.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub caller: Caller,
+    pub session: SessionSecret,
+    pub device_cookie: DeviceCookie,
 }
 
 /// Longest user agent kept with a session.
@@ -74,14 +86,32 @@ const MAX_USER_AGENT: usize = 300;
 impl AdminService {
     /// Checks the credentials and opens a new session (a fresh id every
     /// time, so a session id planted before login is worthless). A disabled
-    /// account fails exactly like a wrong password.
+    /// account fails exactly like a wrong password. A valid device cookie
+    /// for the user moves the attempt from the address's and the account's
+    /// budgets to the cookie's own.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         client: ClientInfo<'_>,
-    ) -> Result<(Caller, SessionSecret), LoginFailure> {
-        let keys = ThrottleKeys::new(username, client.address);
+    ) -> Result<LoggedIn, LoginFailure> {
+        let user = if username.len() > MAX_USERNAME {
+            None
+        } else {
+            self.store()
+                .find_user_by_name(username)
+                .await
+                .map_err(ServiceError::from)?
+        };
+        let device_key = self.device_key().await?;
+        let device = client
+            .device_cookie
+            .zip(user.as_ref())
+            .and_then(|(cookie, user)| device_key.device(cookie, &user.id));
+        let keys = match device {
+            Some(device) => ThrottleKeys::known_device(device),
+            None => ThrottleKeys::new(username, client.address),
+        };
         let attempt_id = uuid::Uuid::now_v7().to_string();
         // Client-supplied text goes into logs in Debug form, so control
         // characters are escaped and cannot forge lines.
@@ -105,14 +135,6 @@ impl AdminService {
             }
             Ok(_) => {}
         }
-        let user = if username.len() > MAX_USERNAME {
-            None
-        } else {
-            self.store()
-                .find_user_by_name(username)
-                .await
-                .map_err(ServiceError::from)?
-        };
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
@@ -169,9 +191,14 @@ impl AdminService {
             client.request_id,
             "success",
         );
+        let device_cookie = device_key.issue(&user.id);
         let mut caller = caller_of(user, Scope::Admin);
         caller.session_id = Some(session_id);
-        Ok((caller, secret))
+        Ok(LoggedIn {
+            caller,
+            session: secret,
+            device_cookie,
+        })
     }
 
     /// The caller a session cookie stands for, if the session is live and

@@ -1,4 +1,4 @@
-use regen_domain::JobStatus;
+use regen_domain::{JobStatus, PasswordRule};
 use regen_storage::StorageError;
 
 /// What went wrong, in terms a caller can act on. Internal causes are kept
@@ -25,6 +25,9 @@ pub enum ServiceError {
         parameter: &'static str,
         message: String,
     },
+    /// A new password breaks one of the password rules.
+    #[error("{}", .0.message())]
+    WeakPassword(PasswordRule),
     #[error("too many attempts, try again later")]
     RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable")]

@@ -12,6 +12,7 @@ mod audit;
 mod audit_journal;
 mod auth;
 mod cursor;
+mod device_cookies;
 mod error;
 mod export;
 mod export_format;
@@ -28,8 +29,9 @@ pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_T
 pub use activity::{ActivityQuery, BucketSize, ACTIVITY_FOLD_EVERY, MAX_BUCKETS};
 pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
-pub use auth::{ClientInfo, LoginFailure, SessionPolicy};
+pub use auth::{ClientInfo, LoggedIn, LoginFailure, SessionPolicy};
 pub use cursor::{CURSOR_PATTERN, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use device_cookies::DeviceCookie;
 pub use error::ServiceError;
 pub use export::{Export, ExportKind, ExportOutcome};
 pub use export_format::{csv_cell, ExportFormat};
@@ -102,6 +104,7 @@ struct Inner {
     sessions: SessionPolicy,
     throttle: LoginThrottle,
     password_checks: tokio::sync::Semaphore,
+    device_key: tokio::sync::OnceCell<device_cookies::DeviceKey>,
     metrics: ServiceMetrics,
     page_charts: page_chart::PageCharts,
 }
@@ -124,6 +127,7 @@ impl AdminService {
                 sessions: settings.sessions,
                 throttle: settings.login_throttle,
                 password_checks: tokio::sync::Semaphore::new(4),
+                device_key: tokio::sync::OnceCell::new(),
                 metrics: ServiceMetrics::default(),
                 page_charts: Default::default(),
             }),

@@ -6,6 +6,9 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use regen_domain::PasswordRule;
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use crate::secrets::random_secret;
 use crate::{AdminService, ServiceError};
@@ -66,6 +69,18 @@ impl AdminService {
     }
 }
 
+/// The 10,000 most common passwords (zxcvbn-ts' ranked list, MIT: see
+/// `data/common-passwords.LICENSE.txt`), lower-cased, read once.
+fn common_passwords() -> &'static HashSet<String> {
+    static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
+        include_str!("../data/common-passwords.txt")
+            .lines()
+            .map(str::to_lowercase)
+            .collect()
+    });
+    &COMMON
+}
+
 /// A new account's name and password, checked before anything is hashed.
 pub(crate) fn validate_new_user<'a>(
     username: &'a str,
@@ -82,16 +97,80 @@ pub(crate) fn validate_new_user<'a>(
             "user name must be 1-64 characters of letters, digits and . _ - @".into(),
         ));
     }
-    validate_password(password)?;
+    validate_password(username, password).map_err(ServiceError::WeakPassword)?;
     Ok(username)
 }
 
-/// At least 8 characters and at most 1,024 bytes (argon2 is slow enough).
-pub(crate) fn validate_password(password: &str) -> Result<(), ServiceError> {
+/// The first rule a new password for `username` breaks: 8 characters to
+/// 1,024 bytes (argon2 is slow enough), not only whitespace, not the user
+/// name, not a common password (the last two in any case).
+pub(crate) fn validate_password(username: &str, password: &str) -> Result<(), PasswordRule> {
+    let lower = password.to_lowercase();
     if password.chars().count() < 8 || password.len() > 1024 {
-        return Err(ServiceError::InvalidInput(
-            "password must be 8 to 1024 characters".into(),
-        ));
+        Err(PasswordRule::Length)
+    } else if password.trim().is_empty() {
+        Err(PasswordRule::Whitespace)
+    } else if lower == username.to_lowercase() {
+        Err(PasswordRule::UserName)
+    } else if common_passwords().contains(&lower) {
+        Err(PasswordRule::Common)
+    } else {
+        Ok(())
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_uncommon_password_passes() {
+        assert_eq!(validate_password("ada", "correct horse battery"), Ok(()));
+        assert_eq!(validate_password("admin", "regen-admin-demo"), Ok(()));
+    }
+
+    #[test]
+    fn a_password_of_fewer_than_8_characters_or_over_1024_bytes_breaks_the_length_rule() {
+        assert_eq!(
+            validate_password("ada", "xq7#pL2"),
+            Err(PasswordRule::Length)
+        );
+        assert_eq!(
+            validate_password("ada", &"é".repeat(513)),
+            Err(PasswordRule::Length)
+        );
+    }
+
+    #[test]
+    fn a_password_of_only_whitespace_is_refused() {
+        assert_eq!(
+            validate_password("ada", "        "),
+            Err(PasswordRule::Whitespace)
+        );
+        assert_eq!(
+            validate_password("ada", "\t \u{a0}\u{3000}\n    "),
+            Err(PasswordRule::Whitespace)
+        );
+    }
+
+    #[test]
+    fn the_user_name_in_any_case_is_refused_as_a_password() {
+        assert_eq!(
+            validate_password("grace.hopper", "Grace.Hopper"),
+            Err(PasswordRule::UserName)
+        );
+    }
+
+    #[test]
+    fn a_common_password_in_any_case_is_refused() {
+        assert_eq!(
+            validate_password("ada", "PassWord"),
+            Err(PasswordRule::Common)
+        );
+        assert_eq!(
+            validate_password("ada", "12345678"),
+            Err(PasswordRule::Common)
+        );
+        assert_eq!(common_passwords().len(), 10_000);
+    }
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use regen_domain::Timestamp;
+use regen_storage::{StorageError, Store};
 
 use crate::passwords::MAX_USERNAME;
 use crate::secrets::sha256_hex;
@@ -15,13 +16,18 @@ use crate::{before, AdminService, ServiceError};
 /// restart forgets nothing.
 ///
 /// Three budgets, so that guessing is slow but nobody can lock a user out
-/// from elsewhere:
+/// of a browser they have logged in with before:
 /// - per client address: at most `max_failures` per sliding window,
 ///   whatever the user names;
 /// - per (user name, client address): a few free tries, then a delay that
 ///   doubles with every further failure;
-/// - per user name from all addresses: never blocks (that would let anyone
-///   lock an admin out), but a storm of failures is logged and counted.
+/// - per user name from all addresses: once `storm_threshold` failures make
+///   a storm (logged and counted), one attempt per `storm_spacing` for that
+///   account, so distributed guessing is slowed and not only seen.
+///
+/// An attempt carrying a valid device cookie for its user counts against
+/// that cookie alone, with the per-pair rule: free tries, then doubling
+/// delays. Neither a busy address nor a storm holds it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginThrottle {
     /// Failures one client address may have in the window.
@@ -30,6 +36,9 @@ pub struct LoginThrottle {
     pub free_attempts: usize,
     /// Failures for one user name from all addresses that make a storm.
     pub storm_threshold: usize,
+    /// During a storm, the least time between two attempts for the account
+    /// (from browsers without its device cookie).
+    pub storm_spacing: Duration,
     /// The sliding window every budget counts in.
     pub window: Duration,
 }
@@ -40,6 +49,7 @@ impl Default for LoginThrottle {
             max_failures: 10,
             free_attempts: 3,
             storm_threshold: 20,
+            storm_spacing: Duration::from_secs(2),
             window: Duration::from_secs(15 * 60),
         }
     }
@@ -56,9 +66,12 @@ pub(crate) struct Admitted {
 /// The keys an attempt counts against: hashes, so that neither what was
 /// typed nor the address is stored as text, and every key has one length.
 pub(crate) struct ThrottleKeys {
-    address: String,
+    /// The client address; none for a known device.
+    address: Option<String>,
+    /// The (user name, address) pair, or the known device.
     pair: String,
-    user: String,
+    /// The user name; none for a known device.
+    user: Option<String>,
 }
 
 impl ThrottleKeys {
@@ -66,14 +79,28 @@ impl ThrottleKeys {
         let username: String = username.chars().take(MAX_USERNAME).collect();
         let username = username.to_lowercase();
         ThrottleKeys {
-            address: sha256_hex(&format!("addr:{client}")),
+            address: Some(sha256_hex(&format!("addr:{client}"))),
             pair: sha256_hex(&format!("pair:{client}\u{0}{username}")),
-            user: sha256_hex(&format!("user:{username}")),
+            user: Some(sha256_hex(&format!("user:{username}"))),
         }
     }
 
-    pub(crate) fn all(&self) -> [String; 3] {
-        [self.address.clone(), self.pair.clone(), self.user.clone()]
+    /// The keys of an attempt from a browser whose device cookie for the
+    /// user checked out: `device` is the cookie's nonce.
+    pub(crate) fn known_device(device: &str) -> Self {
+        ThrottleKeys {
+            address: None,
+            pair: sha256_hex(&format!("device:{device}")),
+            user: None,
+        }
+    }
+
+    pub(crate) fn all(&self) -> Vec<String> {
+        [Some(&self.pair), self.address.as_ref(), self.user.as_ref()]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
     }
 }
 
@@ -102,12 +129,30 @@ impl LoginThrottle {
             let last = recent.by_pair.last().expect("not empty");
             wait_ms = wait_ms.max(delay_ms - age(last));
         }
+        if recent.by_user.len() >= self.storm_threshold {
+            let last = recent.by_user.last().expect("not empty");
+            wait_ms = wait_ms.max(self.storm_spacing.as_millis() as i64 - age(last));
+        }
         if wait_ms > 0 {
             return Err((wait_ms as u64).div_ceil(1000).max(1));
         }
         Ok(Admitted {
             storm_started: recent.by_user.len() + 1 == self.storm_threshold,
         })
+    }
+}
+
+/// Earlier attempts against `key` since `since`; none for a budget the
+/// attempt does not count against.
+async fn attempts_since(
+    store: &Store,
+    key: Option<&str>,
+    since: Timestamp,
+    except: &str,
+) -> Result<Vec<Timestamp>, StorageError> {
+    match key {
+        Some(key) => store.login_attempts_since(key, since, except).await,
+        None => Ok(Vec::new()),
     }
 }
 
@@ -129,15 +174,9 @@ impl AdminService {
             .await?;
         let since = before(throttle.window);
         let recent = RecentAttempts {
-            by_address: store
-                .login_attempts_since(&keys.address, since, attempt_id)
-                .await?,
-            by_pair: store
-                .login_attempts_since(&keys.pair, since, attempt_id)
-                .await?,
-            by_user: store
-                .login_attempts_since(&keys.user, since, attempt_id)
-                .await?,
+            by_address: attempts_since(store, keys.address.as_deref(), since, attempt_id).await?,
+            by_pair: attempts_since(store, Some(&keys.pair), since, attempt_id).await?,
+            by_user: attempts_since(store, keys.user.as_deref(), since, attempt_id).await?,
         };
         match throttle.assess(&recent, now) {
             Ok(admitted) => Ok(admitted),
@@ -224,9 +263,33 @@ mod tests {
             ..RecentAttempts::default()
         };
         let storms: Vec<bool> = (0..6)
-            .map(|n| t.assess(&user(n), at(2)).unwrap().storm_started)
+            .map(|n| t.assess(&user(n), at(10)).unwrap().storm_started)
             .collect();
         assert_eq!(storms, [false, false, false, true, false, false]);
+    }
+
+    #[test]
+    fn during_a_storm_the_account_takes_one_attempt_per_spacing() {
+        let t = throttle();
+        let user = |n: usize, last: i64| RecentAttempts {
+            by_user: (0..n).map(|i| at(last - (n - 1 - i) as i64)).collect(),
+            ..RecentAttempts::default()
+        };
+        // Below the storm threshold: no spacing, however recent.
+        assert!(t.assess(&user(3, 100), at(100)).is_ok());
+        // In a storm: the last attempt a second ago, 2 s spacing.
+        assert_eq!(t.assess(&user(4, 99), at(100)), Err(1));
+        assert!(t.assess(&user(4, 98), at(100)).is_ok());
+    }
+
+    #[test]
+    fn a_known_device_counts_against_its_own_key_only() {
+        let device = ThrottleKeys::known_device("nonce");
+        let stranger = ThrottleKeys::new("ada", "1.1.1.1");
+
+        assert_eq!(device.all().len(), 1);
+        assert!(!stranger.all().contains(&device.all()[0]));
+        assert_ne!(ThrottleKeys::known_device("other").all(), device.all());
     }
 
     #[test]

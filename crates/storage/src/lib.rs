@@ -17,6 +17,7 @@ mod error;
 mod jobs;
 mod listing;
 mod rows;
+mod server_secrets;
 mod sql;
 mod stats;
 #[cfg(feature = "testing")]

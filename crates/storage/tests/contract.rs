@@ -59,6 +59,7 @@ contract_tests!(
     taking_access_away_revokes_tokens_for_good,
     raw_tokens_with_an_unknown_scope_or_a_long_label_are_refused,
     login_attempts_are_seen_by_every_reader_and_forgotten_on_request,
+    a_server_secret_is_the_first_candidate_for_every_caller,
     migrations_are_current_after_migrate,
     kept_counts_equal_a_recount_after_inserts_triggers_and_raw_sql,
     kept_counts_stay_exact_under_concurrent_triggers,
@@ -1013,6 +1014,21 @@ async fn raw_tokens_with_an_unknown_scope_or_a_long_label_are_refused(backend: B
             .map(|(_, s)| s),
         Some(Scope::Admin)
     );
+}
+
+async fn a_server_secret_is_the_first_candidate_for_every_caller(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let other_instance = Store::connect(&db.url, &Default::default()).await.unwrap();
+
+    let first = store.server_secret("signing", "first").await.unwrap();
+    let second = other_instance
+        .server_secret("signing", "second")
+        .await
+        .unwrap();
+    let elsewhere = store.server_secret("other purpose", "third").await.unwrap();
+
+    assert_eq!((first.as_str(), second.as_str()), ("first", "first"));
+    assert_eq!(elsewhere, "third");
 }
 
 async fn login_attempts_are_seen_by_every_reader_and_forgotten_on_request(backend: Backend) {

@@ -89,6 +89,19 @@ fn default_colour(env_label: Option<&str>) -> String {
     }
 }
 
+/// Whether an origin (`scheme://host[:port]`) names this machine.
+fn origin_is_loopback(origin: &str) -> bool {
+    let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Config {
     /// Fills in the defaults that depend on other settings, and checks what
     /// no single value can say: a listener beyond loopback needs its public
@@ -165,6 +178,20 @@ impl Config {
         }
     }
 
+    /// The warning start-up logs when the login throttle will see every
+    /// client as one: browsers reach a public origin off loopback, so
+    /// probably through a proxy, and no header says who is behind it.
+    pub fn shared_address_warning(&self) -> Option<String> {
+        let origin = self.public_origin.as_deref()?;
+        if self.client_ip_header.is_some() || origin_is_loopback(origin) {
+            return None;
+        }
+        Some(format!(
+            "REGEN_PUBLIC_ORIGIN is {origin} but REGEN_CLIENT_IP_HEADER is not set: behind a proxy every client shares one address for the login throttle, and {} failed logins lock out every browser without a device cookie",
+            self.login_throttle.max_failures
+        ))
+    }
+
     pub fn service_settings(&self) -> regen_service::ServiceSettings {
         regen_service::ServiceSettings {
             database_url: self.database_url.as_str().to_owned(),
@@ -193,6 +220,30 @@ mod tests {
             shown.contains("postgres://db.internal:5432/regen"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn only_a_public_origin_off_loopback_without_a_client_address_header_is_warned_about() {
+        let warned = |origin: Option<&str>, header: Option<&str>| {
+            let mut config = Config::for_tests("sqlite://x", PathBuf::new(), PathBuf::new());
+            config.public_origin = origin.map(str::to_owned);
+            config.client_ip_header = header.map(str::to_owned);
+            config.shared_address_warning().is_some()
+        };
+        assert!(warned(Some("https://regen.example.com"), None));
+        assert!(warned(Some("http://10.0.0.5:3000"), None));
+        assert!(!warned(
+            Some("https://regen.example.com"),
+            Some("x-forwarded-for")
+        ));
+        assert!(!warned(None, None));
+        for loopback in [
+            "http://localhost:3000",
+            "http://127.0.0.2",
+            "http://[::1]:8080",
+        ] {
+            assert!(!warned(Some(loopback), None), "{loopback}");
+        }
     }
 
     #[test]

@@ -88,7 +88,8 @@ pub struct Settings {
     /// header a trusted proxy sets with the client address, e.g.
     /// `x-forwarded-for` (its right-most entry is used); unset: the TCP peer
     /// address. Login throttling is per client address, so set this behind a
-    /// load balancer
+    /// load balancer (start-up warns when `REGEN_PUBLIC_ORIGIN` is not
+    /// loopback and this is unset)
     #[arg(long, global = true, env = "REGEN_CLIENT_IP_HEADER", value_name = "HEADER",
         value_parser = header_name)]
     pub client_ip_header: Option<String>,
@@ -138,9 +139,12 @@ pub struct Settings {
     pub login_address_failures: usize,
 
     /// login throttle: failures for one user name from one address before
-    /// each further try waits 1 s, 2 s, 4 s… (doubling). A user is never
-    /// locked out from other addresses; a storm of 20 failures for one name
-    /// from many addresses is logged and counted
+    /// each further try waits 1 s, 2 s, 4 s… (doubling). A storm of 20
+    /// failures for one name from all addresses is logged and counted, and
+    /// then that name takes one try per 2 s. A browser holding the device
+    /// cookie of an earlier login as that user is counted on its own (the
+    /// same free tries and doubling), so neither its address nor a storm
+    /// holds it back
     #[arg(long, global = true, env = "REGEN_LOGIN_FREE_ATTEMPTS", value_name = "COUNT",
         default_value = "3", value_parser = positive::<usize>)]
     pub login_free_attempts: usize,

@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
+use regen_domain::PasswordRule;
 use regen_service::{ClientInfo, PasswordChange, ServiceError};
 use serde::Deserialize;
 
@@ -25,11 +26,15 @@ fn failure(error: ServiceError, request_id: &str) -> Response {
     let notice = match error {
         ServiceError::NotFound => AccountNotice::NothingToDo,
         ServiceError::RateLimited { .. } => AccountNotice::TooManyAttempts,
-        ServiceError::InvalidParameter { parameter, .. } => match parameter {
-            "currentPassword" => AccountNotice::WrongCurrentPassword,
-            "repeatPassword" => AccountNotice::PasswordsDiffer,
-            _ => AccountNotice::WeakPassword,
-        },
+        ServiceError::WeakPassword(rule) => AccountNotice::WeakPassword(rule),
+        ServiceError::InvalidParameter {
+            parameter: "currentPassword",
+            ..
+        } => AccountNotice::WrongCurrentPassword,
+        ServiceError::InvalidParameter {
+            parameter: "repeatPassword",
+            ..
+        } => AccountNotice::PasswordsDiffer,
         ServiceError::Unavailable(cause) => {
             tracing::warn!(request_id, error = %cause, "account form: database unavailable");
             AccountNotice::Unavailable
@@ -112,7 +117,7 @@ pub async fn change_password(State(state): State<AppState>, request: Request) ->
         .cloned()
         .unwrap_or_default();
     let Ok(Form(form)) = Form::<PasswordForm>::from_request(request, &()).await else {
-        return back(AccountNotice::WeakPassword);
+        return back(AccountNotice::WeakPassword(PasswordRule::Length));
     };
     let change = PasswordChange {
         current: &form.current_password,
@@ -124,6 +129,7 @@ pub async fn change_password(State(state): State<AppState>, request: Request) ->
         address: &client,
         user_agent: None,
         request_id: Some(&info.request_id),
+        device_cookie: None,
     };
     match state
         .service

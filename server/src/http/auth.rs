@@ -20,6 +20,14 @@ use super::state::AppState;
 
 pub const SESSION_COOKIE: &str = "regen_session";
 
+/// The device cookie (see `regen_service::DeviceCookie`): sent only to
+/// `/login`, where it is all that is needed.
+pub const DEVICE_COOKIE: &str = "regen_device";
+
+/// A device cookie lasts a year: it holds no access, only the right to be
+/// throttled as a known browser.
+const DEVICE_COOKIE_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
+
 /// How the request authenticated, which decides whether CSRF checks apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
@@ -31,15 +39,35 @@ pub enum Credential {
     RejectedToken,
 }
 
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
+}
+
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, SESSION_COOKIE)
+}
+
+pub fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, DEVICE_COOKIE)
+}
+
+/// The Set-Cookie value that gives a browser its device cookie.
+pub fn start_device_cookie(value: &str, secure: bool) -> HeaderValue {
+    let cookie = Cookie::build((DEVICE_COOKIE, value.to_owned()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/login")
+        .max_age(cookie::time::Duration::seconds(DEVICE_COOKIE_MAX_AGE_SECS))
+        .secure(secure)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("cookie text is a header value")
 }
 
 /// The Set-Cookie value that starts a browser session.

@@ -12,7 +12,10 @@ use regen_domain::TriggerOutcome;
 use regen_service::{ClientInfo, LoginFailure, ServiceError};
 use serde::Deserialize;
 
-use super::auth::{client_address, end_session_cookie, session_cookie, start_session_cookie};
+use super::auth::{
+    client_address, device_cookie, end_session_cookie, session_cookie, start_device_cookie,
+    start_session_cookie,
+};
 use super::problem::Problem;
 use super::security::is_https;
 use super::state::AppState;
@@ -64,6 +67,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     let login_page =
         |next: &str, error: &str| Html(documents::login_document(&state.ui, next, Some(error)));
     let old_session = session_cookie(request.headers());
+    let device = device_cookie(request.headers());
     let user_agent = request
         .headers()
         .get(header::USER_AGENT)
@@ -90,20 +94,26 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
                 address: &client,
                 user_agent: user_agent.as_deref(),
                 request_id: request_id.as_deref(),
+                device_cookie: device.as_deref(),
             },
         )
         .await
     {
-        Ok((_caller, secret)) => {
+        Ok(logged_in) => {
             if let Some(old) = old_session {
                 // Rotation: whatever session the browser had is over.
                 let _ = state.service.logout(None, &old, None).await;
             }
             let max_age = state.service.session_policy().absolute_lifetime.as_secs();
             let mut response = Redirect::to(&next).into_response();
-            response.headers_mut().insert(
+            let headers = response.headers_mut();
+            headers.insert(
                 header::SET_COOKIE,
-                start_session_cookie(secret.as_str(), max_age, https),
+                start_session_cookie(logged_in.session.as_str(), max_age, https),
+            );
+            headers.append(
+                header::SET_COOKIE,
+                start_device_cookie(logged_in.device_cookie.as_str(), https),
             );
             response
         }

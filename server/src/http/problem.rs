@@ -159,6 +159,7 @@ impl From<ServiceError> for Problem {
             }
             ServiceError::InvalidInput(message)
             | ServiceError::InvalidParameter { message, .. } => Problem::invalid_request(message),
+            ServiceError::WeakPassword(rule) => Problem::invalid_request(rule.message()),
             ServiceError::RateLimited { retry_after_secs } => {
                 let mut problem = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -686,7 +686,7 @@ async fn a_wrong_current_password_changes_nothing(backend: Backend) {
         .await
         .unwrap()
         .get(0);
-    for (form, notice, field) in [
+    for (form, notice, field, message) in [
         (
             [
                 ("currentPassword", "not my password"),
@@ -695,6 +695,7 @@ async fn a_wrong_current_password_changes_nothing(backend: Backend) {
             ],
             "wrong-current-password",
             "currentPassword-error",
+            "The current password is not correct.",
         ),
         (
             [
@@ -704,6 +705,7 @@ async fn a_wrong_current_password_changes_nothing(backend: Backend) {
             ],
             "passwords-differ",
             "repeatPassword-error",
+            "The new passwords do not match.",
         ),
         (
             [
@@ -713,6 +715,27 @@ async fn a_wrong_current_password_changes_nothing(backend: Backend) {
             ],
             "weak-password",
             "newPassword-error",
+            "The new password must be 8 to 1024 characters.",
+        ),
+        (
+            [
+                ("currentPassword", PASSWORD),
+                ("newPassword", "        "),
+                ("repeatPassword", "        "),
+            ],
+            "whitespace-password",
+            "newPassword-error",
+            "The new password must not be only spaces.",
+        ),
+        (
+            [
+                ("currentPassword", PASSWORD),
+                ("newPassword", "Sunshine"),
+                ("repeatPassword", "Sunshine"),
+            ],
+            "common-password",
+            "newPassword-error",
+            "The new password is one of the 10,000 most common passwords.",
         ),
     ] {
         let response = post_form(&here, app.url("/admin/account/password"), &form).await;
@@ -732,6 +755,7 @@ async fn a_wrong_current_password_changes_nothing(backend: Backend) {
             page.contains(&format!("id=\"{field}\"")),
             "{notice}: {page}"
         );
+        assert!(page.contains(message), "{notice}: {page}");
     }
     let hash_after: String = sqlx::query("SELECT password_hash FROM users WHERE username = 'ada'")
         .fetch_one(&app.database.raw_pool().await)

@@ -4,7 +4,9 @@ use regen_domain::JobStatus;
 use regen_storage::Backend;
 use sqlx::Row;
 
-use crate::helpers::{client, spawn_app, spawn_app_with, spawn_second_instance, Options, PASSWORD};
+use crate::helpers::{
+    client, spawn_app, spawn_app_with, spawn_second_instance, Options, TestApp, PASSWORD,
+};
 
 both_backends!(
     every_route_answers_each_role_as_the_matrix_says,
@@ -19,6 +21,8 @@ both_backends!(
     tokens_are_stored_only_as_hashes,
     html_pages_carry_a_csp_whose_nonce_matches_their_scripts,
     login_attempts_are_rate_limited,
+    a_browser_that_logged_in_before_gets_in_from_an_address_over_its_budget,
+    a_forged_altered_or_other_users_device_cookie_does_not_lift_the_throttle,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -538,6 +542,130 @@ async fn login_attempts_are_rate_limited(backend: Backend) {
         429,
         "blocked even with the right password while throttled"
     );
+}
+
+/// Where every client of an office reaches the server from, through the proxy.
+const OFFICE: &str = "203.0.113.9";
+
+fn behind_a_proxy() -> Options {
+    Options {
+        client_ip_header: Some("x-forwarded-for".into()),
+        ..Options::default()
+    }
+}
+
+async fn login_from(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    from: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    browser
+        .post(app.url("/login"))
+        .header("x-forwarded-for", from)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Ten failed logins with made-up names: the address's budget is spent.
+async fn spend_the_budget_of(app: &TestApp, from: &str) {
+    for n in 0..10 {
+        let name = format!("guess-{n}-{}", uuid::Uuid::new_v4());
+        let failed = login_from(app, &client(), from, &name, "wrong password").await;
+        assert_eq!(failed.status(), 401);
+    }
+}
+
+/// The Set-Cookie line that gives the browser its device cookie.
+fn device_set_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("regen_device="))
+        .expect("a device cookie")
+}
+
+fn device_cookie_value(response: &reqwest::Response) -> String {
+    let line = device_set_cookie(response);
+    let pair = line.split(';').next().unwrap();
+    pair.trim_start_matches("regen_device=").to_owned()
+}
+
+async fn a_browser_that_logged_in_before_gets_in_from_an_address_over_its_budget(backend: Backend) {
+    let app = spawn_app_with(backend, behind_a_proxy()).await;
+    let users_browser = client();
+    let earlier = login_from(&app, &users_browser, OFFICE, "ada", PASSWORD).await;
+    assert_eq!(earlier.status(), 303);
+    let set_cookie = device_set_cookie(&earlier);
+    spend_the_budget_of(&app, OFFICE).await;
+
+    let new_browser = login_from(&app, &client(), OFFICE, "ada", PASSWORD).await;
+    let known_browser = login_from(&app, &users_browser, OFFICE, "ada", PASSWORD).await;
+
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/login",
+        "Max-Age=31536000",
+    ] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert_eq!(
+        new_browser.status(),
+        429,
+        "no device cookie: still throttled"
+    );
+    assert_eq!(
+        known_browser.status(),
+        303,
+        "the device cookie of an earlier login lets its user in"
+    );
+}
+
+async fn a_forged_altered_or_other_users_device_cookie_does_not_lift_the_throttle(
+    backend: Backend,
+) {
+    let app = spawn_app_with(backend, behind_a_proxy()).await;
+    let home = "198.51.100.20";
+    let ada_cookie = device_cookie_value(&login_from(&app, &client(), home, "ada", PASSWORD).await);
+    let mel_cookie = device_cookie_value(&login_from(&app, &client(), home, "mel", PASSWORD).await);
+    spend_the_budget_of(&app, OFFICE).await;
+    let (signed, tag) = ada_cookie.rsplit_once('.').unwrap();
+    let altered_tag = format!("{signed}.{}", tag.replace(|c: char| c != 'A', "A"));
+    let (ada_id, ada_rest) = ada_cookie.split_once('.').unwrap();
+    let (mel_id, mel_rest) = mel_cookie.split_once('.').unwrap();
+    let mel_renamed_ada = format!("{ada_id}.{mel_rest}");
+    let other_nonce = format!("{ada_id}.x{ada_rest}");
+    let with_cookie = |cookie: String| {
+        let request = client()
+            .post(app.url("/login"))
+            .header("x-forwarded-for", OFFICE)
+            .header("cookie", format!("regen_device={cookie}"))
+            .form(&[("username", "ada"), ("password", PASSWORD)]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_ne!(ada_id, mel_id);
+
+    let mut refused = Vec::new();
+    for cookie in [
+        mel_cookie.clone(),
+        altered_tag,
+        mel_renamed_ada,
+        other_nonce,
+        format!("{ada_id}.forged.tag"),
+    ] {
+        refused.push(with_cookie(cookie).await);
+    }
+    let genuine = with_cookie(ada_cookie).await;
+
+    assert_eq!(refused, [429; 5]);
+    assert_eq!(genuine, 303, "only ada's own, unaltered cookie lets ada in");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

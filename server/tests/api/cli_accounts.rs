@@ -190,7 +190,7 @@ async fn session_commands_list_and_end_sessions(backend: Backend) {
                 regen_service::ClientInfo {
                     address,
                     user_agent: Some("Firefox\tfake\nline"),
-                    request_id: None,
+                    ..Default::default()
                 },
             )
             .await
@@ -245,6 +245,12 @@ async fn bad_account_input_gets_one_line_on_stderr_and_changes_nothing(backend: 
         (vec!["user", "enable", "nobody"], ""),
         (vec!["user", "password", "ada"], ""),
         (vec!["user", "password", "ada"], "short\n"),
+        (vec!["user", "password", "ada"], "        \n"),
+        (vec!["user", "password", "ada"], "Password1\n"),
+        (
+            vec!["user", "add", "grace.hopper", "--role", "admin"],
+            "Grace.Hopper\n",
+        ),
         (vec!["user", "password", "nobody"], "long enough password\n"),
         (vec!["token", "create", "ada", "--scope", "write"], ""),
         (vec!["token", "create", "ada", "--expires-in", "10"], ""),
@@ -267,6 +273,12 @@ async fn bad_account_input_gets_one_line_on_stderr_and_changes_nothing(backend: 
         assert!(stderr.starts_with("regen-admin: "), "{args:?}: {stderr}");
         assert!(text(&output.stdout).is_empty(), "{args:?}");
     }
+    let common = run(&db.url, &["user", "password", "ada"], "iloveyou1\n");
+    assert!(!common.status.success());
+    assert_eq!(
+        text(&common.stderr),
+        "regen-admin: The new password is one of the 10,000 most common passwords.\n"
+    );
     assert_eq!(snapshot().await, before);
 }
 

@@ -545,8 +545,9 @@ async fn a_server_function_never_redirects_to_the_referer() {
 }
 
 /// Ten wrong passwords from one address must not lock the real user out
-/// from theirs; they slow that address down, and a storm from many
-/// addresses against one account shows in the metrics.
+/// from theirs; they slow that address down. A storm from many addresses
+/// against one account shows in the metrics and spaces that account's
+/// attempts, except from a browser its user logged in with before.
 async fn failures_from_one_address_do_not_lock_the_user_out_from_another(backend: Backend) {
     let options = Options {
         client_ip_header: Some("x-forwarded-for".into()),
@@ -554,13 +555,19 @@ async fn failures_from_one_address_do_not_lock_the_user_out_from_another(backend
         ..Options::default()
     };
     let app = spawn_app_with(backend, options).await;
-    let attempt = |from: String, password: &'static str| {
-        client()
+    let attempt_in = |browser: &reqwest::Client, from: String, password: &'static str| {
+        browser
             .post(app.url("/login"))
             .header("x-forwarded-for", from)
             .form(&[("username", "ada"), ("password", password)])
             .send()
     };
+    let attempt = |from: String, password: &'static str| attempt_in(&client(), from, password);
+    let users_browser = client();
+    let earlier_login = attempt_in(&users_browser, "198.51.100.1".into(), PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(earlier_login.status(), 303);
     let mut from_attacker = Vec::new();
     for _ in 0..10 {
         from_attacker.push(
@@ -578,10 +585,35 @@ async fn failures_from_one_address_do_not_lock_the_user_out_from_another(backend
             .unwrap();
     }
 
-    let from_the_user = attempt("198.51.100.1".into(), PASSWORD).await.unwrap();
+    let from_the_user = attempt_in(&users_browser, "198.51.100.1".into(), PASSWORD)
+        .await
+        .unwrap();
+    let from_a_new_browser = attempt("198.51.100.1".into(), PASSWORD).await.unwrap();
+    let retry_after: u64 = from_a_new_browser
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or_default();
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    let from_a_new_browser_later = attempt("198.51.100.1".into(), PASSWORD).await.unwrap();
     let metrics = app.private_metrics().await;
 
-    assert_eq!(from_the_user.status(), 303, "the real user gets in");
+    assert_eq!(
+        from_the_user.status(),
+        303,
+        "the real user's browser gets in"
+    );
+    assert_eq!(
+        from_a_new_browser.status(),
+        429,
+        "during a storm, a browser without the user's device cookie waits its turn"
+    );
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        from_a_new_browser_later.status(),
+        303,
+        "slowed down, not locked out"
+    );
     assert_eq!(
         &from_attacker[..3],
         &[401, 401, 401],

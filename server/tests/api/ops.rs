@@ -5,7 +5,7 @@ use regen_service::Operator;
 use regen_storage::testing::{break_audit_inserts, repair_audit_inserts};
 use regen_storage::Backend;
 
-use crate::helpers::{client, sample, spawn_app, spawn_app_with, Options};
+use crate::helpers::{client, sample, spawn_app, spawn_app_with, Options, ServerProcess};
 
 both_backends!(
     health_and_readiness_answer_without_a_body,
@@ -644,4 +644,25 @@ async fn static_files_on_a_kept_alive_connection_arrive_without_a_stall() {
         .filter(|t| **t > std::time::Duration::from_millis(30))
         .count();
     assert!(stalled <= 3, "{stalled} of 20 stalled: {times:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_origin_without_a_client_address_header_is_warned_about_once_at_start_up() {
+    let db = regen_storage::testing::TestDatabase::new(Backend::Sqlite).await;
+    let origin = ("REGEN_PUBLIC_ORIGIN", "https://regen.example.com");
+    let warning = "every client shares one address for the login throttle";
+
+    let public = ServerProcess::start(&db.url, &[origin]).stop();
+    let with_header = ServerProcess::start(
+        &db.url,
+        &[origin, ("REGEN_CLIENT_IP_HEADER", "x-forwarded-for")],
+    )
+    .stop();
+    let on_loopback =
+        ServerProcess::start(&db.url, &[("REGEN_PUBLIC_ORIGIN", "http://localhost:3000")]).stop();
+
+    assert_eq!(public.matches(warning).count(), 1, "{public}");
+    assert!(public.contains("WARN"), "{public}");
+    assert!(!with_header.contains(warning), "{with_header}");
+    assert!(!on_loopback.contains(warning), "{on_loopback}");
 }
