@@ -579,6 +579,19 @@ def write_report(jobs):
         with_counters, without = facts[f"trigger_ab_{backend}"]
         lines.append(check(f"Trigger throughput with the counters ≥ 90% of it without them ({backend})",
                            with_counters >= 0.9 * without, f"{with_counters:,.0f} vs {without:,.0f} triggers/s"))
+    # Issue 29 (one plain path to the database): what must hold without the
+    # hand-built driver layers, on both backends.
+    for backend in ("sqlite", "postgres"):
+        listings = [(scenario, p99) for scenario, b_name, _, _, p99, _, note in rows
+                    if b_name == backend and note == "" and p99 is not None
+                    and (scenario.startswith("API list") or scenario.startswith("SSR list page"))]
+        worst = max(listings, key=lambda row: row[1])
+        lines.append(check(f"Every listing page p99 ≤ 25 ms at {CONNECTIONS} connections ({backend}, {len(listings)} pages)",
+                           worst[1] <= 25, f"worst {worst[1]:.2f} ms ({worst[0]})"))
+        triggers = [p99 for scenario, b_name, _, _, p99, _, _ in rows
+                    if b_name == backend and scenario == "Trigger, fresh PENDING jobs"]
+        lines.append(check(f"Trigger p99 ≤ 150 ms at {CONNECTIONS} concurrent triggers ({backend})",
+                           max(triggers) <= 150, f"worst {max(triggers):.2f} ms"))
     idle = facts["idle_rss_full_sqlite"]
     lines.append(check("Idle RSS ≤ 50 MB", idle <= BUDGETS["idle_rss_mb"], f"{idle:.1f} MB"))
     for kept in (kept_section(DELIVERY_BEGIN, DELIVERY_END), kept_section(SCALE_BEGIN, SCALE_END)):
