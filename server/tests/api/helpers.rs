@@ -9,7 +9,7 @@ use regen_service::{AdminService, Operator, ServiceSettings};
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use reqwest::redirect::Policy;
-use server::config::Config;
+use server::config::{Config, ExportLimits};
 use server::Application;
 use sqlx::Row;
 
@@ -36,6 +36,7 @@ pub struct Options {
     pub public_origin: Option<String>,
     /// Files under the site root (`pkg/regen-admin.css`…), there at start-up.
     pub site_files: Vec<(&'static str, Vec<u8>)>,
+    pub exports: ExportLimits,
 }
 
 impl Default for Options {
@@ -46,6 +47,7 @@ impl Default for Options {
             client_ip_header: None,
             public_origin: None,
             site_files: Vec::new(),
+            exports: ExportLimits::default(),
         }
     }
 }
@@ -98,6 +100,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     config.sessions.idle_timeout = std::time::Duration::from_secs(options.idle_secs);
     config.client_ip_header = options.client_ip_header.clone();
     config.public_origin = options.public_origin.clone();
+    config.exports = options.exports;
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
@@ -273,6 +276,24 @@ impl TestApp {
             .unwrap();
         assert_eq!(response.status(), 303, "login as {username}");
         client
+    }
+
+    /// Logs ada in through the form and returns her session's `Cookie`
+    /// pair, for raw requests.
+    pub async fn session_cookie(&self) -> String {
+        let login = client()
+            .post(self.url("/login"))
+            .form(&[("username", "ada"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        login.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
     }
 
     /// Every row of the job and audit tables, and the accounts, as text:

@@ -55,7 +55,7 @@ impl From<FormatParameter> for ExportFormat {
     operation_id = "exportJobs",
     params(FormatParameter, JobFilters),
     responses(
-        (status = 200, description = "The file, streamed (`Content-Disposition: attachment`). CSV has the list columns; an NDJSON line is the full record with its JSON fields verbatim. A stream cut before its end means the export failed.",
+        (status = 200, description = "The file, streamed (`Content-Disposition: attachment`). CSV has the list columns; an NDJSON line is the full record with its JSON fields verbatim. A stream cut before its end means the export failed or was stopped (access taken back, its maximum duration, a client that stopped reading).",
             content((String = "text/csv"), (String = "application/x-ndjson")),
             headers(("Content-Disposition" = String, description = "attachment; filename naming the filters and the time"))),
         (status = 400, description = "Unknown `format`, an invalid filter, or a limit or cursor", body = Problem, content_type = PROBLEM),
@@ -88,7 +88,7 @@ pub async fn export_jobs(
     operation_id = "exportAuditEvents",
     params(FormatParameter, AuditFilters),
     responses(
-        (status = 200, description = "The file, streamed (`Content-Disposition: attachment`). An NDJSON line is the audit API's object. A stream cut before its end means the export failed.",
+        (status = 200, description = "The file, streamed (`Content-Disposition: attachment`). An NDJSON line is the audit API's object. A stream cut before its end means the export failed or was stopped (access taken back, its maximum duration, a client that stopped reading).",
             content((String = "text/csv"), (String = "application/x-ndjson")),
             headers(("Content-Disposition" = String, description = "attachment; filename naming the filters and the time"))),
         (status = 400, description = "Unknown `format`, an invalid filter, or a limit or cursor", body = Problem, content_type = PROBLEM),
