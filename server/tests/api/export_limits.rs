@@ -35,7 +35,7 @@ const MARKER: &str = "row-";
 async fn seed(app: &TestApp) {
     let store = app.store().await;
     let base = Timestamp::from_millis(1_790_000_000_000).unwrap();
-    let instruction = JsonText::parse(&format!(r#"{{"text":"{}"}}"#, "i".repeat(200))).unwrap();
+    let instruction = JsonText::parse(format!(r#"{{"text":"{}"}}"#, "i".repeat(200))).unwrap();
     for batch in 0..JOBS / 5_000 {
         let jobs = (0..5_000)
             .map(|n| {
