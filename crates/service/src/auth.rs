@@ -9,7 +9,7 @@ use regen_storage::{NewSession, UserRecord};
 
 use crate::device_cookies::DeviceCookie;
 use crate::passwords::{dummy_hash, MAX_USERNAME};
-use crate::secrets::{sha256_hex, SessionSecret, API_TOKEN_PREFIX};
+use crate::secrets::{sha256_hex, CredentialHash, SessionSecret, API_TOKEN_PREFIX};
 use crate::throttle::ThrottleKeys;
 use crate::{before, AdminService, SecurityEvent, ServiceError};
 
@@ -208,16 +208,34 @@ impl AdminService {
         if secret.is_empty() || secret.len() > 100 {
             return Ok(None);
         }
-        let idle_since = before(self.session_policy().idle_timeout);
-        let session = self
-            .store()
-            .touch_session(&sha256_hex(secret), idle_since)
-            .await?;
-        Ok(session.map(|s| {
-            let mut caller = caller_of(s.user, Scope::Admin);
-            caller.session_id = Some(s.id);
-            caller
-        }))
+        self.caller_for(&CredentialHash::session(secret)).await
+    }
+
+    /// Who a credential stands for now: its token or session read with its
+    /// owner's role and state, as every request and every export chunk
+    /// reads it (a session's last-seen time moves forward).
+    pub(crate) async fn caller_for(
+        &self,
+        credential: &CredentialHash,
+    ) -> Result<Option<Caller>, ServiceError> {
+        Ok(match credential {
+            CredentialHash::ApiToken(hash) => self
+                .store()
+                .use_api_token(hash)
+                .await?
+                .map(|(user, scope)| caller_of(user, scope)),
+            CredentialHash::Session(hash) => {
+                let idle_since = before(self.session_policy().idle_timeout);
+                self.store()
+                    .touch_session(hash, idle_since)
+                    .await?
+                    .map(|session| {
+                        let mut caller = caller_of(session.user, Scope::Admin);
+                        caller.session_id = Some(session.id);
+                        caller
+                    })
+            }
+        })
     }
 
     pub async fn logout(
@@ -245,8 +263,7 @@ impl AdminService {
         if !token.starts_with(API_TOKEN_PREFIX) || token.len() > 200 {
             return Ok(None);
         }
-        let found = self.store().use_api_token(&sha256_hex(token)).await?;
-        Ok(found.map(|(user, scope)| caller_of(user, scope)))
+        self.caller_for(&CredentialHash::api_token(token)).await
     }
 
     /// Logs a security event at info level and counts it. Never pass a

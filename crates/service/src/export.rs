@@ -1,7 +1,9 @@
 //! Exports of any filtered slice of jobs or audit events, as CSV (RFC 4180,
 //! spreadsheet-safe) or NDJSON, produced a page at a time from keyset
 //! queries: memory stays flat whatever the size, and every statement is a
-//! short one (no transaction is held across pages).
+//! short one (no transaction is held across pages). The credential an
+//! export started with is checked again before every chunk, so taking
+//! access away stops the exports already running too.
 
 use std::time::Instant;
 
@@ -14,7 +16,8 @@ use crate::export_format::{
     AUDIT_CSV_HEADER, JOB_CSV_HEADER,
 };
 use crate::jobs::ListQuery;
-use crate::{require_admin, AdminService, ServiceError};
+use crate::secrets::CredentialHash;
+use crate::{require_admin, AdminService, SecurityEvent, ServiceError};
 
 /// Full records are read this many at a time for NDJSON: payloads can be
 /// megabytes each, and a chunk holds at most this many.
@@ -53,13 +56,24 @@ pub enum ExportOutcome {
     Failed,
     /// The client went away before the end.
     Abandoned,
+    /// Its credential stopped giving access mid-way (revoked, expired,
+    /// ended, owner disabled or demoted): the stream ended with an error.
+    Revoked,
+    /// It ran past its maximum duration: the stream ended with an error.
+    TimedOut,
+    /// The client stopped reading for longer than allowed: the stream ended
+    /// with an error.
+    Idle,
 }
 
 impl ExportOutcome {
-    pub const ALL: [ExportOutcome; 3] = [
+    pub const ALL: [ExportOutcome; 6] = [
         ExportOutcome::Completed,
         ExportOutcome::Failed,
         ExportOutcome::Abandoned,
+        ExportOutcome::Revoked,
+        ExportOutcome::TimedOut,
+        ExportOutcome::Idle,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,8 +81,21 @@ impl ExportOutcome {
             ExportOutcome::Completed => "completed",
             ExportOutcome::Failed => "failed",
             ExportOutcome::Abandoned => "abandoned",
+            ExportOutcome::Revoked => "revoked",
+            ExportOutcome::TimedOut => "timed_out",
+            ExportOutcome::Idle => "idle",
         }
     }
+}
+
+/// A limit whoever streams an export enforces, since only it sees the
+/// clock and the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportLimit {
+    /// The longest an export may run.
+    Duration,
+    /// The longest a client may go without taking the next chunk.
+    Idle,
 }
 
 enum Source {
@@ -81,6 +108,9 @@ enum Source {
 pub struct Export {
     service: AdminService,
     caller: Caller,
+    /// What the caller authenticated with, checked again before each chunk.
+    credential: CredentialHash,
+    request_id: Option<String>,
     source: Source,
     format: ExportFormat,
     /// The filters, as a query string: for the log and the file name.
@@ -114,43 +144,52 @@ impl AdminService {
     /// Starts an export of the jobs a listing with these filters shows.
     /// Validates everything first, so a bad filter is a 400, not a broken
     /// stream.
+    ///
+    /// `credential` is what the caller authenticated with: the export
+    /// re-authenticates it as it goes.
     pub async fn export_jobs(
         &self,
         caller: Option<&Caller>,
+        credential: Option<&CredentialHash>,
+        request_id: Option<&str>,
         query: ListQuery,
         format: ExportFormat,
     ) -> Result<Export, ServiceError> {
-        let caller = require_admin(caller)?.clone();
+        let access = ExportAccess::of(caller, credential, request_id)?;
         refuse_paging(query.limit.is_some(), query.cursor.is_some())?;
         crate::jobs::validate(&query)?;
         let filter = query.to_query_string(None);
-        Ok(self.start_export(caller, Source::Jobs(query), format, filter))
+        Ok(self.start_export(access, Source::Jobs(query), format, filter))
     }
 
     /// Starts an export of the audit events the audit listing shows.
     pub async fn export_audit_events(
         &self,
         caller: Option<&Caller>,
+        credential: Option<&CredentialHash>,
+        request_id: Option<&str>,
         query: AuditQuery,
         format: ExportFormat,
     ) -> Result<Export, ServiceError> {
-        let caller = require_admin(caller)?.clone();
+        let access = ExportAccess::of(caller, credential, request_id)?;
         refuse_paging(query.limit.is_some(), query.cursor.is_some())?;
         self.validate_audit_query(&query).await?;
         let filter = query.to_query_string(None);
-        Ok(self.start_export(caller, Source::AuditEvents(query), format, filter))
+        Ok(self.start_export(access, Source::AuditEvents(query), format, filter))
     }
 
     fn start_export(
         &self,
-        caller: Caller,
+        access: ExportAccess,
         source: Source,
         format: ExportFormat,
         filter: String,
     ) -> Export {
         let export = Export {
             service: self.clone(),
-            caller,
+            caller: access.caller,
+            credential: access.credential,
+            request_id: access.request_id,
             source,
             format,
             filter,
@@ -167,9 +206,35 @@ impl AdminService {
             format = format.as_str(),
             user = %export.caller.username,
             filter = %export.filter,
+            request_id = export.request_id.as_deref().unwrap_or(""),
             "export started"
         );
         export
+    }
+}
+
+/// Who starts an export, checked once before it starts.
+struct ExportAccess {
+    caller: Caller,
+    credential: CredentialHash,
+    request_id: Option<String>,
+}
+
+impl ExportAccess {
+    fn of(
+        caller: Option<&Caller>,
+        credential: Option<&CredentialHash>,
+        request_id: Option<&str>,
+    ) -> Result<ExportAccess, ServiceError> {
+        let caller = require_admin(caller)?.clone();
+        // Without its credential an export could not be stopped when access
+        // is taken back, so it does not start.
+        let credential = credential.ok_or(ServiceError::Unauthenticated)?.clone();
+        Ok(ExportAccess {
+            caller,
+            credential,
+            request_id: request_id.map(str::to_owned),
+        })
     }
 }
 
@@ -221,22 +286,83 @@ impl Export {
     /// The next part of the file, or `None` after the last. An error ends
     /// the export: the caller must end its stream with an error too, so the
     /// client cannot mistake a short file for a complete one.
+    ///
+    /// Each chunk is made only after the credential is checked again
+    /// ([`Export::check_access`]).
     pub async fn next_chunk(&mut self) -> Result<Option<String>, ServiceError> {
         if self.finished {
             return Ok(None);
         }
+        self.check_access().await?;
         match self.read_page().await {
             Ok(Some(chunk)) => Ok(Some(chunk)),
             Ok(None) => {
                 self.finish(ExportOutcome::Completed);
                 Ok(None)
             }
-            Err(error) => {
-                tracing::error!(error = ?error, rows = self.rows, "export failed mid-stream");
-                self.finish(ExportOutcome::Failed);
-                Err(error)
-            }
+            Err(error) => Err(self.fail(error)),
         }
+    }
+
+    /// Re-authenticates the credential the export started with, as a new
+    /// request would (token or session live, owner not disabled and still
+    /// an admin). A refusal ends the export: counted as revoked, logged as
+    /// a security event, and returned, so the stream ends with an error.
+    /// Whoever streams the export calls this while it waits for a slow
+    /// client too. A session's last-seen time moves as on any request.
+    pub async fn check_access(&mut self) -> Result<(), ServiceError> {
+        if self.finished {
+            return Ok(());
+        }
+        let current = match self.current_caller().await {
+            Ok(current) => current,
+            Err(error) => return Err(self.fail(error)),
+        };
+        let refusal = match require_admin(current.as_ref()) {
+            Ok(_) => return Ok(()),
+            Err(refusal) => refusal,
+        };
+        self.service.security_event(
+            SecurityEvent::ExportRevoked,
+            &self.caller.username,
+            self.kind().as_str(),
+            self.request_id.as_deref(),
+            "stopped",
+        );
+        tracing::warn!(
+            user = %self.caller.username,
+            rows = self.rows,
+            reason = %refusal,
+            "export stopped: its credential no longer gives access"
+        );
+        self.finish(ExportOutcome::Revoked);
+        Err(refusal)
+    }
+
+    /// Ends the export because it passed one of its limits; the caller ends
+    /// the stream with an error.
+    pub fn exceeded(&mut self, limit: ExportLimit) {
+        if self.finished {
+            return;
+        }
+        let (outcome, why) = match limit {
+            ExportLimit::Duration => (ExportOutcome::TimedOut, "it ran past its maximum duration"),
+            ExportLimit::Idle => (ExportOutcome::Idle, "the client stopped reading"),
+        };
+        tracing::warn!(user = %self.caller.username, rows = self.rows, "export stopped: {why}");
+        self.finish(outcome);
+    }
+
+    /// The caller the export's credential stands for now, read as
+    /// `authenticate_token` and `authenticate_session` read it.
+    async fn current_caller(&self) -> Result<Option<Caller>, ServiceError> {
+        self.service.caller_for(&self.credential).await
+    }
+
+    fn fail(&mut self, error: ServiceError) -> ServiceError {
+        tracing::error!(error = ?error, rows = self.rows, "export failed mid-stream");
+        self.finish(ExportOutcome::Failed);
+        error
     }
 
     fn finish(&mut self, outcome: ExportOutcome) {
@@ -249,6 +375,7 @@ impl Export {
             format = self.format.as_str(),
             user = %self.caller.username,
             filter = %self.filter,
+            request_id = self.request_id.as_deref().unwrap_or(""),
             rows = self.rows,
             seconds = self.started.elapsed().as_secs_f64(),
             outcome = outcome.as_str(),

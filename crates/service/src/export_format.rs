@@ -30,12 +30,35 @@ impl ExportFormat {
     }
 }
 
+/// Characters a spreadsheet may read as the start of a formula: the ASCII
+/// four, and their fullwidth and small forms, which some spreadsheets
+/// (and the IMEs that type them) fold into the ASCII ones.
+fn starts_formula(c: char) -> bool {
+    matches!(
+        c,
+        '=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠' | '﹦' | '﹢' | '﹣' | '﹫'
+    )
+}
+
+/// Characters a spreadsheet skips before a formula: every Unicode space and
+/// line break (NBSP, ideographic space, LF…), and the zero-width ones.
+fn skipped_before_formula(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+}
+
 /// A cell as RFC 4180 wants it, and as no spreadsheet will run: text that
-/// starts like a formula gets a leading `'`.
+/// starts like a formula, after any leading spaces, or that starts with a
+/// tab or line break, gets a leading `'`.
 pub fn csv_cell(text: &str) -> String {
-    let guarded = match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
+    let looks_like_formula = text.starts_with(['\t', '\r', '\n'])
+        || text
+            .chars()
+            .find(|c| !skipped_before_formula(*c))
+            .is_some_and(starts_formula);
+    let guarded = if looks_like_formula {
+        format!("'{text}")
+    } else {
+        text.to_owned()
     };
     if guarded.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
@@ -186,5 +209,39 @@ mod tests {
             );
         }
         assert_eq!(csv_cell("a=b"), "a=b");
+    }
+
+    #[test]
+    fn formulas_after_leading_spaces_are_defused() {
+        for text in [
+            " =2+2",
+            "  +10",
+            "\u{A0}=9+9",
+            "\u{3000}-1",
+            "\u{200B}@x",
+            "\t =1",
+        ] {
+            assert!(csv_cell(text).starts_with('\''), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_line_break_before_a_formula_is_defused_inside_the_quotes() {
+        assert_eq!(csv_cell("\n=7+7"), "\"'\n=7+7\"");
+        assert_eq!(csv_cell("\r\n=7+7"), "\"'\r\n=7+7\"");
+    }
+
+    #[test]
+    fn fullwidth_formula_characters_are_defused_like_ascii_ones() {
+        for text in ["＝8+8", "＋1", "－1", "＠SUM(A1)", " ＝1", "﹦1"] {
+            assert!(csv_cell(text).starts_with('\''), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn text_with_spaces_but_no_formula_is_left_alone() {
+        for text in [" plain", "\u{A0}x", "a = b", "   ", "x\u{A0}=1"] {
+            assert!(!csv_cell(text).contains('\''), "{text:?}");
+        }
     }
 }

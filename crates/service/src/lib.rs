@@ -33,14 +33,14 @@ pub use auth::{ClientInfo, LoggedIn, LoginFailure, SessionPolicy};
 pub use cursor::{CURSOR_PATTERN, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use device_cookies::DeviceCookie;
 pub use error::ServiceError;
-pub use export::{Export, ExportKind, ExportOutcome};
+pub use export::{Export, ExportKind, ExportLimit, ExportOutcome};
 pub use export_format::{csv_cell, ExportFormat};
 pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 pub use page_chart::PAGE_CHART_MAX_AGE;
 pub use regen_storage::AccessTaken;
-pub use secrets::{SessionSecret, API_TOKEN_PREFIX};
+pub use secrets::{CredentialHash, SessionSecret, API_TOKEN_PREFIX};
 pub use stats::CountMismatch;
 pub use throttle::LoginThrottle;
 

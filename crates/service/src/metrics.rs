@@ -15,7 +15,7 @@ pub struct ServiceMetrics {
     login_failure_storms: AtomicU64,
     security_events: [AtomicU64; SecurityEvent::ALL.len()],
     /// Per (kind, format, outcome), in `ALL` order.
-    exports: [AtomicU64; 12],
+    exports: [AtomicU64; EXPORT_SLOTS],
     /// Per kind.
     exported_rows: [AtomicU64; 2],
 }
@@ -33,8 +33,13 @@ fn position<T: PartialEq>(all: &[T], x: &T) -> usize {
     all.iter().position(|y| y == x).expect("in ALL")
 }
 
+const EXPORT_SLOTS: usize =
+    ExportKind::ALL.len() * ExportFormat::ALL.len() * ExportOutcome::ALL.len();
+
 fn export_slot(kind: ExportKind, format: ExportFormat, outcome: ExportOutcome) -> usize {
-    (position(&ExportKind::ALL, &kind) * 2 + position(&ExportFormat::ALL, &format)) * 3
+    (position(&ExportKind::ALL, &kind) * ExportFormat::ALL.len()
+        + position(&ExportFormat::ALL, &format))
+        * ExportOutcome::ALL.len()
         + position(&ExportOutcome::ALL, &outcome)
 }
 
@@ -53,10 +58,13 @@ pub enum SecurityEvent {
     TokenCreate,
     TokenRevoke,
     SessionRevoke,
+    /// A running export stopped because its credential no longer gives
+    /// access (revoked, expired, ended, owner disabled or demoted).
+    ExportRevoked,
 }
 
 impl SecurityEvent {
-    pub const ALL: [SecurityEvent; 10] = [
+    pub const ALL: [SecurityEvent; 11] = [
         SecurityEvent::LoginSuccess,
         SecurityEvent::LoginFailure,
         SecurityEvent::Logout,
@@ -67,6 +75,7 @@ impl SecurityEvent {
         SecurityEvent::TokenCreate,
         SecurityEvent::TokenRevoke,
         SecurityEvent::SessionRevoke,
+        SecurityEvent::ExportRevoked,
     ];
 
     /// The `event` label and log field.
@@ -82,6 +91,7 @@ impl SecurityEvent {
             SecurityEvent::TokenCreate => "token_create",
             SecurityEvent::TokenRevoke => "token_revoke",
             SecurityEvent::SessionRevoke => "session_revoke",
+            SecurityEvent::ExportRevoked => "export_revoked",
         }
     }
 

@@ -31,6 +31,34 @@ impl std::fmt::Debug for SessionSecret {
     }
 }
 
+/// The credential a request came with, kept as the hash it is stored
+/// under, so that a long request (an export) can check it again while it
+/// runs without holding the secret. Its Debug form shows neither.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CredentialHash {
+    ApiToken(String),
+    Session(String),
+}
+
+impl CredentialHash {
+    pub fn api_token(token: &str) -> Self {
+        CredentialHash::ApiToken(sha256_hex(token))
+    }
+
+    pub fn session(secret: &str) -> Self {
+        CredentialHash::Session(sha256_hex(secret))
+    }
+}
+
+impl std::fmt::Debug for CredentialHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CredentialHash::ApiToken(_) => f.write_str("ApiToken(***)"),
+            CredentialHash::Session(_) => f.write_str("Session(***)"),
+        }
+    }
+}
+
 pub(crate) fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);

@@ -14,6 +14,22 @@ pub use settings::{
     ignoring_blank_variables, malformed_variables, DatabaseUrl, LogFormat, Settings,
 };
 
+/// How long an export may run, and how long its client may stop reading.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportLimits {
+    pub max_duration: Duration,
+    pub idle: Duration,
+}
+
+impl Default for ExportLimits {
+    fn default() -> Self {
+        Self {
+            max_duration: Duration::from_secs(900),
+            idle: Duration::from_secs(60),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
@@ -33,6 +49,7 @@ pub struct Config {
     pub audit_fallback_path: PathBuf,
     pub sessions: SessionPolicy,
     pub login_throttle: LoginThrottle,
+    pub exports: ExportLimits,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub metrics_addr: Option<SocketAddr>,
@@ -137,6 +154,10 @@ impl Config {
                 free_attempts: settings.login_free_attempts,
                 ..LoginThrottle::default()
             },
+            exports: ExportLimits {
+                max_duration: Duration::from_secs(settings.export_max_seconds),
+                idle: Duration::from_secs(settings.export_idle_seconds),
+            },
             db_max_connections: settings.db_max_connections,
             db_acquire_timeout: Duration::from_millis(settings.db_timeout_ms),
             metrics_addr: settings.metrics_addr,
@@ -165,6 +186,7 @@ impl Config {
             audit_fallback_path: fallback,
             sessions: SessionPolicy::default(),
             login_throttle: LoginThrottle::default(),
+            exports: ExportLimits::default(),
             db_max_connections: 10,
             db_acquire_timeout: Duration::from_secs(5),
             metrics_addr: None,

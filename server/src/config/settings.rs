@@ -149,6 +149,18 @@ pub struct Settings {
         default_value = "3", value_parser = positive::<usize>)]
     pub login_free_attempts: usize,
 
+    /// an export (CSV, NDJSON) running longer than this is cut off, its
+    /// stream ended with an error
+    #[arg(long, global = true, env = "REGEN_EXPORT_MAX_SECONDS", value_name = "SECONDS",
+        default_value = "900", value_parser = positive::<u64>)]
+    pub export_max_seconds: u64,
+
+    /// an export whose client takes no data for this long is ended and its
+    /// database reads released, the stream ended with an error
+    #[arg(long, global = true, env = "REGEN_EXPORT_IDLE_SECONDS", value_name = "SECONDS",
+        default_value = "60", value_parser = positive::<u64>)]
+    pub export_idle_seconds: u64,
+
     /// database pool size per instance: every connection it opens, on
     /// either backend (`regen_db_pool_max_connections` reports it)
     #[arg(long, global = true, env = "REGEN_DB_MAX_CONNECTIONS", value_name = "COUNT",

@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use cookie::{Cookie, SameSite};
 use regen_domain::{Caller, Scope};
+use regen_service::CredentialHash;
 
 use super::observe::{LoggedUser, RequestId};
 use super::problem::Problem;
@@ -137,25 +138,31 @@ pub fn is_machine_path(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/rpc/") || path == "/metrics"
 }
 
+/// Who is calling, how they authenticated, and (when they did) their
+/// credential's hash, for requests that check it again as they run.
+type Authenticated = (Option<(Caller, CredentialHash)>, Credential);
+
 async fn credentials(
     state: &AppState,
     headers: &HeaderMap,
     path: &str,
-) -> Result<(Option<Caller>, Credential), regen_service::ServiceError> {
+) -> Result<Authenticated, regen_service::ServiceError> {
     if let Some(token) = bearer_token(headers) {
         let caller = state.service.authenticate_token(&token).await?;
         return Ok(match caller {
             // Read-scope tokens are for scripts reading the REST API; the
             // pages, server functions and forms never accept them.
-            Some(caller) if caller.scope == Scope::Admin || path.starts_with("/api/") => {
-                (Some(caller), Credential::BearerToken)
-            }
+            Some(caller) if caller.scope == Scope::Admin || path.starts_with("/api/") => (
+                Some((caller, CredentialHash::api_token(&token))),
+                Credential::BearerToken,
+            ),
             _ => (None, Credential::RejectedToken),
         });
     }
     if let Some(secret) = session_cookie(headers) {
         let caller = state.service.authenticate_session(&secret).await?;
-        return Ok((caller, Credential::SessionCookie));
+        let authenticated = caller.map(|c| (c, CredentialHash::session(&secret)));
+        return Ok((authenticated, Credential::SessionCookie));
     }
     Ok((None, Credential::None))
 }
@@ -178,7 +185,7 @@ pub async fn authenticate(
 ) -> Response {
     let request_id = request_id_of(&request);
     let path = request.uri().path().to_owned();
-    let (caller, credential) = match credentials(&state, request.headers(), &path).await {
+    let (authenticated, credential) = match credentials(&state, request.headers(), &path).await {
         Ok(found) => found,
         // The database is needed to know who is calling. Public paths go on
         // anonymously (so login, logout and health checks still answer);
@@ -199,7 +206,11 @@ pub async fn authenticate(
             return page;
         }
     };
+    let (caller, hash) = authenticated.unzip();
     let user_id = caller.as_ref().map(|c| c.user_id.clone());
+    if let Some(hash) = hash {
+        request.extensions_mut().insert(hash);
+    }
     request
         .extensions_mut()
         .insert(RequestInfo { caller, request_id });

@@ -53,7 +53,7 @@ pub async fn render(state: &AppState) -> String {
         );
     }
     out.push_str(
-        "# HELP regen_exports_total Exports by kind, format and outcome (completed, failed mid-stream, abandoned by the client).\n\
+        "# HELP regen_exports_total Exports by kind, format and outcome (completed; failed mid-stream; abandoned by the client; revoked: its credential stopped giving access; timed_out: past REGEN_EXPORT_MAX_SECONDS; idle: the client stopped reading).\n\
          # TYPE regen_exports_total counter\n",
     );
     for e in service.exports() {

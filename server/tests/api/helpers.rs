@@ -9,7 +9,7 @@ use regen_service::{AdminService, Operator, ServiceSettings};
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use reqwest::redirect::Policy;
-use server::config::{Config, ConnectionLimits};
+use server::config::{Config, ConnectionLimits, ExportLimits};
 use server::Application;
 use sqlx::Row;
 
@@ -38,6 +38,7 @@ pub struct Options {
     pub site_files: Vec<(&'static str, Vec<u8>)>,
     /// Unset: the defaults' (10 s to send headers, 1,024 connections).
     pub connections: Option<ConnectionLimits>,
+    pub exports: ExportLimits,
 }
 
 impl Default for Options {
@@ -49,6 +50,7 @@ impl Default for Options {
             public_origin: None,
             site_files: Vec::new(),
             connections: None,
+            exports: ExportLimits::default(),
         }
     }
 }
@@ -104,6 +106,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     if let Some(limits) = options.connections {
         config.connections = limits;
     }
+    config.exports = options.exports;
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
@@ -279,6 +282,24 @@ impl TestApp {
             .unwrap();
         assert_eq!(response.status(), 303, "login as {username}");
         client
+    }
+
+    /// Logs ada in through the form and returns her session's `Cookie`
+    /// pair, for raw requests.
+    pub async fn session_cookie(&self) -> String {
+        let login = client()
+            .post(self.url("/login"))
+            .form(&[("username", "ada"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        login.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
     }
 
     /// Every row of the job and audit tables, and the accounts, as text:

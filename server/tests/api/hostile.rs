@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use regen_domain::JobStatus;
+use regen_service::Operator;
 use regen_storage::Backend;
 use server::config::ConnectionLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,6 +15,7 @@ use crate::helpers::{client, spawn_app, spawn_app_with, Options, TestApp, PASSWO
 both_backends!(
     hostile_requests_are_refused_and_change_nothing,
     failures_from_one_address_do_not_lock_the_user_out_from_another,
+    formulas_planted_in_target_ids_are_defused_in_csv_exports,
 );
 
 /// What a raw HTTP/1.1 exchange answered: no client library in between to
@@ -81,22 +83,6 @@ fn chunked(method: &str, path: &str, headers: &[String], size: usize) -> Vec<u8>
     bytes
 }
 
-async fn session_cookie(app: &crate::helpers::TestApp) -> String {
-    let login = client()
-        .post(app.url("/login"))
-        .form(&[("username", "ada"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 /// The header read timeout the hostile requests' app runs with: short, so
 /// that the slow clients' cells take a fraction of a second each.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_millis(300);
@@ -113,7 +99,7 @@ async fn hostile_requests_are_refused_and_change_nothing(backend: Backend) {
     let app = spawn_app_with(backend, options).await;
     let job = app.insert_job(JobStatus::Pending).await;
     let bearer = format!("Authorization: Bearer {}", app.admin_token);
-    let cookie = format!("Cookie: {}", session_cookie(&app).await);
+    let cookie = format!("Cookie: {}", app.session_cookie().await);
     let json = "Content-Type: application/json".to_owned();
     let trigger_body = format!(r#"{{"job_id":"{job}"}}"#);
     let detail = format!("/admin/regeneration-jobs/{job}");
@@ -632,4 +618,53 @@ async fn failures_from_one_address_do_not_lock_the_user_out_from_another(backend
         metrics.contains("regen_login_failure_storms_total 1"),
         "{metrics}"
     );
+}
+
+/// Cells a spreadsheet would run if a CSV export passed them through:
+/// formulas after spaces (ASCII, NBSP, ideographic), after a line break,
+/// and in fullwidth characters.
+const FORMULA_CELLS: [&str; 8] = [
+    " =2+2",
+    "  +10",
+    "\u{A0}=9+9",
+    "\n=7+7",
+    "＝8+8",
+    "\u{3000}－1",
+    "＠SUM(A1)",
+    "\t =1+1",
+];
+
+async fn formulas_planted_in_target_ids_are_defused_in_csv_exports(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for cell in FORMULA_CELLS {
+        let mut job = crate::helpers::new_job(JobStatus::Pending);
+        job.target_id = cell.into();
+        app.service
+            .create_job(&Operator::command_line(), job)
+            .await
+            .unwrap();
+    }
+
+    let csv = app
+        .get(
+            "/api/admin/regeneration-jobs/export?format=csv",
+            Some(&app.admin_token),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+    let target_ids: Vec<String> = reader
+        .records()
+        .map(|row| row.unwrap()[3].to_owned())
+        .collect();
+    assert_eq!(target_ids.len(), FORMULA_CELLS.len());
+    for cell in FORMULA_CELLS {
+        assert!(
+            target_ids.contains(&format!("'{cell}")),
+            "{cell:?} must be exported with a leading apostrophe: {target_ids:?}"
+        );
+    }
 }

@@ -26,6 +26,7 @@ mod audit;
 mod auth;
 mod cli;
 mod cli_accounts;
+mod export_limits;
 mod filters;
 mod hostile;
 mod ops;
