@@ -584,7 +584,7 @@ def write_report(jobs):
     for backend in ("sqlite", "postgres"):
         listings = [(scenario, p99) for scenario, b_name, _, _, p99, _, note in rows
                     if b_name == backend and note == "" and p99 is not None
-                    and (scenario.startswith("API list") or scenario.startswith("SSR list page"))]
+                    and scenario.startswith(("API list", "SSR list page", "Audit API", "SSR audit page"))]
         worst = max(listings, key=lambda row: row[1])
         lines.append(check(f"Every listing page p99 ≤ 25 ms at {CONNECTIONS} connections ({backend}, {len(listings)} pages)",
                            worst[1] <= 25, f"worst {worst[1]:.2f} ms ({worst[0]})"))

@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 use crate::error::StorageError;
 use crate::listing::PageDirection;
-use crate::rows::{record_from_row, AUDIT_COLUMNS, AUDIT_RECORD_COLUMNS, AUDIT_WITH_NAMES};
+use crate::rows::{
+    json_rows, records_from_json, AUDIT_COLUMNS, AUDIT_RECORD_COLUMNS, AUDIT_RECORD_NAMES,
+    AUDIT_WITH_NAMES,
+};
 use crate::sql::{values_placeholders, Params};
 use crate::{AnyQuery, Store};
 
@@ -73,19 +76,19 @@ impl Store {
         if let Some(at) = filter.occurred_to {
             conditions.push(format!("a.occurred_at < {}", params.push(at.to_string())));
         }
-        let (order, newest_last) = match from {
-            None => ("DESC", false),
+        let order = match from {
+            None => "DESC",
             Some((direction, position)) => {
                 let at = params.push(position.occurred_at.to_string());
                 let id = params.push(position.id.to_string());
                 match direction {
                     PageDirection::Older => {
                         conditions.push(format!("(a.occurred_at, a.id) < ({at}, {id})"));
-                        ("DESC", false)
+                        "DESC"
                     }
                     PageDirection::Newer => {
                         conditions.push(format!("(a.occurred_at, a.id) > ({at}, {id})"));
-                        ("ASC", true)
+                        "ASC"
                     }
                 }
             }
@@ -99,17 +102,15 @@ impl Store {
             "SELECT {AUDIT_RECORD_COLUMNS} FROM {AUDIT_WITH_NAMES} {filter_sql} \
              ORDER BY a.occurred_at {order}, a.id {order} LIMIT {limit}"
         );
-        let rows = params
+        let sql = json_rows(self.backend(), AUDIT_RECORD_NAMES, &sql);
+        let page: String = params
             .bind_all(sqlx::query(&sql))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut events = rows
-            .iter()
-            .map(record_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        if newest_last {
-            events.reverse();
-        }
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let mut events = records_from_json(&page)?;
+        // Newest first, whichever way the page was read.
+        events.sort_unstable_by_key(|event| std::cmp::Reverse((event.occurred_at, event.id)));
         Ok(events)
     }
 
@@ -127,14 +128,16 @@ impl Store {
 
     /// One job's audit trail, oldest first, with actor names.
     pub async fn audit_events(&self, job: JobId) -> Result<Vec<AuditRecord>, StorageError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {AUDIT_RECORD_COLUMNS} FROM {AUDIT_WITH_NAMES} WHERE a.job_id = $1 \
-             ORDER BY a.occurred_at, a.id"
-        ))
-        .bind(job.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(record_from_row).collect()
+        let trail =
+            format!("SELECT {AUDIT_RECORD_COLUMNS} FROM {AUDIT_WITH_NAMES} WHERE a.job_id = $1");
+        let page: String = sqlx::query(&json_rows(self.backend(), AUDIT_RECORD_NAMES, &trail))
+            .bind(job.to_string())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let mut events = records_from_json(&page)?;
+        events.sort_unstable_by_key(|event| (event.occurred_at, event.id));
+        Ok(events)
     }
 
     /// Inserts an audit event unless one with its id exists. Returns whether

@@ -13,8 +13,8 @@ use regen_domain::{JobId, JobStatus, JobSummary, Timestamp};
 use sqlx::{AnyConnection, Row};
 
 use crate::error::StorageError;
-use crate::rows::{summary_from_row, SUMMARY_COLUMNS};
-use crate::{AnyQuery, Store};
+use crate::rows::{json_rows, summaries_from_json, SUMMARY_COLUMNS};
+use crate::{AnyQuery, Backend, Store};
 
 /// Which jobs a listing shows. Empty `statuses` means every status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -220,17 +220,18 @@ struct Listing {
     driving: String,
     ordered: String,
     order: &'static str,
+    backend: Backend,
 }
 
 impl Listing {
     fn new(
         filter: &JobFilter,
         from: Option<(PageDirection, KeysetPosition)>,
-        backend: crate::Backend,
+        backend: Backend,
     ) -> Listing {
         let residual_prefix = match backend {
-            crate::Backend::Sqlite => "+",
-            crate::Backend::Postgres => "",
+            Backend::Sqlite => "+",
+            Backend::Postgres => "",
         };
         let conditions = Conditions::build(filter, from, residual_prefix);
         let order = match from {
@@ -244,6 +245,7 @@ impl Listing {
             driving,
             ordered,
             order,
+            backend,
         }
     }
 
@@ -283,6 +285,11 @@ impl Listing {
             self.ordered,
             n + 1
         )
+    }
+
+    /// The page as one row holding a JSON array of its rows (`json_rows`).
+    fn page_as_json_sql(&self, bounded: bool) -> String {
+        json_rows(self.backend, SUMMARY_COLUMNS, &self.page_sql(bounded))
     }
 
     fn bind_filter<'q>(&'q self, mut query: AnyQuery<'q>) -> AnyQuery<'q> {
@@ -326,8 +333,8 @@ impl Store {
     ) -> Result<Vec<String>, StorageError> {
         let listing = Listing::new(filter, None, self.backend());
         let explain = match self.backend() {
-            crate::Backend::Sqlite => "EXPLAIN QUERY PLAN",
-            crate::Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS)",
+            Backend::Sqlite => "EXPLAIN QUERY PLAN",
+            Backend::Postgres => "EXPLAIN (ANALYZE, BUFFERS)",
         };
         // The plan's text: SQLite's fourth column, PostgreSQL's only one.
         let detail = |row: &sqlx::any::AnyRow| {
@@ -369,14 +376,13 @@ impl Store {
         } else {
             None
         };
-        let sql = listing.page_sql(bound.is_some());
-        let mut jobs = listing
+        let sql = listing.page_as_json_sql(bound.is_some());
+        let page: String = listing
             .page_query(&sql, bound.as_ref(), limit)
-            .fetch_all(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?
-            .iter()
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+            .try_get(0)?;
+        let mut jobs = summaries_from_json(&page)?;
         let scan_stopped_at = match &bound {
             Some((at, id)) if jobs.len() < limit as usize => Some(KeysetPosition {
                 created_at: at.parse().map_err(StorageError::corrupt)?,
@@ -384,8 +390,8 @@ impl Store {
             }),
             _ => None,
         };
-        // Newest first, whichever way the page was read (and whatever order
-        // an aggregate kept).
+        // Newest first, whichever way the page was read (an aggregate keeps
+        // no promised order).
         jobs.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
         Ok(JobListing {
             jobs,

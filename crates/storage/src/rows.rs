@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::StorageError;
+use crate::Backend;
 
 /// A whole job, in the order [`job_from_row`] reads and inserts write.
 pub(crate) const JOB_COLUMNS: &str = "id, status, target_type, target_id, instruction_json, \
@@ -41,7 +42,14 @@ pub(crate) fn parse<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<
 where
     T::Err: std::fmt::Display,
 {
-    text(row, column)?
+    parse_text(column, &text(row, column)?)
+}
+
+fn parse_text<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, StorageError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
         .parse()
         .map_err(|e| StorageError::corrupt(format!("{column}: {e}")))
 }
@@ -54,11 +62,7 @@ where
     T::Err: std::fmt::Display,
 {
     optional_text(row, column)?
-        .map(|value| {
-            value
-                .parse()
-                .map_err(|e| StorageError::corrupt(format!("{column}: {e}")))
-        })
+        .map(|value| parse_text(column, &value))
         .transpose()
 }
 
@@ -85,26 +89,85 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError
     })
 }
 
-pub(crate) fn summary_from_row(row: &AnyRow) -> Result<JobSummary, StorageError> {
-    Ok(JobSummary {
-        id: parse(row, "id")?,
-        status: parse(row, "status")?,
-        target_type: text(row, "target_type")?,
-        target_id: text(row, "target_id")?,
-        created_at: parse(row, "created_at")?,
-        created_by: text(row, "created_by")?,
-    })
+/// A page of job summaries as the listing reads it: one JSON array of
+/// `[SUMMARY_COLUMNS]` arrays (see `listing.rs` for why), each value
+/// validated like any stored value.
+pub(crate) fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
+    let rows: Vec<[String; 6]> = serde_json::from_str(page)
+        .map_err(|e| StorageError::corrupt(format!("job summaries: {e}")))?;
+    rows.into_iter()
+        .map(
+            |[id, status, target_type, target_id, created_at, created_by]| {
+                Ok(JobSummary {
+                    id: parse_text("id", &id)?,
+                    status: parse_text("status", &status)?,
+                    target_type,
+                    target_id,
+                    created_at: parse_text("created_at", &created_at)?,
+                    created_by,
+                })
+            },
+        )
+        .collect()
 }
 
-pub(crate) fn record_from_row(row: &AnyRow) -> Result<AuditRecord, StorageError> {
-    Ok(AuditRecord {
-        id: parse(row, "id")?,
-        event_type: parse(row, "event_type")?,
-        job_id: parse(row, "job_id")?,
-        actor: text(row, "actor")?,
-        actor_name: text(row, "actor_name")?,
-        occurred_at: parse(row, "occurred_at")?,
-        request_id: optional_text(row, "request_id")?,
-        details: optional_json(row, "details")?,
-    })
+/// Audit records as their readers read them: one JSON array of
+/// `[AUDIT_RECORD_NAMES]` arrays (`json_rows`), each value validated like
+/// any stored value.
+pub(crate) fn records_from_json(page: &str) -> Result<Vec<AuditRecord>, StorageError> {
+    type Record = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Record> = serde_json::from_str(page)
+        .map_err(|e| StorageError::corrupt(format!("audit records: {e}")))?;
+    rows.into_iter()
+        .map(
+            |(id, event_type, job_id, actor, actor_name, occurred_at, request_id, details)| {
+                Ok(AuditRecord {
+                    id: parse_text("id", &id)?,
+                    event_type: parse_text("event_type", &event_type)?,
+                    job_id: parse_text("job_id", &job_id)?,
+                    actor,
+                    actor_name,
+                    occurred_at: parse_text("occurred_at", &occurred_at)?,
+                    request_id,
+                    details: details
+                        .map(|d| {
+                            JsonText::parse(d)
+                                .map_err(|e| StorageError::corrupt(format!("details: {e}")))
+                        })
+                        .transpose()?,
+                })
+            },
+        )
+        .collect()
+}
+
+/// The names [`AUDIT_RECORD_COLUMNS`] selects, in its order.
+pub(crate) const AUDIT_RECORD_NAMES: &str =
+    "id, event_type, job_id, actor, actor_name, occurred_at, request_id, details";
+
+/// `rows_sql` as one row holding a JSON array of its rows, each an array of
+/// `names`. sqlx's SQLite driver hands every row from its worker thread to
+/// the request's task as a message of its own (51 wake-ups for a page of
+/// 50); as one value a page is one. PostgreSQL reads pages the same way, so
+/// each row type keeps one decoder. Aggregates keep no promised order: the
+/// readers sort what they decode.
+pub(crate) fn json_rows(backend: Backend, names: &str, rows_sql: &str) -> String {
+    match backend {
+        Backend::Sqlite => {
+            format!("SELECT json_group_array(json_array({names})) FROM ({rows_sql}) AS page")
+        }
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({names}))::text, '[]') \
+             FROM ({rows_sql}) AS page"
+        ),
+    }
 }
