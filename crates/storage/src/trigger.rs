@@ -46,7 +46,8 @@ impl Store {
     /// and the event is handed back so the caller can keep it elsewhere
     /// (the journal). That is the only path after a failure: nothing is
     /// retried, so a trigger waits for the job's row (PostgreSQL) or the
-    /// write lock (SQLite) once, for at most the store's timeout. Any other
+    /// write lock (SQLite, after its turn) once, each wait bounded by the
+    /// store's timeout. Any other
     /// error rolls everything back (sqlx rolls back a transaction dropped
     /// without commit) and is returned: nothing was written.
     pub async fn trigger_job(
@@ -95,8 +96,9 @@ impl Store {
     /// order they arrive, before they ask for the write lock: otherwise
     /// each waits in SQLite's busy handler, which sleeps up to 100 ms
     /// between looks, and 32 concurrent triggers saw a p99 of 200 ms
-    /// (bench/NOTES.md). The wait counts against the same timeout as the
-    /// lock itself. PostgreSQL locks only the job's row: no turn.
+    /// (bench/NOTES.md). The turn is bounded by the same timeout as the
+    /// lock, as a wait of its own. PostgreSQL locks only the job's row: no
+    /// turn.
     async fn sqlite_write_turn(
         &self,
     ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, StorageError> {
