@@ -20,6 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import exports
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = os.environ["REGEN_BIN"]
 WORK = ROOT / "bench" / "work"
@@ -397,6 +399,7 @@ def bench_backend(backend, jobs, port):
         facts[f"ssr_list_{backend}"] = ssr
         wrk(server, f"/admin/regeneration-jobs/{small}", token, "SSR detail page", backend)
         round_two(server, token, backend, small)
+        facts[f"exports_{backend}"] = exports.versus_client(server.base(), token, backend, db_ref, jobs, log)
         trigger_cost_of_counters(server, token, backend, db_ref, db_url)
         race(server, token, backend)
         # Time to first byte of the 5 MB detail page.
@@ -539,10 +542,18 @@ def write_report(jobs):
           for b in ("sqlite", "postgres") for f in ("csv", "ndjson")],
         f"| Idle RSS after start-up, empty / seeded (SQLite) | {fmt(facts['idle_rss_empty_sqlite'], 1)} MB / {fmt(facts['idle_rss_full_sqlite'], 1)} MB | – |",
         "",
+    ]
+    export_rows, export_budgets = exports.report_lines(
+        {b: facts[f"exports_{b}"] for b in ("sqlite", "postgres") if f"exports_{b}" in facts}, check)
+    lines += ["", "Exports against the database's own client (same rows, columns and order; warm; "
+              f"{exports.ROUNDS} alternated rounds):", "", *export_rows]
+    lines += [
+        "",
         "## Budgets",
         "",
         "| Budget | Measured | Status |",
         "|---|---|---|",
+        *export_budgets,
     ]
     rps, _, p99 = facts["first_list_sqlite"]
     lines.append(check("List API ≥ 5,000 req/s, p99 ≤ 20 ms (SQLite, 32 connections)",
@@ -594,7 +605,8 @@ def write_report(jobs):
                            max(triggers) <= 150, f"worst {max(triggers):.2f} ms"))
     idle = facts["idle_rss_full_sqlite"]
     lines.append(check("Idle RSS ≤ 50 MB", idle <= BUDGETS["idle_rss_mb"], f"{idle:.1f} MB"))
-    for kept in (kept_section(DELIVERY_BEGIN, DELIVERY_END), kept_section(SCALE_BEGIN, SCALE_END)):
+    for kept in (kept_section(DELIVERY_BEGIN, DELIVERY_END), kept_section(SCALE_BEGIN, SCALE_END),
+                 kept_section(EXPORTS_BEGIN, EXPORTS_END)):
         if kept:
             lines += ["", kept]
     notes = ROOT / "bench" / "NOTES.md"
@@ -941,14 +953,53 @@ def write_delivery_report(jobs, api_list, statics, visits):
     write_section(DELIVERY_BEGIN, DELIVERY_END, "\n".join(lines))
 
 
+# ---------------------------------------------------------------------------
+# bench/run --exports N: exports against the database's own client, alone.
+
+EXPORTS_BEGIN = "<!-- exports: written by bench/run --exports; kept by the full run -->"
+EXPORTS_END = "<!-- end of exports -->"
+
+
+def exports_main(jobs):
+    all_results = {}
+    backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
+    for port, backend in enumerate(backends, start=3221):
+        if backend == "sqlite":
+            db_file = WORK / "exports.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db_file) + suffix).unlink(missing_ok=True)
+            db_url, db_ref = f"sqlite://{db_file}", str(db_file)
+        else:
+            run(["psql", PG_ADMIN, "-qc", "DROP DATABASE IF EXISTS regen_exports WITH (FORCE)"])
+            run(["psql", PG_ADMIN, "-qc", "CREATE DATABASE regen_exports"])
+            db_url = db_ref = PG_ADMIN.rsplit("/", 1)[0] + "/regen_exports"
+        log(f"[{backend}] seeding {jobs:,} jobs")
+        token = seed(db_url, jobs)[1]
+        settle(backend, db_ref)
+        server = Server(db_url, port)
+        try:
+            all_results[backend] = exports.versus_client(server.base(), token, backend, db_ref, jobs, log)
+        finally:
+            server.stop()
+    table, budgets = exports.report_lines(all_results, check)
+    lines = [EXPORTS_BEGIN, "", f"## Exports against the database's own client ({jobs:,} jobs)", "",
+             f"Written by `bench/run --exports {jobs}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+             f"the same rows, columns and order; {exports.ROUNDS} alternated rounds, warm; the cold pair is each "
+             "one's first read after the page cache was dropped.", "", *table, "",
+             "| Budget | Measured | Status |", "|---|---|---|", *budgets, EXPORTS_END]
+    write_section(EXPORTS_BEGIN, EXPORTS_END, "\n".join(lines))
+
+
 def main():
     WORK.mkdir(parents=True, exist_ok=True)
-    mode = sys.argv[1] if sys.argv[1:2] in (["--delivery"], ["--scale"]) else None
+    mode = sys.argv[1] if sys.argv[1:2] in (["--delivery"], ["--scale"], ["--exports"]) else None
     args = sys.argv[2:] if mode else sys.argv[1:]
     if mode == "--delivery":
         delivery_main(int(args[0]) if args else 1_000_000)
     elif mode == "--scale":
         scale_main(int(args[0]) if args else 10_000_000)
+    elif mode == "--exports":
+        exports_main(int(args[0]) if args else 1_000_000)
     else:
         jobs = int(args[0]) if args else 1_000_000
         wasm_sizes()

@@ -7,21 +7,23 @@
 
 use std::time::Instant;
 
-use regen_domain::{Caller, JobId, JobSummary, Timestamp};
+use regen_domain::{Caller, Timestamp};
+use regen_storage::{JobFilter, KeysetPosition};
 
 use crate::audit::AuditQuery;
 use crate::cursor::MAX_PAGE_SIZE;
 use crate::export_format::{
-    csv_line, json_line, write_audit_events, write_job_rows, ExportFormat, JobLine,
-    AUDIT_CSV_HEADER, JOB_CSV_HEADER,
+    csv_line, job_line, write_audit_events, write_job_rows, ExportFormat, AUDIT_CSV_HEADER,
+    JOB_CSV_HEADER,
 };
 use crate::jobs::ListQuery;
 use crate::secrets::CredentialHash;
 use crate::{require_admin, AdminService, SecurityEvent, ServiceError};
 
-/// Full records are read this many at a time for NDJSON: payloads can be
-/// megabytes each, and a chunk holds at most this many.
-const PAYLOAD_BATCH: usize = 8;
+/// Jobs read per page, and so per chunk (whole records: fewer when their
+/// payloads pass `regen_storage::MAX_PAGE_BYTES`). Big pages keep the cost
+/// per statement small against the rows it reads.
+const JOB_PAGE_ROWS: u32 = 1000;
 
 /// What an export reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +101,11 @@ pub enum ExportLimit {
 }
 
 enum Source {
-    Jobs(ListQuery),
+    /// The listing's filter, and where the next page starts.
+    Jobs {
+        filter: JobFilter,
+        after: Option<KeysetPosition>,
+    },
     AuditEvents(AuditQuery),
 }
 
@@ -118,8 +124,6 @@ pub struct Export {
     header_written: bool,
     /// The last page has been read.
     exhausted: bool,
-    /// Jobs of the current page whose full records are still to be written.
-    pending_jobs: Vec<JobSummary>,
     finished: bool,
     rows: u64,
     started: Instant,
@@ -157,9 +161,13 @@ impl AdminService {
     ) -> Result<Export, ServiceError> {
         let access = ExportAccess::of(caller, credential, request_id)?;
         refuse_paging(query.limit.is_some(), query.cursor.is_some())?;
-        crate::jobs::validate(&query)?;
+        let filter = crate::jobs::validate(&query)?.filter;
+        let source = Source::Jobs {
+            filter,
+            after: None,
+        };
         let filter = query.to_query_string(None);
-        Ok(self.start_export(access, Source::Jobs(query), format, filter))
+        Ok(self.start_export(access, source, format, filter))
     }
 
     /// Starts an export of the audit events the audit listing shows.
@@ -195,7 +203,6 @@ impl AdminService {
             filter,
             header_written: false,
             exhausted: false,
-            pending_jobs: Vec::new(),
             finished: false,
             rows: 0,
             started: Instant::now(),
@@ -250,7 +257,7 @@ fn refuse_paging(limit: bool, cursor: bool) -> Result<(), ServiceError> {
 impl Export {
     pub fn kind(&self) -> ExportKind {
         match self.source {
-            Source::Jobs(_) => ExportKind::Jobs,
+            Source::Jobs { .. } => ExportKind::Jobs,
             Source::AuditEvents(_) => ExportKind::AuditEvents,
         }
     }
@@ -389,65 +396,67 @@ impl Export {
             self.header_written = true;
             if self.format == ExportFormat::Csv {
                 match self.source {
-                    Source::Jobs(_) => csv_line(&mut out, &JOB_CSV_HEADER),
+                    Source::Jobs { .. } => csv_line(&mut out, &JOB_CSV_HEADER),
                     Source::AuditEvents(_) => csv_line(&mut out, &AUDIT_CSV_HEADER),
                 }
             }
         }
-        // Full job records go out a few at a time: each chunk stays small
-        // however big the payloads, and is freed before the next is made.
-        if self.format == ExportFormat::Ndjson && !self.pending_jobs.is_empty() {
-            let take = self.pending_jobs.len().min(PAYLOAD_BATCH);
-            let ids: Vec<JobId> = self.pending_jobs.drain(..take).map(|j| j.id).collect();
-            for job in self.service.store().get_jobs(&ids).await? {
-                json_line(&mut out, &JobLine::from(&job))?;
+        // A page can be empty (a scan budget that found nothing): read on,
+        // so that no chunk is empty.
+        loop {
+            if self.exhausted {
+                return Ok((!out.is_empty()).then_some(out));
             }
-            self.rows += take as u64;
-            return Ok(Some(out));
+            self.read_next_page(&mut out).await?;
+            if !out.is_empty() {
+                return Ok(Some(out));
+            }
         }
-        if self.exhausted {
-            return Ok((!out.is_empty()).then_some(out));
-        }
-        let limit = Some(MAX_PAGE_SIZE.to_string());
+    }
+
+    /// Appends the next page's rows to `out`.
+    async fn read_next_page(&mut self, out: &mut String) -> Result<(), ServiceError> {
+        let store = self.service.store();
         let next = match &mut self.source {
-            Source::Jobs(query) => {
-                let page_query = ListQuery {
-                    limit,
-                    ..query.clone()
-                };
-                let page = self
-                    .service
-                    .list_jobs(Some(&self.caller), &page_query)
-                    .await?;
-                query.cursor = page.next_cursor.clone();
-                match self.format {
+            Source::Jobs { filter, after } => {
+                let next = match self.format {
                     ExportFormat::Csv => {
-                        write_job_rows(&mut out, &page.jobs);
-                        self.rows += page.jobs.len() as u64;
+                        let page = store
+                            .export_job_summaries(filter, *after, JOB_PAGE_ROWS)
+                            .await?;
+                        write_job_rows(out, &page.rows);
+                        self.rows += page.rows.len() as u64;
+                        page.next
                     }
-                    ExportFormat::Ndjson => self.pending_jobs = page.jobs,
-                }
-                page.next_cursor
+                    ExportFormat::Ndjson => {
+                        let page = store.export_jobs(filter, *after, JOB_PAGE_ROWS).await?;
+                        for job in &page.rows {
+                            job_line(out, job);
+                        }
+                        self.rows += page.rows.len() as u64;
+                        page.next
+                    }
+                };
+                *after = next;
+                next.is_some()
             }
             Source::AuditEvents(query) => {
                 let page_query = AuditQuery {
-                    limit,
+                    limit: Some(MAX_PAGE_SIZE.to_string()),
                     ..query.clone()
                 };
                 let page = self
                     .service
                     .list_audit_events(Some(&self.caller), &page_query)
                     .await?;
-                write_audit_events(&mut out, &page.events, self.format)?;
+                write_audit_events(out, &page.events, self.format)?;
                 query.cursor = page.next_cursor.clone();
                 self.rows += page.events.len() as u64;
-                page.next_cursor
+                page.next_cursor.is_some()
             }
         };
-        // After the last page, what it left pending is written; then the
-        // next call ends the file.
-        self.exhausted = next.is_none();
-        Ok(Some(out))
+        self.exhausted = !next;
+        Ok(())
     }
 }
 

@@ -1,7 +1,8 @@
 //! How an export's rows are written: the two formats, CSV cells that no
 //! spreadsheet will run, and NDJSON lines with the payloads verbatim.
 
-use regen_domain::{AuditRecord, JobId, JobSummary, JsonText, RegenerationJob, Timestamp};
+use regen_domain::{AuditRecord, JobSummary, JsonText};
+use regen_storage::StoredJob;
 use serde::Serialize;
 
 use crate::ServiceError;
@@ -50,26 +51,45 @@ fn skipped_before_formula(c: char) -> bool {
 /// starts like a formula, after any leading spaces, or that starts with a
 /// tab or line break, gets a leading `'`.
 pub fn csv_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    push_csv_cell(&mut out, text);
+    out
+}
+
+/// [`csv_cell`], written straight into `out`.
+fn push_csv_cell(out: &mut String, text: &str) {
     let looks_like_formula = text.starts_with(['\t', '\r', '\n'])
         || text
             .chars()
             .find(|c| !skipped_before_formula(*c))
             .is_some_and(starts_formula);
-    let guarded = if looks_like_formula {
-        format!("'{text}")
+    let quoted = text.contains([',', '"', '\r', '\n']);
+    if quoted {
+        out.push('"');
+    }
+    if looks_like_formula {
+        out.push('\'');
+    }
+    if quoted {
+        for (i, part) in text.split('"').enumerate() {
+            if i > 0 {
+                out.push_str("\"\"");
+            }
+            out.push_str(part);
+        }
+        out.push('"');
     } else {
-        text.to_owned()
-    };
-    if guarded.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
+        out.push_str(text);
     }
 }
 
 pub(crate) fn csv_line(out: &mut String, cells: &[&str]) {
-    let cells: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-    out.push_str(&cells.join(","));
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_csv_cell(out, cell);
+    }
     out.push_str("\r\n");
 }
 
@@ -92,35 +112,42 @@ pub(crate) const AUDIT_CSV_HEADER: [&str; 8] = [
     "details",
 ];
 
-/// A job as one NDJSON line: the detail API's fields, payloads verbatim.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct JobLine<'a> {
-    id: JobId,
-    status: regen_domain::JobStatus,
-    target_type: &'a str,
-    target_id: &'a str,
-    instruction_json: &'a JsonText,
-    output_ref: &'a Option<JsonText>,
-    error_json: &'a Option<JsonText>,
-    created_at: Timestamp,
-    created_by: &'a str,
+/// Appends a job as one NDJSON line: the detail API's fields, in its order,
+/// with the payloads' stored text verbatim. Line breaks between a payload's
+/// tokens (the only raw line breaks valid JSON can hold) become spaces, so
+/// each job stays on one line and every offset in the payload stays put.
+pub(crate) fn job_line(out: &mut String, job: &StoredJob) {
+    let payload = |out: &mut String, text: Option<&str>| match text {
+        Some(text) if text.contains(['\n', '\r']) => out.push_str(&text.replace(['\n', '\r'], " ")),
+        Some(text) => out.push_str(text),
+        None => out.push_str("null"),
+    };
+    out.push_str("{\"id\":");
+    push_json_string(out, &job.id.to_string());
+    out.push_str(",\"status\":");
+    push_json_string(out, job.status.as_str());
+    out.push_str(",\"targetType\":");
+    push_json_string(out, &job.target_type);
+    out.push_str(",\"targetId\":");
+    push_json_string(out, &job.target_id);
+    out.push_str(",\"instructionJson\":");
+    payload(out, Some(&job.instruction_json));
+    out.push_str(",\"outputRef\":");
+    payload(out, job.output_ref.as_deref());
+    out.push_str(",\"errorJson\":");
+    payload(out, job.error_json.as_deref());
+    out.push_str(",\"createdAt\":");
+    push_json_string(out, &job.created_at.to_string());
+    out.push_str(",\"createdBy\":");
+    push_json_string(out, &job.created_by);
+    out.push_str("}\n");
 }
 
-impl<'a> From<&'a RegenerationJob> for JobLine<'a> {
-    fn from(job: &'a RegenerationJob) -> Self {
-        JobLine {
-            id: job.id,
-            status: job.status,
-            target_type: &job.target_type,
-            target_id: &job.target_id,
-            instruction_json: &job.instruction_json,
-            output_ref: &job.output_ref,
-            error_json: &job.error_json,
-            created_at: job.created_at,
-            created_by: &job.created_by,
-        }
-    }
+/// `text` as a JSON string, escaped as serde_json escapes it.
+fn push_json_string(out: &mut String, text: &str) {
+    let mut bytes = std::mem::take(out).into_bytes();
+    serde_json::to_writer(&mut bytes, text).expect("writing to a Vec cannot fail");
+    *out = String::from_utf8(bytes).expect("serde_json writes UTF-8");
 }
 
 /// Appends one NDJSON line, serialised straight into the chunk (a payload
@@ -138,6 +165,7 @@ pub(crate) fn write_job_rows(out: &mut String, jobs: &[JobSummary]) {
     for job in jobs {
         let id = job.id.to_string();
         let created_at = job.created_at.to_string();
+        // One line per job, the cells written straight into the chunk.
         csv_line(
             out,
             &[

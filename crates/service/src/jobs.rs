@@ -161,7 +161,7 @@ pub struct Triggered {
 }
 
 pub(crate) struct ValidListing {
-    filter: JobFilter,
+    pub(crate) filter: JobFilter,
     cursor: Option<Cursor>,
     limit: u32,
 }

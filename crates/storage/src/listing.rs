@@ -74,7 +74,7 @@ impl std::ops::Deref for JobListing {
 }
 
 /// The (created_at, id) of the last row a page's scan budget lets it examine.
-type BudgetEnd = (String, String);
+pub(crate) type BudgetEnd = (String, String);
 
 /// The filter whose index drives the scan, most selective first. Each of
 /// these indexes ends in (created_at, id), so the time window and the keyset
@@ -215,7 +215,7 @@ fn where_clause(conditions: &[String]) -> String {
 /// as soon as the page is full. (A `LIMIT` subquery bounds the scan as
 /// well, but SQLite sorts its output again, so it always read the whole
 /// budget: 40 ms a page at a million jobs.)
-struct Listing {
+pub(crate) struct Listing {
     conditions: Conditions,
     driving: String,
     ordered: String,
@@ -224,7 +224,7 @@ struct Listing {
 }
 
 impl Listing {
-    fn new(
+    pub(crate) fn new(
         filter: &JobFilter,
         from: Option<(PageDirection, KeysetPosition)>,
         backend: Backend,
@@ -249,7 +249,7 @@ impl Listing {
         }
     }
 
-    fn budgeted(&self) -> bool {
+    pub(crate) fn budgeted(&self) -> bool {
         !self.conditions.residual.is_empty()
     }
 
@@ -267,6 +267,13 @@ impl Listing {
     /// LIMIT is bound, so one statement per filter shape is prepared and
     /// cached, not one per page size.
     fn page_sql(&self, bounded: bool) -> String {
+        self.page_sql_of(SUMMARY_COLUMNS, bounded)
+    }
+
+    /// [`Listing::page_sql`] selecting `columns`. With `bounded`, the page
+    /// ends at a keyset position (inclusive), bound after the filter's
+    /// values; LIMIT comes last, and [`Listing::next_placeholder`] follows.
+    pub(crate) fn page_sql_of(&self, columns: &str, bounded: bool) -> String {
         let mut conditions = self.conditions.driving.clone();
         let mut n = self.conditions.params.len();
         if bounded {
@@ -280,11 +287,16 @@ impl Listing {
         }
         conditions.extend(self.conditions.residual.iter().cloned());
         format!(
-            "SELECT {SUMMARY_COLUMNS} FROM regeneration_jobs {} {} LIMIT ${}",
+            "SELECT {columns} FROM regeneration_jobs {} {} LIMIT ${}",
             where_clause(&conditions),
             self.ordered,
             n + 1
         )
+    }
+
+    /// The first placeholder free after [`Listing::page_sql_of`]'s.
+    pub(crate) fn next_placeholder(&self, bounded: bool) -> usize {
+        self.conditions.params.len() + if bounded { 2 } else { 0 } + 2
     }
 
     /// The page as one row holding a JSON array of its rows (`json_rows`).
@@ -300,7 +312,7 @@ impl Listing {
     }
 
     /// `sql` (the page statement or an EXPLAIN of it) with every value bound.
-    fn page_query<'q>(
+    pub(crate) fn page_query<'q>(
         &'q self,
         sql: &'q str,
         bound: Option<&'q (String, String)>,
@@ -402,7 +414,7 @@ impl Store {
 
 /// The (created_at, id) of the last row a budgeted page may examine, or
 /// `None` when the driving range holds fewer rows than the budget.
-async fn budget_end(
+pub(crate) async fn budget_end(
     conn: &mut AnyConnection,
     listing: &Listing,
 ) -> Result<Option<BudgetEnd>, StorageError> {

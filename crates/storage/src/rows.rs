@@ -45,7 +45,7 @@ where
     parse_text(column, &text(row, column)?)
 }
 
-fn parse_text<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, StorageError>
+pub(crate) fn parse_text<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, StorageError>
 where
     T::Err: std::fmt::Display,
 {

@@ -45,11 +45,12 @@ impl Store {
     /// it, only the savepoint is rolled back, the transition still commits,
     /// and the event is handed back so the caller can keep it elsewhere
     /// (the journal). That is the only path after a failure: nothing is
-    /// retried, so a trigger waits for the job's row (PostgreSQL) or the
-    /// write lock (SQLite, after its turn) once, each wait bounded by the
-    /// store's timeout. Any other
-    /// error rolls everything back (sqlx rolls back a transaction dropped
-    /// without commit) and is returned: nothing was written.
+    /// retried. Waiting is bounded in total by the store's timeout: for the
+    /// trigger's turn (SQLite), a connection, and the job's row (PostgreSQL)
+    /// or the write lock (SQLite) together. A trigger that runs out of time
+    /// drops its transaction before `commit`, which sqlx rolls back, and
+    /// answers `Unavailable`: nothing was written. Any other error rolls
+    /// everything back the same way and is returned.
     pub async fn trigger_job(
         &self,
         id: JobId,
@@ -65,11 +66,21 @@ impl Store {
             request_id: request_id.map(str::to_owned),
             details: None,
         };
-        let _turn = self.sqlite_write_turn().await?;
-        let mut tx = self.pool.begin().await?;
-        let Some(row) = transition(&mut tx, id).await? else {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let out_of_time = |_| StorageError::Unavailable(sqlx::Error::PoolTimedOut);
+        let _turn = self.sqlite_write_turn(deadline).await?;
+        let mut conn = tokio::time::timeout_at(deadline, self.pool.acquire())
+            .await
+            .map_err(out_of_time)??;
+        let mut tx = (&mut *conn).begin().await?;
+        // Only the statement that waits for the lock runs against the
+        // clock; past the deadline `tx` is dropped uncommitted.
+        let transitioned = tokio::time::timeout_at(deadline, transition(&mut tx, id))
+            .await
+            .map_err(out_of_time)??;
+        let Some(row) = transitioned else {
             tx.rollback().await?;
-            return self.why_not_triggered(id).await;
+            return why_not_triggered(&mut conn, id).await;
         };
         let job = job_from_row(&row)?;
         let audit = {
@@ -96,35 +107,38 @@ impl Store {
     /// order they arrive, before they ask for the write lock: otherwise
     /// each waits in SQLite's busy handler, which sleeps up to 100 ms
     /// between looks, and 32 concurrent triggers saw a p99 of 200 ms
-    /// (bench/NOTES.md). The turn is bounded by the same timeout as the
-    /// lock, as a wait of its own. PostgreSQL locks only the job's row: no
-    /// turn.
+    /// (bench/NOTES.md). The turn counts against the trigger's deadline.
+    /// PostgreSQL locks only the job's row: no turn.
     async fn sqlite_write_turn(
         &self,
+        deadline: tokio::time::Instant,
     ) -> Result<Option<tokio::sync::MutexGuard<'_, ()>>, StorageError> {
         if self.backend() != Backend::Sqlite {
             return Ok(None);
         }
-        tokio::time::timeout(self.timeout, self.sqlite_writer.lock())
+        tokio::time::timeout_at(deadline, self.sqlite_writer.lock())
             .await
             .map(Some)
             .map_err(|_| StorageError::Unavailable(sqlx::Error::PoolTimedOut))
     }
+}
 
-    /// Why a conditional update changed nothing: no such job, or it is no
-    /// longer PENDING (statuses never go back, so the answer stays true).
-    async fn why_not_triggered(&self, id: JobId) -> Result<TriggerResult, StorageError> {
-        let current: Option<(String,)> =
-            sqlx::query_as("SELECT status FROM regeneration_jobs WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-        match current {
-            None => Ok(TriggerResult::NotFound),
-            Some((status,)) => Ok(TriggerResult::Conflict {
-                current: status.parse().map_err(StorageError::corrupt)?,
-            }),
-        }
+/// Why a conditional update changed nothing: no such job, or it is no
+/// longer PENDING (statuses never go back, so the answer stays true).
+async fn why_not_triggered(
+    conn: &mut AnyConnection,
+    id: JobId,
+) -> Result<TriggerResult, StorageError> {
+    let current: Option<(String,)> =
+        sqlx::query_as("SELECT status FROM regeneration_jobs WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?;
+    match current {
+        None => Ok(TriggerResult::NotFound),
+        Some((status,)) => Ok(TriggerResult::Conflict {
+            current: status.parse().map_err(StorageError::corrupt)?,
+        }),
     }
 }
 

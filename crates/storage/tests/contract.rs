@@ -2,7 +2,7 @@
 //! plus the database-level invariants proven with raw SQL.
 
 use regen_domain::{
-    AuditEventType, JobStatus, JsonText, NewJob, Role, Scope, Timestamp, ALL_STATUSES,
+    AuditEventType, JobId, JobStatus, JsonText, NewJob, Role, Scope, Timestamp, ALL_STATUSES,
 };
 use regen_storage::testing::{
     break_audit_inserts, break_trigger_audit_of, break_writes, repair_audit_inserts, repair_writes,
@@ -66,11 +66,68 @@ contract_tests!(
     a_corrupted_counter_is_caught_by_a_recount_and_repaired_by_a_rebuild,
     the_oldest_pending_job_is_found_overall_and_per_target_type,
     a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there,
+    export_pages_visit_every_matching_job_once_with_its_stored_payloads,
+    export_pages_of_big_payloads_hold_one_mebibyte_or_one_job,
     concurrent_bulk_imports_and_triggers_all_commit_with_exact_counts,
     folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
     a_bulk_insert_statement_writes_each_counter_row_once,
     every_documented_filter_shape_has_a_plan,
 );
+
+/// SQLite: a trigger that waits for another trigger's turn and then for
+/// the write lock waits at most its timeout in all, not once per wait, and
+/// writes nothing when it runs out of time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_trigger_waits_at_most_its_timeout_in_total() {
+    use std::time::{Duration, Instant};
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let timeout = Duration::from_secs(2);
+    db.store().await;
+    let options = StoreOptions {
+        acquire_timeout: timeout,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect(&db.url, &options).await.unwrap();
+    let first = pending_job(&store).await;
+    let second = pending_job(&store).await;
+    // Another writer holds the write lock throughout.
+    let raw = db.raw_pool().await;
+    let mut holder = raw.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.trigger_job(first.id, "first", None).await }
+    });
+    // The first trigger now holds the turn and waits for the lock.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let second_outcome = store.trigger_job(second.id, "second", None).await;
+    let waited = started.elapsed();
+    let first_outcome = waiting.await.unwrap();
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
+
+    assert!(
+        matches!(second_outcome, Err(StorageError::Unavailable(_))),
+        "{second_outcome:?}"
+    );
+    assert!(
+        matches!(first_outcome, Err(StorageError::Unavailable(_))),
+        "{first_outcome:?}"
+    );
+    // Its turn came at about 1.8 s; waiting again for the lock as long as
+    // the timeout would have taken it to about 3.8 s.
+    assert!(waited < Duration::from_millis(3000), "waited {waited:?}");
+    let statuses: Vec<(String,)> =
+        sqlx::query_as("SELECT status FROM regeneration_jobs ORDER BY id")
+            .fetch_all(&raw)
+            .await
+            .unwrap();
+    assert_eq!(statuses, [("PENDING".to_owned(),), ("PENDING".to_owned(),)]);
+}
 
 /// SQLite plans do not depend on the data, so its plans are checked: every
 /// documented filter shape reads the jobs through an index that yields them
@@ -1250,6 +1307,135 @@ async fn a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there(bac
     assert_eq!(rest.scan_stopped_at, None, "the rest fits the budget");
     assert_eq!(direct.len(), 2, "an index-served filter never stops");
     assert_eq!(direct.scan_stopped_at, None);
+
+    // An export of the same filter goes on past the budget, page by page.
+    let (mut exported, mut after, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = store.export_jobs(&rare, after, 1000).await.unwrap();
+        exported.extend(page.rows.iter().map(|j| j.id));
+        pages += 1;
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(exported, [ids[1], ids[0]]);
+    assert_eq!(pages, 2, "one page per scan budget");
+}
+
+/// Every page of an export, read to the end.
+async fn export_all(
+    store: &Store,
+    filter: &JobFilter,
+    limit: u32,
+) -> Vec<Vec<regen_storage::StoredJob>> {
+    let (mut pages, mut after) = (Vec::new(), None);
+    loop {
+        let page = store.export_jobs(filter, after, limit).await.unwrap();
+        pages.push(page.rows);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return pages,
+        }
+    }
+}
+
+async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let start = regen_domain::Timestamp::from_millis(1_780_000_000_000).unwrap();
+    let jobs: Vec<_> = (0..40)
+        .map(|n| {
+            let mut job = new_job(JobStatus::Pending, ["insight", "article"][n % 2], "t");
+            // Spacing, escapes and digits exactly as stored, and a line break.
+            job.instruction_json =
+                JsonText::parse(format!("{{ \"n\" : {n}.10,\n\"s\":\"\\u00e9\\\"\" }}")).unwrap();
+            job.output_ref = (n % 3 == 0).then(|| JsonText::parse("[1, 2]").unwrap());
+            // Three share a creation time: the id breaks the tie.
+            let at = regen_domain::Timestamp::from_millis(start.millis() + (n as i64 / 3) * 1000);
+            (job, at.unwrap())
+        })
+        .collect();
+    store.insert_jobs(jobs).await.unwrap();
+    let articles = JobFilter {
+        target_type: Some("article".into()),
+        ..JobFilter::default()
+    };
+    let listed: Vec<JobId> = store
+        .list_jobs(&articles, None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+
+    let pages = export_all(&store, &articles, 7).await;
+    let exported: Vec<&regen_storage::StoredJob> = pages.iter().flatten().collect();
+
+    assert_eq!(exported.iter().map(|j| j.id).collect::<Vec<_>>(), listed);
+    assert!(pages.iter().all(|page| page.len() <= 7));
+    let raw = db.raw_pool().await;
+    for job in exported {
+        let (instruction, output): (String, Option<String>) = sqlx::query_as(
+            "SELECT instruction_json, output_ref FROM regeneration_jobs WHERE id = $1",
+        )
+        .bind(job.id.to_string())
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+        assert_eq!(job.instruction_json, instruction);
+        assert_eq!(job.output_ref, output);
+        assert_eq!(job.target_type, "article");
+    }
+    let summaries = store
+        .export_job_summaries(&articles, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        summaries.rows.iter().map(|j| j.id).collect::<Vec<_>>(),
+        listed
+    );
+    assert_eq!(summaries.next, None, "a short page is the last");
+}
+
+async fn export_pages_of_big_payloads_hold_one_mebibyte_or_one_job(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let payload = |bytes: usize| JsonText::parse(format!("\"{}\"", "x".repeat(bytes))).unwrap();
+    let start = regen_domain::Timestamp::from_millis(1_780_000_000_000).unwrap();
+    // Newest first: two small, three of 600 KB, one of 1.5 MB, two small.
+    let sizes = [100, 100, 600_000, 600_000, 600_000, 1_500_000, 100, 100];
+    let jobs: Vec<_> = sizes
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(n, &bytes)| {
+            let mut job = new_job(JobStatus::Pending, "insight", "t");
+            job.instruction_json = payload(bytes);
+            let at = regen_domain::Timestamp::from_millis(start.millis() + n as i64 * 1000);
+            (job, at.unwrap())
+        })
+        .collect();
+    store.insert_jobs(jobs).await.unwrap();
+
+    let pages = export_all(&store, &JobFilter::default(), 1000).await;
+    let page_sizes: Vec<Vec<usize>> = pages
+        .iter()
+        .map(|page| page.iter().map(|j| j.instruction_json.len() - 2).collect())
+        .collect();
+
+    assert_eq!(
+        page_sizes,
+        [
+            vec![100, 100, 600_000],
+            vec![600_000],
+            vec![600_000],
+            vec![1_500_000],
+            vec![100, 100],
+        ]
+    );
+    assert!(
+        regen_storage::MAX_PAGE_BYTES == 1 << 20,
+        "the sizes above assume 1 MiB"
+    );
 }
 
 async fn activity_rows(store: &Store, hour: &str) -> i64 {

@@ -167,8 +167,9 @@ pub struct Settings {
         default_value = "10", value_parser = positive::<u32>)]
     pub db_max_connections: u32,
 
-    /// longest wait for a pooled connection, for a lock and (SQLite) for a
-    /// trigger's turn, each, before answering 503; nothing is retried
+    /// longest wait for a pooled connection or a lock before answering 503;
+    /// a trigger's waits (its turn on SQLite, a connection, the lock)
+    /// together; nothing is retried
     #[arg(long, global = true, env = "REGEN_DB_TIMEOUT_MS", value_name = "MILLISECONDS",
         default_value = "5000", value_parser = positive::<u64>)]
     pub db_timeout_ms: u64,

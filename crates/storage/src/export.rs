@@ -1,0 +1,216 @@
+//! Reading every job a filter matches, for an export: keyset pages in
+//! listing order, each one short statement (no transaction is held across
+//! pages, so SQLite's checkpoints and PostgreSQL's vacuum go on), each read
+//! as one JSON value (`json_rows`: one message per page, not per row).
+//!
+//! Pages of whole records are sized by their payloads' bytes: a first,
+//! cheap statement reads the payloads' lengths (SQLite's `octet_length`
+//! and PostgreSQL's read the stored length, not the value) and finds where
+//! [`MAX_PAGE_BYTES`] ends; the page is then read down to that row. A page
+//! of 5 MB payloads holds one job, a page of small ones up to the row limit.
+
+use regen_domain::{JobId, JobStatus, JobSummary, Timestamp};
+use sqlx::Row;
+
+use crate::error::StorageError;
+use crate::listing::{budget_end, BudgetEnd, Listing};
+use crate::rows::{json_rows, parse_text, JOB_COLUMNS};
+use crate::{JobFilter, KeysetPosition, PageDirection, Store};
+
+/// The payload bytes one page of whole records may hold (a single bigger
+/// job still makes a page of its own).
+pub const MAX_PAGE_BYTES: i64 = 1 << 20;
+
+/// A job as stored, its payloads as their stored text: exports write them
+/// verbatim. They are not parsed again here: the tables' CHECK constraints
+/// (`json_valid`, `::json`) admit only valid JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredJob {
+    pub id: JobId,
+    pub status: JobStatus,
+    pub target_type: String,
+    pub target_id: String,
+    pub instruction_json: String,
+    pub output_ref: Option<String>,
+    pub error_json: Option<String>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
+/// One page of an export, and where the next one starts (`None`: this was
+/// the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportPage<T> {
+    pub rows: Vec<T>,
+    pub next: Option<KeysetPosition>,
+}
+
+/// The payload bytes of a row, read from the stored lengths.
+const PAYLOAD_BYTES: &str =
+    "octet_length(instruction_json) + COALESCE(octet_length(output_ref), 0) \
+     + COALESCE(octet_length(error_json), 0) AS bytes";
+
+/// Where a page of whole records ends.
+struct Cut {
+    created_at: String,
+    id: String,
+    /// Rows in the page, counted from 1.
+    rows: i64,
+    /// The cut is the last row the scan found: nothing was left out.
+    last_found: bool,
+}
+
+impl Store {
+    /// Up to `limit` job summaries after `after`, newest first.
+    pub async fn export_job_summaries(
+        &self,
+        filter: &JobFilter,
+        after: Option<KeysetPosition>,
+        limit: u32,
+    ) -> Result<ExportPage<JobSummary>, StorageError> {
+        let from = after.map(|position| (PageDirection::Older, position));
+        let page = self.list_jobs(filter, from, limit).await?;
+        let next = match page.jobs.last() {
+            Some(last) if page.jobs.len() == limit as usize => Some(KeysetPosition::from(last)),
+            // Short: the range ended, or the scan budget did (go on from
+            // where it stopped).
+            _ => page.scan_stopped_at,
+        };
+        Ok(ExportPage {
+            rows: page.jobs,
+            next,
+        })
+    }
+
+    /// Whole jobs after `after`, newest first: at most `limit`, and no more
+    /// than [`MAX_PAGE_BYTES`] of payloads unless the first job alone has
+    /// more.
+    pub async fn export_jobs(
+        &self,
+        filter: &JobFilter,
+        after: Option<KeysetPosition>,
+        limit: u32,
+    ) -> Result<ExportPage<StoredJob>, StorageError> {
+        let listing = Listing::new(
+            filter,
+            after.map(|position| (PageDirection::Older, position)),
+            self.backend(),
+        );
+        // One connection for the page's statements: it is checked out once.
+        let mut conn = self.pool.acquire().await?;
+        let budget = if listing.budgeted() {
+            budget_end(&mut conn, &listing).await?
+        } else {
+            None
+        };
+        let Some(cut) = page_cut(&mut conn, &listing, budget.as_ref(), limit).await? else {
+            // Nothing more up to the scan budget's end: go on from there.
+            return Ok(ExportPage {
+                rows: Vec::new(),
+                next: budget.map(|end| position(&end)).transpose()?,
+            });
+        };
+        let sql = json_rows(
+            self.backend(),
+            JOB_COLUMNS,
+            &listing.page_sql_of(JOB_COLUMNS, true),
+        );
+        let bound = (cut.created_at.clone(), cut.id.clone());
+        // No LIMIT but the cut: a job inserted into the range meanwhile is
+        // read too, rather than pushing the cut's own rows out of the page.
+        let page: String = listing
+            .page_query(&sql, Some(&bound), u32::MAX)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+        let mut rows = stored_jobs_from_json(&page)?;
+        rows.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
+        let next = if cut.last_found && cut.rows < i64::from(limit) {
+            budget.map(|end| position(&end)).transpose()?
+        } else {
+            Some(position(&bound)?)
+        };
+        Ok(ExportPage { rows, next })
+    }
+}
+
+/// The last row of the next page of whole records: the row limit, or the
+/// byte limit, whichever comes first (the first row always counts).
+async fn page_cut(
+    conn: &mut sqlx::AnyConnection,
+    listing: &Listing,
+    budget: Option<&BudgetEnd>,
+    limit: u32,
+) -> Result<Option<Cut>, StorageError> {
+    let bounded = budget.is_some();
+    let sized = listing.page_sql_of(&format!("created_at, id, {PAYLOAD_BYTES}"), bounded);
+    let sql = format!(
+        "SELECT created_at, id, rn, total FROM ( \
+           SELECT created_at, id, \
+             row_number() OVER w AS rn, sum(bytes) OVER w AS running, count(*) OVER () AS total \
+           FROM ({sized}) AS page \
+           WINDOW w AS (ORDER BY created_at DESC, id DESC) \
+         ) AS sized \
+         WHERE rn = 1 OR running <= ${} \
+         ORDER BY rn DESC LIMIT 1",
+        listing.next_placeholder(bounded)
+    );
+    let row = listing
+        .page_query(&sql, budget, limit)
+        .bind(MAX_PAGE_BYTES)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| {
+        let rows: i64 = row.try_get(2)?;
+        let total: i64 = row.try_get(3)?;
+        Ok(Cut {
+            created_at: row.try_get(0)?,
+            id: row.try_get(1)?,
+            rows,
+            last_found: rows == total,
+        })
+    })
+    .transpose()
+}
+
+fn position((created_at, id): &(String, String)) -> Result<KeysetPosition, StorageError> {
+    Ok(KeysetPosition {
+        created_at: parse_text("created_at", created_at)?,
+        id: parse_text("id", id)?,
+    })
+}
+
+/// Whole jobs as `json_rows` reads them: one JSON array of `[JOB_COLUMNS]`
+/// arrays, the payloads as JSON strings holding their stored text.
+fn stored_jobs_from_json(page: &str) -> Result<Vec<StoredJob>, StorageError> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    );
+    let rows: Vec<Row> =
+        serde_json::from_str(page).map_err(|e| StorageError::corrupt(format!("jobs: {e}")))?;
+    rows.into_iter()
+        .map(
+            |(id, status, target_type, target_id, instruction, output, error, at, by)| {
+                Ok(StoredJob {
+                    id: parse_text("id", &id)?,
+                    status: parse_text("status", &status)?,
+                    target_type,
+                    target_id,
+                    instruction_json: instruction,
+                    output_ref: output,
+                    error_json: error,
+                    created_at: parse_text("created_at", &at)?,
+                    created_by: by,
+                })
+            },
+        )
+        .collect()
+}
