@@ -215,6 +215,35 @@ pub(crate) fn write_audit_events(
 mod tests {
     use super::*;
 
+    fn stored_job(instruction: &str, output: Option<&str>) -> StoredJob {
+        StoredJob {
+            id: "0190a4b4-7a2b-7c3d-8e4f-5a6b7c8d9e0f".parse().unwrap(),
+            status: regen_domain::JobStatus::Pending,
+            target_type: "insight".into(),
+            target_id: "say \"hi\"\n".into(),
+            instruction_json: instruction.into(),
+            output_ref: output.map(str::to_owned),
+            error_json: None,
+            created_at: regen_domain::Timestamp::from_millis(0).unwrap(),
+            created_by: "bot".into(),
+        }
+    }
+
+    #[test]
+    fn a_job_line_embeds_its_payloads_as_stored_on_one_line() {
+        let mut out = String::new();
+        job_line(&mut out, &stored_job("{ \"a\" : 1.10 }", Some("[1,\r\n2]")));
+        assert_eq!(
+            out,
+            "{\"id\":\"0190a4b4-7a2b-7c3d-8e4f-5a6b7c8d9e0f\",\"status\":\"PENDING\",\
+             \"targetType\":\"insight\",\"targetId\":\"say \\\"hi\\\"\\n\",\
+             \"instructionJson\":{ \"a\" : 1.10 },\"outputRef\":[1,  2],\"errorJson\":null,\
+             \"createdAt\":\"1970-01-01T00:00:00.000Z\",\"createdBy\":\"bot\"}\n"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(parsed["outputRef"], serde_json::json!([1, 2]));
+    }
+
     #[test]
     fn cells_are_quoted_as_rfc_4180_says() {
         assert_eq!(csv_cell("plain"), "plain");
