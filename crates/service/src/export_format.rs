@@ -1,8 +1,8 @@
 //! How an export's rows are written: the two formats, CSV cells that no
 //! spreadsheet will run, and NDJSON lines with the payloads verbatim.
 
-use regen_domain::{AuditRecord, JobSummary, JsonText};
-use regen_storage::StoredJob;
+use regen_domain::{AuditRecord, JsonText};
+use regen_storage::{StoredJob, SummaryText};
 use serde::Serialize;
 
 use crate::ServiceError;
@@ -123,9 +123,9 @@ pub(crate) fn job_line(out: &mut String, job: &StoredJob) {
         None => out.push_str("null"),
     };
     out.push_str("{\"id\":");
-    push_json_string(out, &job.id.to_string());
+    push_json_string(out, &job.id);
     out.push_str(",\"status\":");
-    push_json_string(out, job.status.as_str());
+    push_json_string(out, &job.status);
     out.push_str(",\"targetType\":");
     push_json_string(out, &job.target_type);
     out.push_str(",\"targetId\":");
@@ -137,45 +137,39 @@ pub(crate) fn job_line(out: &mut String, job: &StoredJob) {
     out.push_str(",\"errorJson\":");
     payload(out, job.error_json.as_deref());
     out.push_str(",\"createdAt\":");
-    push_json_string(out, &job.created_at.to_string());
+    push_json_string(out, &job.created_at);
     out.push_str(",\"createdBy\":");
     push_json_string(out, &job.created_by);
     out.push_str("}\n");
 }
 
-/// `text` as a JSON string, escaped as serde_json escapes it.
+/// `text` as a JSON string, escaped as serde_json escapes it (quotes,
+/// backslashes and control characters; nothing else).
 fn push_json_string(out: &mut String, text: &str) {
-    let mut bytes = std::mem::take(out).into_bytes();
-    serde_json::to_writer(&mut bytes, text).expect("writing to a Vec cannot fail");
-    *out = String::from_utf8(bytes).expect("serde_json writes UTF-8");
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&serde_json::to_string(text).expect("a string always serialises"));
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
 }
 
-/// Appends one NDJSON line, serialised straight into the chunk (a payload
-/// of megabytes is not copied once more on the way).
+/// Appends one NDJSON line.
 pub(crate) fn json_line(out: &mut String, value: &impl Serialize) -> Result<(), ServiceError> {
-    let mut bytes = std::mem::take(out).into_bytes();
-    let written = serde_json::to_writer(&mut bytes, value);
-    bytes.push(b'\n');
-    // serde_json writes UTF-8 only; the check cannot fail and copies nothing.
-    *out = String::from_utf8(bytes).map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
-    written.map_err(|e| ServiceError::InvalidInput(format!("cannot serialise a row: {e}")))
+    let line = serde_json::to_string(value)
+        .map_err(|e| ServiceError::InvalidInput(format!("cannot serialise a row: {e}")))?;
+    out.push_str(&line);
+    out.push('\n');
+    Ok(())
 }
 
-pub(crate) fn write_job_rows(out: &mut String, jobs: &[JobSummary]) {
-    for job in jobs {
-        let id = job.id.to_string();
-        let created_at = job.created_at.to_string();
-        // One line per job, the cells written straight into the chunk.
+/// Job summaries as CSV lines, each cell written from its stored text.
+pub(crate) fn write_job_rows(out: &mut String, jobs: &[SummaryText]) {
+    for [id, status, target_type, target_id, created_at, created_by] in jobs {
         csv_line(
             out,
-            &[
-                &id,
-                job.status.as_str(),
-                &job.target_type,
-                &job.target_id,
-                &created_at,
-                &job.created_by,
-            ],
+            &[id, status, target_type, target_id, created_at, created_by],
         );
     }
 }
@@ -217,14 +211,14 @@ mod tests {
 
     fn stored_job(instruction: &str, output: Option<&str>) -> StoredJob {
         StoredJob {
-            id: "0190a4b4-7a2b-7c3d-8e4f-5a6b7c8d9e0f".parse().unwrap(),
-            status: regen_domain::JobStatus::Pending,
+            id: "0190a4b4-7a2b-7c3d-8e4f-5a6b7c8d9e0f".into(),
+            status: "PENDING".into(),
             target_type: "insight".into(),
             target_id: "say \"hi\"\n".into(),
             instruction_json: instruction.into(),
             output_ref: output.map(str::to_owned),
             error_json: None,
-            created_at: regen_domain::Timestamp::from_millis(0).unwrap(),
+            created_at: "1970-01-01T00:00:00.000Z".into(),
             created_by: "bot".into(),
         }
     }

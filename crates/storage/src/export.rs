@@ -9,31 +9,32 @@
 //! [`MAX_PAGE_BYTES`] ends; the page is then read down to that row. A page
 //! of 5 MB payloads holds one job, a page of small ones up to the row limit.
 
-use regen_domain::{JobId, JobStatus, JobSummary, Timestamp};
 use sqlx::Row;
 
 use crate::error::StorageError;
-use crate::listing::{budget_end, BudgetEnd, Listing};
-use crate::rows::{json_rows, parse_text, JOB_COLUMNS};
+use crate::listing::{budget_end, keyset_position, BudgetEnd, Listing};
+use crate::rows::{json_rows, summary_texts_from_json, SummaryText, JOB_COLUMNS};
 use crate::{JobFilter, KeysetPosition, PageDirection, Store};
 
 /// The payload bytes one page of whole records may hold (a single bigger
 /// job still makes a page of its own).
 pub const MAX_PAGE_BYTES: i64 = 1 << 20;
 
-/// A job as stored, its payloads as their stored text: exports write them
-/// verbatim. They are not parsed again here: the tables' CHECK constraints
-/// (`json_valid`, `::json`) admit only valid JSON.
+/// A whole job as the database holds it: exports write every column as it
+/// is, never parsed and written again. The table's CHECK constraints keep
+/// each in its documented form (a lower-case UUID, a status name, a
+/// fixed-width UTC time, and payloads that are valid JSON: `json_valid`,
+/// `::json`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredJob {
-    pub id: JobId,
-    pub status: JobStatus,
+    pub id: String,
+    pub status: String,
     pub target_type: String,
     pub target_id: String,
     pub instruction_json: String,
     pub output_ref: Option<String>,
     pub error_json: Option<String>,
-    pub created_at: Timestamp,
+    pub created_at: String,
     pub created_by: String,
 }
 
@@ -61,25 +62,28 @@ struct Cut {
 }
 
 impl Store {
-    /// Up to `limit` job summaries after `after`, newest first.
+    /// Up to `limit` job summaries after `after`, newest first, as stored
+    /// text ([`SummaryText`]).
     pub async fn export_job_summaries(
         &self,
         filter: &JobFilter,
         after: Option<KeysetPosition>,
         limit: u32,
-    ) -> Result<ExportPage<JobSummary>, StorageError> {
+    ) -> Result<ExportPage<SummaryText>, StorageError> {
         let from = after.map(|position| (PageDirection::Older, position));
-        let page = self.list_jobs(filter, from, limit).await?;
-        let next = match page.jobs.last() {
-            Some(last) if page.jobs.len() == limit as usize => Some(KeysetPosition::from(last)),
+        let (page, budget) = self.list_page_json(filter, from, limit).await?;
+        let mut rows = summary_texts_from_json(&page)?;
+        // Fixed-width UTC text: text order is time order.
+        rows.sort_unstable_by(|a, b| (&b[4], &b[0]).cmp(&(&a[4], &a[0])));
+        let next = match rows.last() {
+            Some(last) if rows.len() == limit as usize => {
+                Some(keyset_position(&(last[4].clone(), last[0].clone()))?)
+            }
             // Short: the range ended, or the scan budget did (go on from
             // where it stopped).
-            _ => page.scan_stopped_at,
+            _ => budget.as_ref().map(keyset_position).transpose()?,
         };
-        Ok(ExportPage {
-            rows: page.jobs,
-            next,
-        })
+        Ok(ExportPage { rows, next })
     }
 
     /// Whole jobs after `after`, newest first: at most `limit`, and no more
@@ -107,7 +111,7 @@ impl Store {
             // Nothing more up to the scan budget's end: go on from there.
             return Ok(ExportPage {
                 rows: Vec::new(),
-                next: budget.map(|end| position(&end)).transpose()?,
+                next: budget.as_ref().map(keyset_position).transpose()?,
             });
         };
         let sql = json_rows(
@@ -116,19 +120,28 @@ impl Store {
             &listing.page_sql_of(JOB_COLUMNS, true),
         );
         let bound = (cut.created_at.clone(), cut.id.clone());
-        // No LIMIT but the cut: a job inserted into the range meanwhile is
-        // read too, rather than pushing the cut's own rows out of the page.
+        // LIMIT ends the scan (SQLite checks the cut as a filter, not as the
+        // end of the index range). A job inserted into the range meanwhile
+        // can push the cut's last rows out: the next page starts after the
+        // last row read, so none is skipped.
         let page: String = listing
-            .page_query(&sql, Some(&bound), u32::MAX)
+            .page_query(&sql, Some(&bound), cut.rows as u32)
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
         let mut rows = stored_jobs_from_json(&page)?;
-        rows.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
-        let next = if cut.last_found && cut.rows < i64::from(limit) {
-            budget.map(|end| position(&end)).transpose()?
-        } else {
-            Some(position(&bound)?)
+        // Fixed-width UTC text: text order is time order.
+        rows.sort_unstable_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
+        let reached_cut = rows.last().is_some_and(|last| last.id == cut.id);
+        let next = match rows.last() {
+            _ if reached_cut && cut.last_found && cut.rows < i64::from(limit) => {
+                budget.as_ref().map(keyset_position).transpose()?
+            }
+            Some(last) => Some(keyset_position(&(
+                last.created_at.clone(),
+                last.id.clone(),
+            ))?),
+            None => Some(keyset_position(&bound)?),
         };
         Ok(ExportPage { rows, next })
     }
@@ -173,13 +186,6 @@ async fn page_cut(
     .transpose()
 }
 
-fn position((created_at, id): &(String, String)) -> Result<KeysetPosition, StorageError> {
-    Ok(KeysetPosition {
-        created_at: parse_text("created_at", created_at)?,
-        id: parse_text("id", id)?,
-    })
-}
-
 /// Whole jobs as `json_rows` reads them: one JSON array of `[JOB_COLUMNS]`
 /// arrays, the payloads as JSON strings holding their stored text.
 fn stored_jobs_from_json(page: &str) -> Result<Vec<StoredJob>, StorageError> {
@@ -196,21 +202,17 @@ fn stored_jobs_from_json(page: &str) -> Result<Vec<StoredJob>, StorageError> {
     );
     let rows: Vec<Row> =
         serde_json::from_str(page).map_err(|e| StorageError::corrupt(format!("jobs: {e}")))?;
-    rows.into_iter()
-        .map(
-            |(id, status, target_type, target_id, instruction, output, error, at, by)| {
-                Ok(StoredJob {
-                    id: parse_text("id", &id)?,
-                    status: parse_text("status", &status)?,
-                    target_type,
-                    target_id,
-                    instruction_json: instruction,
-                    output_ref: output,
-                    error_json: error,
-                    created_at: parse_text("created_at", &at)?,
-                    created_by: by,
-                })
-            },
-        )
-        .collect()
+    let job =
+        |(id, status, target_type, target_id, instruction, output, error, at, by): Row| StoredJob {
+            id,
+            status,
+            target_type,
+            target_id,
+            instruction_json: instruction,
+            output_ref: output,
+            error_json: error,
+            created_at: at,
+            created_by: by,
+        };
+    Ok(rows.into_iter().map(job).collect())
 }

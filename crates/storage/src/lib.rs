@@ -32,6 +32,7 @@ pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
 pub use export::{ExportPage, StoredJob, MAX_PAGE_BYTES};
 pub use listing::{JobFilter, JobListing, KeysetPosition, PageDirection, SCAN_BUDGET};
+pub use rows::SummaryText;
 pub use stats::CountRow;
 pub use trigger::{AuditWriteFailure, TriggerResult};
 

@@ -13,7 +13,7 @@ use regen_domain::{JobId, JobStatus, JobSummary, Timestamp};
 use sqlx::{AnyConnection, Row};
 
 use crate::error::StorageError;
-use crate::rows::{json_rows, summaries_from_json, SUMMARY_COLUMNS};
+use crate::rows::{json_rows, parse_text, summaries_from_json, SUMMARY_COLUMNS};
 use crate::{AnyQuery, Backend, Store};
 
 /// Which jobs a listing shows. Empty `statuses` means every status.
@@ -381,6 +381,29 @@ impl Store {
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
     ) -> Result<JobListing, StorageError> {
+        let (page, bound) = self.list_page_json(filter, from, limit).await?;
+        let mut jobs = summaries_from_json(&page)?;
+        let scan_stopped_at = match &bound {
+            Some(end) if jobs.len() < limit as usize => Some(keyset_position(end)?),
+            _ => None,
+        };
+        // Newest first, whichever way the page was read (an aggregate keeps
+        // no promised order).
+        jobs.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
+        Ok(JobListing {
+            jobs,
+            scan_stopped_at,
+        })
+    }
+
+    /// One listing page as `json_rows` reads it, and where its scan budget
+    /// ended (`None`: the driving range fits the budget).
+    pub(crate) async fn list_page_json(
+        &self,
+        filter: &JobFilter,
+        from: Option<(PageDirection, KeysetPosition)>,
+        limit: u32,
+    ) -> Result<(String, Option<BudgetEnd>), StorageError> {
         let listing = Listing::new(filter, from, self.backend());
         let mut conn = self.pool.acquire().await?;
         let bound = if listing.budgeted() {
@@ -394,22 +417,18 @@ impl Store {
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        let mut jobs = summaries_from_json(&page)?;
-        let scan_stopped_at = match &bound {
-            Some((at, id)) if jobs.len() < limit as usize => Some(KeysetPosition {
-                created_at: at.parse().map_err(StorageError::corrupt)?,
-                id: id.parse().map_err(StorageError::corrupt)?,
-            }),
-            _ => None,
-        };
-        // Newest first, whichever way the page was read (an aggregate keeps
-        // no promised order).
-        jobs.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
-        Ok(JobListing {
-            jobs,
-            scan_stopped_at,
-        })
+        Ok((page, bound))
     }
+}
+
+/// A keyset position as stored text, parsed.
+pub(crate) fn keyset_position(
+    (created_at, id): &BudgetEnd,
+) -> Result<KeysetPosition, StorageError> {
+    Ok(KeysetPosition {
+        created_at: parse_text("created_at", created_at)?,
+        id: parse_text("id", id)?,
+    })
 }
 
 /// The (created_at, id) of the last row a budgeted page may examine, or

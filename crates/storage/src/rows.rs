@@ -89,13 +89,21 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError
     })
 }
 
+/// A job summary's columns as the database holds them, in
+/// [`SUMMARY_COLUMNS`] order. Exports write these as they are: the table's
+/// CHECK constraints keep each column in its documented form.
+pub type SummaryText = [String; 6];
+
 /// A page of job summaries as the listing reads it: one JSON array of
-/// `[SUMMARY_COLUMNS]` arrays (see `listing.rs` for why), each value
-/// validated like any stored value.
+/// `[SUMMARY_COLUMNS]` arrays (see `listing.rs` for why).
+pub(crate) fn summary_texts_from_json(page: &str) -> Result<Vec<SummaryText>, StorageError> {
+    serde_json::from_str(page).map_err(|e| StorageError::corrupt(format!("job summaries: {e}")))
+}
+
+/// [`summary_texts_from_json`], each value validated like any stored value.
 pub(crate) fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
-    let rows: Vec<[String; 6]> = serde_json::from_str(page)
-        .map_err(|e| StorageError::corrupt(format!("job summaries: {e}")))?;
-    rows.into_iter()
+    summary_texts_from_json(page)?
+        .into_iter()
         .map(
             |[id, status, target_type, target_id, created_at, created_by]| {
                 Ok(JobSummary {

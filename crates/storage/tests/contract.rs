@@ -1312,7 +1312,7 @@ async fn a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there(bac
     let (mut exported, mut after, mut pages) = (Vec::new(), None, 0);
     loop {
         let page = store.export_jobs(&rare, after, 1000).await.unwrap();
-        exported.extend(page.rows.iter().map(|j| j.id));
+        exported.extend(page.rows.iter().map(|j| j.id.parse::<JobId>().unwrap()));
         pages += 1;
         match page.next {
             Some(next) => after = Some(next),
@@ -1371,14 +1371,15 @@ async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(bac
     let pages = export_all(&store, &articles, 7).await;
     let exported: Vec<&regen_storage::StoredJob> = pages.iter().flatten().collect();
 
-    assert_eq!(exported.iter().map(|j| j.id).collect::<Vec<_>>(), listed);
+    let exported_ids: Vec<JobId> = exported.iter().map(|j| j.id.parse().unwrap()).collect();
+    assert_eq!(exported_ids, listed);
     assert!(pages.iter().all(|page| page.len() <= 7));
     let raw = db.raw_pool().await;
     for job in exported {
         let (instruction, output): (String, Option<String>) = sqlx::query_as(
             "SELECT instruction_json, output_ref FROM regeneration_jobs WHERE id = $1",
         )
-        .bind(job.id.to_string())
+        .bind(&job.id)
         .fetch_one(&raw)
         .await
         .unwrap();
@@ -1390,10 +1391,12 @@ async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(bac
         .export_job_summaries(&articles, None, 100)
         .await
         .unwrap();
-    assert_eq!(
-        summaries.rows.iter().map(|j| j.id).collect::<Vec<_>>(),
-        listed
-    );
+    let summary_ids: Vec<JobId> = summaries
+        .rows
+        .iter()
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    assert_eq!(summary_ids, listed);
     assert_eq!(summaries.next, None, "a short page is the last");
 }
 
