@@ -249,6 +249,10 @@ impl Listing {
         }
     }
 
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     pub(crate) fn budgeted(&self) -> bool {
         !self.conditions.residual.is_empty()
     }
@@ -272,7 +276,7 @@ impl Listing {
 
     /// [`Listing::page_sql`] selecting `columns`. With `bounded`, the page
     /// ends at a keyset position (inclusive), bound after the filter's
-    /// values; LIMIT comes last, and [`Listing::next_placeholder`] follows.
+    /// values; LIMIT comes last.
     pub(crate) fn page_sql_of(&self, columns: &str, bounded: bool) -> String {
         let mut conditions = self.conditions.driving.clone();
         let mut n = self.conditions.params.len();
@@ -292,11 +296,6 @@ impl Listing {
             self.ordered,
             n + 1
         )
-    }
-
-    /// The first placeholder free after [`Listing::page_sql_of`]'s.
-    pub(crate) fn next_placeholder(&self, bounded: bool) -> usize {
-        self.conditions.params.len() + if bounded { 2 } else { 0 } + 2
     }
 
     /// The page as one row holding a JSON array of its rows (`json_rows`).
