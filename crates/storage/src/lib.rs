@@ -12,8 +12,10 @@
 mod accounts;
 mod activity;
 mod audit;
+mod bulk_trigger;
 mod connect;
 mod error;
+mod idempotency;
 mod jobs;
 mod listing;
 mod rows;
@@ -27,11 +29,13 @@ mod trigger;
 pub use accounts::{AccessTaken, NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
 pub use activity::{ActivityRow, BucketActivity};
 pub use audit::{AuditFilter, AuditPosition};
+pub use bulk_trigger::{BulkAuditFailure, BulkOutcome, BulkSelection, BulkTrigger, BulkTriggered};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
+pub use idempotency::{IdempotencyClaim, KeyClaim, KeyPolicy, StoredAnswer};
 pub use listing::{JobFilter, JobListing, KeysetPosition, PageDirection, SCAN_BUDGET};
 pub use stats::CountRow;
-pub use trigger::{AuditWriteFailure, TriggerResult};
+pub use trigger::{AnswerUnder, AuditWriteFailure, TriggerResult};
 
 /// A statement with its arguments, on whichever backend is connected.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

@@ -411,3 +411,31 @@ async fn budget_end(
     row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .transpose()
 }
+
+/// The ids of at most `limit` jobs `filter` selects, newest first: the jobs
+/// a bulk trigger by filter counts and triggers. The whole filter applies
+/// (no scan budget: the count must be exact); the limit bounds the rows
+/// read, and the driving index the scan.
+pub(crate) async fn matching_ids(
+    conn: &mut AnyConnection,
+    filter: &JobFilter,
+    backend: Backend,
+    limit: usize,
+) -> Result<Vec<JobId>, StorageError> {
+    let listing = Listing::new(filter, None, backend);
+    let mut conditions = listing.conditions.driving.clone();
+    conditions.extend(listing.conditions.residual.iter().cloned());
+    let sql = format!(
+        "SELECT id FROM regeneration_jobs {} {} LIMIT {limit}",
+        where_clause(&conditions),
+        listing.ordered
+    );
+    let rows = listing.bind_filter(sqlx::query(&sql)).fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            row.try_get::<String, _>(0)?
+                .parse()
+                .map_err(StorageError::corrupt)
+        })
+        .collect()
+}

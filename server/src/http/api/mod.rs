@@ -21,7 +21,9 @@ use super::state::AppState;
 use responses::ServiceErrors;
 
 mod audit;
+mod bulk;
 mod export;
+mod idempotency;
 mod jobs;
 mod query;
 mod responses;
@@ -75,6 +77,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(export::export_audit_events))
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::trigger_job))
+        .routes(routes!(bulk::bulk_trigger))
         .routes(routes!(openapi_document))
         .split_for_parts();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
