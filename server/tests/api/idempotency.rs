@@ -280,7 +280,7 @@ async fn a_read_scope_token_with_a_key_gets_403_and_writes_no_key(backend: Backe
     let trigger = keyed_trigger(&app.address, &id, &reader, "k-1").await;
     let bulk = keyed_bulk(&app.address, &json!({"ids": [id]}), &reader, "k-2").await;
 
-    assert_eq!((trigger.status(), bulk.status()), (403, 403));
+    assert_eq!((trigger.status().as_u16(), bulk.status().as_u16()), (403, 403));
     let keys: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM idempotency_keys")
         .fetch_one(&app.database.raw_pool().await)
         .await
