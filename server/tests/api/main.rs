@@ -25,6 +25,7 @@ mod assets;
 mod audit;
 mod auth;
 mod bulk;
+mod bulk_pages;
 mod cli;
 mod cli_accounts;
 mod export_limits;
