@@ -226,7 +226,10 @@ mod browser {
                 form.set_action(&action);
                 // A plain form submission: the result page is the answer.
                 if form.submit().is_err() {
-                    say(&root, "The trigger could not be sent. Reload the page and try again.");
+                    say(
+                        &root,
+                        "The trigger could not be sent. Reload the page and try again.",
+                    );
                 }
             }
             BulkPart::Choose | BulkPart::Count | BulkPart::Description => {}

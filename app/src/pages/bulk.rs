@@ -170,7 +170,11 @@ pub fn BulkResultView(result: BulkTriggerResult) -> impl IntoView {
         .iter()
         .map(|id| view! { <li><code>{id.clone()}</code></li> })
         .collect_view();
-    let section = |id: &'static str, title: &'static str, count: usize, empty: &'static str, items: AnyView| {
+    let section = |id: &'static str,
+                   title: &'static str,
+                   count: usize,
+                   empty: &'static str,
+                   items: AnyView| {
         let heading = format!("{title} ({})", grouped(count as u64));
         let body = if count == 0 {
             view! { <p class="empty-state">{empty}</p> }.into_any()
@@ -208,7 +212,10 @@ mod tests {
             ..BulkForm::default()
         };
         let all = BulkForm {
-            filter: vec![("targetType", "insight".into()), ("createdBy", "bot".into())],
+            filter: vec![
+                ("targetType", "insight".into()),
+                ("createdBy", "bot".into()),
+            ],
             expected_count: Some(1200),
             ..BulkForm::default()
         };

@@ -99,7 +99,11 @@ impl AdminService {
     /// is logged and the key released: the request changed nothing, so a
     /// retry may run it again.
     pub async fn finish_keyed(&self, request: &KeyedRequest, answer: &StoredAnswer) {
-        if let Err(error) = self.store().finish_idempotency_key(&request.0, answer).await {
+        if let Err(error) = self
+            .store()
+            .finish_idempotency_key(&request.0, answer)
+            .await
+        {
             tracing::warn!(error = %error, "an idempotent answer could not be kept");
             self.release_keyed(request).await;
         }

@@ -44,11 +44,11 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_LEN,
 };
 pub use jobs::{JobPage, ListQuery};
-pub use regen_storage::StoredAnswer;
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 pub use page_chart::PAGE_CHART_MAX_AGE;
 pub use regen_storage::AccessTaken;
+pub use regen_storage::StoredAnswer;
 pub use secrets::{CredentialHash, SessionSecret, API_TOKEN_PREFIX};
 pub use stats::CountMismatch;
 pub use throttle::LoginThrottle;

@@ -78,7 +78,9 @@ pub enum BulkOutcome {
     TooMany,
     /// The filter selects another number of PENDING jobs than expected;
     /// nothing changed.
-    CountChanged { current: u64 },
+    CountChanged {
+        current: u64,
+    },
     /// The idempotency key was taken over while this ran; nothing changed.
     ClaimLost,
 }
@@ -139,12 +141,20 @@ impl Store {
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
             moved.extend(transition_all(&mut tx, chunk).await?);
         }
-        let rest: Vec<JobId> = ids.iter().copied().filter(|id| !moved.contains(id)).collect();
+        let rest: Vec<JobId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !moved.contains(id))
+            .collect();
         let mut current = HashMap::new();
         for chunk in rest.chunks(IDS_PER_STATEMENT) {
             current.extend(statuses(&mut tx, chunk).await?);
         }
-        let triggered: Vec<JobId> = ids.iter().copied().filter(|id| moved.contains(id)).collect();
+        let triggered: Vec<JobId> = ids
+            .iter()
+            .copied()
+            .filter(|id| moved.contains(id))
+            .collect();
         let occurred_at = now();
         let events: Vec<AuditEvent> = triggered
             .iter()
@@ -204,7 +214,10 @@ async fn lock_pending(conn: &mut AnyConnection, ids: &[JobId]) -> Result<(), sql
 
 /// The one conditional update of `trigger.rs`, over many ids: the ids that
 /// were PENDING and now are RUNNING.
-async fn transition_all(conn: &mut AnyConnection, ids: &[JobId]) -> Result<Vec<JobId>, StorageError> {
+async fn transition_all(
+    conn: &mut AnyConnection,
+    ids: &[JobId],
+) -> Result<Vec<JobId>, StorageError> {
     let (from, to) = trigger_statuses();
     let mut params = Params::default();
     let to = params.push(to.as_str().to_owned());

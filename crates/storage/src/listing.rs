@@ -430,7 +430,10 @@ pub(crate) async fn matching_ids(
         where_clause(&conditions),
         listing.ordered
     );
-    let rows = listing.bind_filter(sqlx::query(&sql)).fetch_all(conn).await?;
+    let rows = listing
+        .bind_filter(sqlx::query(&sql))
+        .fetch_all(conn)
+        .await?;
     rows.iter()
         .map(|row| {
             row.try_get::<String, _>(0)?

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use crate::audit::insert_audit_rows;
 use crate::error::StorageError;
 use crate::idempotency::{record_answer, IdempotencyClaim, StoredAnswer};
-use crate::sql::ROWS_PER_INSERT;
 use crate::rows::{job_from_row, JOB_COLUMNS};
+use crate::sql::ROWS_PER_INSERT;
 use crate::{now, Backend, Store};
 
 /// The audit row of a committed transition that could not be written. The

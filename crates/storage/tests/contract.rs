@@ -1497,7 +1497,9 @@ async fn a_bulk_by_ids_triggers_each_pending_job_once_and_reports_the_others(bac
         .unwrap()
         .id;
     let unknown = regen_domain::JobId::from_uuid(uuid::Uuid::now_v7());
-    let ids = [pending[0], running, pending[1], pending[0], unknown, completed];
+    let ids = [
+        pending[0], running, pending[1], pending[0], unknown, completed,
+    ];
 
     let done = done(
         store
@@ -1509,7 +1511,10 @@ async fn a_bulk_by_ids_triggers_each_pending_job_once_and_reports_the_others(bac
     assert_eq!(done.triggered, pending);
     assert_eq!(
         done.conflicts,
-        [(running, JobStatus::Running), (completed, JobStatus::Completed)]
+        [
+            (running, JobStatus::Running),
+            (completed, JobStatus::Completed)
+        ]
     );
     assert_eq!(done.not_found, [unknown]);
     assert!(done.audit.is_ok());
@@ -1606,7 +1611,10 @@ async fn a_bulk_by_filter_with_another_count_or_too_many_jobs_changes_nothing(ba
     let other_count = store.bulk_trigger(&by_filter(2, 10), None).await.unwrap();
     let too_many = store.bulk_trigger(&by_filter(3, 2), None).await.unwrap();
 
-    assert!(matches!(other_count, BulkOutcome::CountChanged { current: 3 }));
+    assert!(matches!(
+        other_count,
+        BulkOutcome::CountChanged { current: 3 }
+    ));
     assert!(matches!(too_many, BulkOutcome::TooMany));
     let running = "SELECT COUNT(*) FROM regeneration_jobs WHERE status <> 'PENDING'";
     assert_eq!(count_rows(&store, running).await, 0);
@@ -1706,7 +1714,12 @@ async fn a_bulk_of_more_ids_than_one_statement_takes_triggers_them_all(backend: 
     let (_db, store) = store(backend).await;
     let created = regen_domain::Timestamp::from_millis(1_790_000_000_000).unwrap();
     let jobs = (0..700)
-        .map(|n| (new_job(JobStatus::Pending, "insight", &format!("m-{n}")), created))
+        .map(|n| {
+            (
+                new_job(JobStatus::Pending, "insight", &format!("m-{n}")),
+                created,
+            )
+        })
         .collect();
     let mut ids = store.insert_jobs(jobs).await.unwrap();
     let unknown: Vec<_> = (0..400)
@@ -1764,12 +1777,13 @@ async fn an_idempotency_key_is_claimed_once_and_then_replays_its_answer(backend:
         .unwrap();
 
     assert_eq!(again, KeyClaim::Replay(answer));
-    assert!(matches!(other_owner, KeyClaim::Claimed(_)), "{other_owner:?}");
+    assert!(
+        matches!(other_owner, KeyClaim::Claimed(_)),
+        "{other_owner:?}"
+    );
 }
 
-async fn a_key_with_another_request_is_a_mismatch_and_a_running_one_in_progress(
-    backend: Backend,
-) {
+async fn a_key_with_another_request_is_a_mismatch_and_a_running_one_in_progress(backend: Backend) {
     let (_db, store) = store(backend).await;
     let claim = claimed(
         store
@@ -1887,9 +1901,7 @@ async fn keys_older_than_a_day_are_pruned_on_write(backend: Backend) {
     assert_eq!(count_rows(&store, keys).await, 1, "old-2 pruned");
 }
 
-async fn a_keyed_trigger_keeps_its_answer_in_the_transaction_of_its_transition(
-    backend: Backend,
-) {
+async fn a_keyed_trigger_keeps_its_answer_in_the_transaction_of_its_transition(backend: Backend) {
     let (db, store) = store(backend).await;
     let job = pending_job(&store).await;
     let claim = claimed(

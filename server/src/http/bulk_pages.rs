@@ -34,8 +34,8 @@ struct BulkFields {
 
 /// The form as the pages show it, or why it cannot be read.
 fn read_form(body: &[u8]) -> Result<BulkForm, String> {
-    let fields: BulkFields =
-        serde_html_form::from_bytes(body).map_err(|e| format!("The form could not be read: {e}."))?;
+    let fields: BulkFields = serde_html_form::from_bytes(body)
+        .map_err(|e| format!("The form could not be read: {e}."))?;
     let expected_count = match fields.expected_count.as_deref() {
         None => None,
         Some(text) => Some(
@@ -162,9 +162,9 @@ pub async fn trigger(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("One bulk trigger takes at most {max} jobs. Narrow the filters."),
         ),
-        Err(ServiceError::InvalidInput(message) | ServiceError::InvalidParameter { message, .. }) => {
-            refused(&state, &info, StatusCode::BAD_REQUEST, &message)
-        }
+        Err(
+            ServiceError::InvalidInput(message) | ServiceError::InvalidParameter { message, .. },
+        ) => refused(&state, &info, StatusCode::BAD_REQUEST, &message),
         Err(ServiceError::Unavailable(_)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Html(documents::unavailable_document(&state.ui, caller)),
@@ -182,7 +182,10 @@ mod tests {
     fn a_form_is_ids_or_filters_with_their_count_and_never_both() {
         let ids = read_form(b"id=a&id=b").unwrap();
         assert_eq!(ids.ids, ["a", "b"]);
-        assert_eq!(selection_of(&ids), BulkSelection::Ids(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            selection_of(&ids),
+            BulkSelection::Ids(vec!["a".into(), "b".into()])
+        );
         let all = read_form(b"targetType=insight&targetId=&expectedCount=12&id=x").unwrap();
         assert!(all.ids.is_empty());
         assert_eq!(all.filter, [("targetType", "insight".to_owned())]);

@@ -55,16 +55,24 @@ async fn only_a_list_of_pending_jobs_offers_the_bulk_trigger(backend: Backend) {
 
     for id in &ids {
         assert!(
-            pending.contains(&format!("name=\"id\" value=\"{id}\" aria-label=\"Select job {id}\"")),
+            pending.contains(&format!(
+                "name=\"id\" value=\"{id}\" aria-label=\"Select job {id}\""
+            )),
             "a checkbox for {id}"
         );
     }
     assert!(pending.contains("Trigger selected"));
-    assert!(pending.contains("Trigger all 2 matching"), "N is the exact count shown");
+    assert!(
+        pending.contains("Trigger all 2 matching"),
+        "N is the exact count shown"
+    );
     assert!(pending.contains(&format!("action=\"{CONFIRM}\"")));
     assert!(pending.contains("data-final=\"/admin/regeneration-jobs/bulk-trigger\""));
     assert!(pending.contains("<dialog"), "the dialog for JavaScript");
-    assert!(pending.contains("leptos-island"), "the list of PENDING jobs hydrates its island");
+    assert!(
+        pending.contains("leptos-island"),
+        "the list of PENDING jobs hydrates its island"
+    );
     for other in [&everything, &running] {
         assert!(!other.contains("Trigger selected"));
         assert!(!other.contains("name=\"id\""));
@@ -122,9 +130,15 @@ async fn selected_jobs_are_confirmed_then_triggered_and_reported(backend: Backen
     assert!(confirm.contains("the 3 selected PENDING jobs"));
     assert!(confirm.contains(&format!("action=\"{TRIGGER}\"")));
     for id in pending.iter().chain([&finished]) {
-        assert!(confirm.contains(&format!("<input type=\"hidden\" name=\"id\" value=\"{id}\"")));
+        assert!(confirm.contains(&format!(
+            "<input type=\"hidden\" name=\"id\" value=\"{id}\""
+        )));
     }
-    assert_eq!(app.detail(&pending[0]).await["status"], "PENDING", "confirming changes nothing");
+    assert_eq!(
+        app.detail(&pending[0]).await["status"],
+        "PENDING",
+        "confirming changes nothing"
+    );
 
     let (status, result) = post(&browser, &app, TRIGGER, &form).await;
 
@@ -148,7 +162,10 @@ async fn trigger_all_whose_count_changed_asks_again_and_triggers_nothing(backend
     let browser = app.browser_login("ada").await;
     let form = [("targetType", "insight"), ("expectedCount", "2")];
     let (_, confirm) = post(&browser, &app, CONFIRM, &form).await;
-    assert!(confirm.contains("all 2 PENDING jobs with target type “insight”"), "{confirm}");
+    assert!(
+        confirm.contains("all 2 PENDING jobs with target type “insight”"),
+        "{confirm}"
+    );
     let third = app.insert_job(JobStatus::Pending).await;
 
     let (status, again) = post(&browser, &app, TRIGGER, &form).await;

@@ -136,7 +136,13 @@ async fn a_key_used_for_another_request_is_422(backend: Backend) {
     assert_eq!(first.status(), 200);
 
     let other_job = keyed_trigger(&app.address, &ids[1], &app.admin_token, "k-1").await;
-    let other_route = keyed_bulk(&app.address, &json!({"ids": [ids[1]]}), &app.admin_token, "k-1").await;
+    let other_route = keyed_bulk(
+        &app.address,
+        &json!({"ids": [ids[1]]}),
+        &app.admin_token,
+        "k-1",
+    )
+    .await;
 
     for response in [other_job, other_route] {
         assert_eq!(response.status(), 422);
@@ -280,7 +286,10 @@ async fn a_read_scope_token_with_a_key_gets_403_and_writes_no_key(backend: Backe
     let trigger = keyed_trigger(&app.address, &id, &reader, "k-1").await;
     let bulk = keyed_bulk(&app.address, &json!({"ids": [id]}), &reader, "k-2").await;
 
-    assert_eq!((trigger.status().as_u16(), bulk.status().as_u16()), (403, 403));
+    assert_eq!(
+        (trigger.status().as_u16(), bulk.status().as_u16()),
+        (403, 403)
+    );
     let keys: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM idempotency_keys")
         .fetch_one(&app.database.raw_pool().await)
         .await
@@ -302,8 +311,14 @@ async fn concurrent_requests_with_one_key_on_two_instances_run_once(backend: Bac
     let body = json!({ "ids": ids });
     let tasks: Vec<_> = (0..16)
         .map(|n| {
-            let (base, body, token) = (addresses[n % 2].clone(), body.clone(), app.admin_token.clone());
-            tokio::spawn(async move { answer(keyed_bulk(&base, &body, &token, "race").await).await })
+            let (base, body, token) = (
+                addresses[n % 2].clone(),
+                body.clone(),
+                app.admin_token.clone(),
+            );
+            tokio::spawn(
+                async move { answer(keyed_bulk(&base, &body, &token, "race").await).await },
+            )
         })
         .collect();
     let mut answers = Vec::new();
@@ -311,7 +326,10 @@ async fn concurrent_requests_with_one_key_on_two_instances_run_once(backend: Bac
         answers.push(task.await.unwrap());
     }
 
-    let ran: Vec<_> = answers.iter().filter(|a| a.0 == 200 && a.1.is_none()).collect();
+    let ran: Vec<_> = answers
+        .iter()
+        .filter(|a| a.0 == 200 && a.1.is_none())
+        .collect();
     assert_eq!(ran.len(), 1, "{answers:?}");
     for other in &answers {
         match other {

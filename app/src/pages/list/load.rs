@@ -8,9 +8,9 @@ use super::view::ListData;
 #[cfg(feature = "ssr")]
 use super::view::{BulkControls, FilterValues, StatusCountLinks, LIST_PATH};
 #[cfg(feature = "ssr")]
-use crate::pages::bulk::BulkForm;
-#[cfg(feature = "ssr")]
 use crate::components::activity_chart::RenderedChart;
+#[cfg(feature = "ssr")]
+use crate::pages::bulk::BulkForm;
 use crate::pages::PageError;
 
 #[cfg(feature = "ssr")]

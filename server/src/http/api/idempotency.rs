@@ -120,6 +120,9 @@ mod tests {
         assert_ne!(base, fingerprint("POST", "/b", b"{}"));
         assert_ne!(base, fingerprint("POST", "/a", b"{ }"));
         // The separators keep parts from running into each other.
-        assert_ne!(fingerprint("POST", "/a\nb", b""), fingerprint("POST", "/a", b"b"));
+        assert_ne!(
+            fingerprint("POST", "/a\nb", b""),
+            fingerprint("POST", "/a", b"b")
+        );
     }
 }

@@ -171,11 +171,17 @@ pub async fn trigger_job(
     let path = format!("{JOBS_PATH}/{id}/trigger");
     let service = &state.service;
     let (caller, request_id, id) = (info.caller.as_ref(), info.request_id.as_str(), &id);
-    answer_once(&state, &info, &headers, ("POST", &path, &body[..]), |key| async move {
-        let triggered = service
-            .trigger_job_keyed(caller, id, Some(request_id), key.as_ref())
-            .await?;
-        Ok(json_answer(&triggered.job))
-    })
+    answer_once(
+        &state,
+        &info,
+        &headers,
+        ("POST", &path, &body[..]),
+        |key| async move {
+            let triggered = service
+                .trigger_job_keyed(caller, id, Some(request_id), key.as_ref())
+                .await?;
+            Ok(json_answer(&triggered.job))
+        },
+    )
     .await
 }
