@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::error::StorageError;
 use crate::listing::matching_ids;
+use crate::rows::job_ids;
 use crate::sql::Params;
 use crate::trigger::{audit_in_savepoint, keep_answer, trigger_statuses, AnswerUnder};
 use crate::{now, Backend, JobFilter, Store};
@@ -227,14 +228,7 @@ async fn transition_all(
         "UPDATE regeneration_jobs SET status = {to} WHERE id IN ({list}) AND status = {from} \
          RETURNING id"
     );
-    let rows = params.bind_all(sqlx::query(&sql)).fetch_all(conn).await?;
-    rows.iter()
-        .map(|row| {
-            row.try_get::<String, _>(0)?
-                .parse()
-                .map_err(StorageError::corrupt)
-        })
-        .collect()
+    job_ids(&params.bind_all(sqlx::query(&sql)).fetch_all(conn).await?)
 }
 
 /// The current status of each of `ids` that exists (statuses never go

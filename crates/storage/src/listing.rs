@@ -13,7 +13,7 @@ use regen_domain::{JobId, JobStatus, JobSummary, Timestamp};
 use sqlx::{AnyConnection, Row};
 
 use crate::error::StorageError;
-use crate::rows::{json_rows, summaries_from_json, SUMMARY_COLUMNS};
+use crate::rows::{job_ids, json_rows, summaries_from_json, SUMMARY_COLUMNS};
 use crate::{AnyQuery, Backend, Store};
 
 /// Which jobs a listing shows. Empty `statuses` means every status.
@@ -430,15 +430,10 @@ pub(crate) async fn matching_ids(
         where_clause(&conditions),
         listing.ordered
     );
-    let rows = listing
-        .bind_filter(sqlx::query(&sql))
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            row.try_get::<String, _>(0)?
-                .parse()
-                .map_err(StorageError::corrupt)
-        })
-        .collect()
+    job_ids(
+        &listing
+            .bind_filter(sqlx::query(&sql))
+            .fetch_all(conn)
+            .await?,
+    )
 }

@@ -1746,6 +1746,13 @@ const POLICY: KeyPolicy = KeyPolicy {
     lease: std::time::Duration::from_secs(60),
 };
 
+async fn claim_key(store: &Store, owner: &str, key: &str, hash: &str) -> KeyClaim {
+    store
+        .claim_idempotency_key(owner, key, hash, POLICY)
+        .await
+        .unwrap()
+}
+
 fn claimed(claim: KeyClaim) -> regen_storage::IdempotencyClaim {
     match claim {
         KeyClaim::Claimed(claim) => claim,
@@ -1755,26 +1762,15 @@ fn claimed(claim: KeyClaim) -> regen_storage::IdempotencyClaim {
 
 async fn an_idempotency_key_is_claimed_once_and_then_replays_its_answer(backend: Backend) {
     let (_db, store) = store(backend).await;
-    let claim = claimed(
-        store
-            .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-            .await
-            .unwrap(),
-    );
+    let claim = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
     let answer = StoredAnswer {
         status: 404,
         body: r#"{"status":404}"#.into(),
     };
 
     assert!(store.finish_idempotency_key(&claim, &answer).await.unwrap());
-    let again = store
-        .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-        .await
-        .unwrap();
-    let other_owner = store
-        .claim_idempotency_key("bob", "k-1", "hash-a", POLICY)
-        .await
-        .unwrap();
+    let again = claim_key(&store, "ada", "k-1", "hash-a").await;
+    let other_owner = claim_key(&store, "bob", "k-1", "hash-a").await;
 
     assert_eq!(again, KeyClaim::Replay(answer));
     assert!(
@@ -1785,26 +1781,12 @@ async fn an_idempotency_key_is_claimed_once_and_then_replays_its_answer(backend:
 
 async fn a_key_with_another_request_is_a_mismatch_and_a_running_one_in_progress(backend: Backend) {
     let (_db, store) = store(backend).await;
-    let claim = claimed(
-        store
-            .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-            .await
-            .unwrap(),
-    );
+    let claim = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
 
-    let running = store
-        .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-        .await
-        .unwrap();
-    let other_body = store
-        .claim_idempotency_key("ada", "k-1", "hash-b", POLICY)
-        .await
-        .unwrap();
+    let running = claim_key(&store, "ada", "k-1", "hash-a").await;
+    let other_body = claim_key(&store, "ada", "k-1", "hash-b").await;
     store.release_idempotency_key(&claim).await.unwrap();
-    let released = store
-        .claim_idempotency_key("ada", "k-1", "hash-b", POLICY)
-        .await
-        .unwrap();
+    let released = claim_key(&store, "ada", "k-1", "hash-b").await;
 
     assert_eq!(running, KeyClaim::InProgress);
     assert_eq!(other_body, KeyClaim::Mismatch);
@@ -1836,20 +1818,10 @@ async fn age_keys(store: &Store, seconds: i64) {
 async fn a_key_whose_lease_ran_out_is_taken_over_and_its_old_claim_rolls_back(backend: Backend) {
     let (_db, store) = store(backend).await;
     let job = pending_job(&store).await;
-    let first = claimed(
-        store
-            .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-            .await
-            .unwrap(),
-    );
+    let first = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
     age_keys(&store, 61).await;
 
-    let second = claimed(
-        store
-            .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-            .await
-            .unwrap(),
-    );
+    let second = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
     let answer = |_: &regen_domain::RegenerationJob| StoredAnswer {
         status: 200,
         body: "first".into(),
@@ -1877,12 +1849,7 @@ async fn a_key_whose_lease_ran_out_is_taken_over_and_its_old_claim_rolls_back(ba
 async fn keys_older_than_a_day_are_pruned_on_write(backend: Backend) {
     let (_db, store) = store(backend).await;
     for key in ["old-1", "old-2"] {
-        let claim = claimed(
-            store
-                .claim_idempotency_key("ada", key, "h", POLICY)
-                .await
-                .unwrap(),
-        );
+        let claim = claimed(claim_key(&store, "ada", key, "h").await);
         let answer = StoredAnswer {
             status: 200,
             body: "{}".into(),
@@ -1891,10 +1858,7 @@ async fn keys_older_than_a_day_are_pruned_on_write(backend: Backend) {
     }
     age_keys(&store, 24 * 3600 + 1).await;
 
-    let reused = store
-        .claim_idempotency_key("ada", "old-1", "another", POLICY)
-        .await
-        .unwrap();
+    let reused = claim_key(&store, "ada", "old-1", "another").await;
 
     assert!(matches!(reused, KeyClaim::Claimed(_)), "{reused:?}");
     let keys = "SELECT COUNT(*) FROM idempotency_keys";
@@ -1904,12 +1868,7 @@ async fn keys_older_than_a_day_are_pruned_on_write(backend: Backend) {
 async fn a_keyed_trigger_keeps_its_answer_in_the_transaction_of_its_transition(backend: Backend) {
     let (db, store) = store(backend).await;
     let job = pending_job(&store).await;
-    let claim = claimed(
-        store
-            .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-            .await
-            .unwrap(),
-    );
+    let claim = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
     let answer = |job: &regen_domain::RegenerationJob| StoredAnswer {
         status: 200,
         body: job.id.to_string(),
@@ -1927,10 +1886,7 @@ async fn a_keyed_trigger_keeps_its_answer_in_the_transaction_of_its_transition(b
         .await
         .is_err());
     assert_eq!(
-        store
-            .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-            .await
-            .unwrap(),
+        claim_key(&store, "ada", "k-1", "hash-a").await,
         KeyClaim::InProgress
     );
     repair_writes(&db, "regeneration_jobs").await;
@@ -1942,10 +1898,7 @@ async fn a_keyed_trigger_keeps_its_answer_in_the_transaction_of_its_transition(b
 
     assert!(matches!(outcome, TriggerResult::Triggered { .. }));
     assert_eq!(
-        store
-            .claim_idempotency_key("ada", "k-1", "hash-a", POLICY)
-            .await
-            .unwrap(),
+        claim_key(&store, "ada", "k-1", "hash-a").await,
         KeyClaim::Replay(StoredAnswer {
             status: 200,
             body: job.id.to_string(),

@@ -1,13 +1,12 @@
 //! The bulk trigger: both forms, what it refuses, who may use it, and a
 //! race against single triggers across two instances.
 
-use regen_domain::{JobStatus, Scope};
-use regen_service::{Operator, TokenRequest};
+use regen_domain::JobStatus;
 use regen_storage::testing::break_audit_inserts;
 use regen_storage::Backend;
 use serde_json::{json, Value};
 
-use crate::helpers::{client, spawn_app, spawn_app_with, spawn_second_instance, Options, TestApp};
+use crate::helpers::{client, spawn_app, spawn_app_with_bulk_max, spawn_second_instance, TestApp};
 
 both_backends!(
     a_bulk_by_ids_triggers_the_pending_jobs_and_reports_the_others,
@@ -126,14 +125,7 @@ async fn a_bulk_by_filter_whose_count_changed_is_409_and_triggers_nothing(backen
 }
 
 async fn a_bulk_over_the_maximum_is_413_naming_it_and_triggers_nothing(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            bulk_trigger_max: 2,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_with_bulk_max(backend, 2).await;
     let ids = pending(&app, 3).await;
     let before = app.snapshot().await;
 
@@ -198,19 +190,7 @@ async fn bad_bulk_bodies_are_400_and_trigger_nothing(backend: Backend) {
 async fn a_read_scope_token_or_a_member_gets_403_and_nothing_changes(backend: Backend) {
     let app = spawn_app(backend).await;
     let ids = pending(&app, 2).await;
-    let reader = app
-        .service
-        .create_api_token(
-            &Operator::command_line(),
-            "ada",
-            TokenRequest {
-                scope: Some(Scope::Read),
-                ..TokenRequest::default()
-            },
-        )
-        .await
-        .unwrap()
-        .token;
+    let reader = app.read_token("ada").await;
     let before = app.snapshot().await;
 
     for token in [&reader, &app.member_token] {

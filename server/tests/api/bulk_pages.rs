@@ -5,7 +5,7 @@
 use regen_domain::JobStatus;
 use regen_storage::Backend;
 
-use crate::helpers::{spawn_app, spawn_app_with, Options, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with_bulk_max, TestApp};
 
 both_backends!(
     only_a_list_of_pending_jobs_offers_the_bulk_trigger,
@@ -81,14 +81,7 @@ async fn only_a_list_of_pending_jobs_offers_the_bulk_trigger(backend: Backend) {
 }
 
 async fn trigger_all_is_offered_only_within_the_maximum(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            bulk_trigger_max: 2,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_with_bulk_max(backend, 2).await;
     for _ in 0..3 {
         app.insert_job(JobStatus::Pending).await;
     }

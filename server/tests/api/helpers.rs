@@ -61,6 +61,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Options::default()).await
 }
 
+/// An app whose bulk triggers take at most `max` jobs.
+pub async fn spawn_app_with_bulk_max(backend: Backend, max: usize) -> TestApp {
+    let options = Options {
+        bulk_trigger_max: max,
+        ..Options::default()
+    };
+    spawn_app_with(backend, options).await
+}
+
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     if std::env::var_os("REGEN_TEST_LOG").is_some() {
         server::telemetry::init(
@@ -206,6 +215,19 @@ impl TestApp {
     /// arrange data past the service (never used by the server itself).
     pub async fn store(&self) -> regen_storage::Store {
         self.database.store().await
+    }
+
+    /// A new read-scope API token of `user`.
+    pub async fn read_token(&self, user: &str) -> String {
+        let request = regen_service::TokenRequest {
+            scope: Some(regen_domain::Scope::Read),
+            ..Default::default()
+        };
+        self.service
+            .create_api_token(&Operator::command_line(), user, request)
+            .await
+            .unwrap()
+            .token
     }
 
     pub fn url(&self, path: &str) -> String {

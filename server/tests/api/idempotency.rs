@@ -2,7 +2,7 @@
 //! another request, a request still running, one whose instance died,
 //! invalid keys, scope, and two instances on one database.
 
-use regen_domain::{JobStatus, Scope};
+use regen_domain::JobStatus;
 use regen_service::{Operator, TokenRequest};
 use regen_storage::Backend;
 use serde_json::{json, Value};
@@ -269,19 +269,7 @@ async fn invalid_keys_are_400_and_change_nothing(backend: Backend) {
 async fn a_read_scope_token_with_a_key_gets_403_and_writes_no_key(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.insert_job(JobStatus::Pending).await;
-    let reader = app
-        .service
-        .create_api_token(
-            &Operator::command_line(),
-            "ada",
-            TokenRequest {
-                scope: Some(Scope::Read),
-                ..TokenRequest::default()
-            },
-        )
-        .await
-        .unwrap()
-        .token;
+    let reader = app.read_token("ada").await;
 
     let trigger = keyed_trigger(&app.address, &id, &reader, "k-1").await;
     let bulk = keyed_bulk(&app.address, &json!({"ids": [id]}), &reader, "k-2").await;

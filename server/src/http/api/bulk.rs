@@ -74,9 +74,9 @@ pub struct BulkTriggerFilter {
     created_to: Option<String>,
 }
 
-/// The body as the service takes it, or the 400 that says what is wrong.
-fn selection(body: &[u8]) -> Result<BulkSelection, Problem> {
-    let invalid = |error: serde_json::Error| Problem::invalid_request(format!("body: {error}"));
+/// The body as the service takes it, or what is wrong with it (a 400).
+fn selection(body: &[u8]) -> Result<BulkSelection, String> {
+    let invalid = |error: serde_json::Error| format!("body: {error}");
     let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
     // Read as the form the body names, so that an error names its field.
     let request = if value.get("ids").is_some() {
@@ -133,7 +133,7 @@ pub async fn bulk_trigger(
     let body = axum::body::to_bytes(body, crate::BODY_LIMIT)
         .await
         .map_err(|_| Problem::body_too_large(crate::BODY_LIMIT))?;
-    let selection = selection(&body)?;
+    let selection = selection(&body).map_err(Problem::invalid_request)?;
     let service = &state.service;
     let (caller, request_id) = (info.caller.as_ref(), info.request_id.as_str());
     let request = ("POST", BULK_TRIGGER_PATH, &body[..]);
