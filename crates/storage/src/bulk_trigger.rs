@@ -97,13 +97,21 @@ impl Store {
         key: Option<AnswerUnder<'_, BulkTriggered>>,
     ) -> Result<BulkOutcome, StorageError> {
         let _turn = self.sqlite_write_turn().await?;
-        let mut tx = self.pool.begin().await?;
-        if self.backend() == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(BULK_TRIGGER_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = match self.backend() {
+            // The write lock from the start: a deferred transaction that
+            // reads (the filter's ids) before it writes fails outright
+            // (SQLITE_BUSY_SNAPSHOT) when another connection, of this
+            // instance or another, wrote in between.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(BULK_TRIGGER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
         let ids = match request.selection {
             BulkSelection::Ids(ids) => {
                 let mut seen = HashSet::new();

@@ -77,6 +77,7 @@ contract_tests!(
     a_bulk_audit_failure_keeps_the_transitions_and_hands_back_every_event,
     overlapping_bulks_and_single_triggers_trigger_each_job_exactly_once,
     a_bulk_of_more_ids_than_one_statement_takes_triggers_them_all,
+    bulks_by_filter_commit_beside_another_instances_writes,
     an_idempotency_key_is_claimed_once_and_then_replays_its_answer,
     a_key_with_another_request_is_a_mismatch_and_a_running_one_in_progress,
     a_key_whose_lease_ran_out_is_taken_over_and_its_old_claim_rolls_back,
@@ -1738,6 +1739,48 @@ async fn a_bulk_of_more_ids_than_one_statement_takes_triggers_them_all(backend: 
     assert_eq!(done.not_found, unknown);
     let triggered = "SELECT COUNT(*) FROM audit_events WHERE event_type = 'REGEN_JOB_TRIGGERED'";
     assert_eq!(count_rows(&store, triggered).await, 700);
+    assert_every_figure_recounts(&store).await;
+}
+
+/// A bulk by filter reads before it writes. Another instance (a pool of
+/// its own, so no shared turn) writing all the while must not make it fail:
+/// on SQLite a deferred transaction whose snapshot went stale could not
+/// take the write lock at all.
+async fn bulks_by_filter_commit_beside_another_instances_writes(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let other = db.store().await;
+    let writer = tokio::spawn(async move {
+        for n in 0..300 {
+            other
+                .insert_job(new_job(JobStatus::Pending, "elsewhere", &format!("w-{n}")))
+                .await
+                .unwrap();
+        }
+    });
+    for round in 0..20 {
+        let target_type = format!("round-{round}");
+        for n in 0..3 {
+            store
+                .insert_job(new_job(JobStatus::Pending, &target_type, &format!("j-{n}")))
+                .await
+                .unwrap();
+        }
+        let filter = JobFilter {
+            statuses: vec![JobStatus::Pending],
+            target_type: Some(target_type),
+            ..JobFilter::default()
+        };
+        let selection = BulkSelection::Filter {
+            filter: &filter,
+            expected_count: 3,
+            max: 10,
+        };
+
+        let done = done(store.bulk_trigger(&bulk(selection), None).await.unwrap());
+
+        assert_eq!(done.triggered.len(), 3, "round {round}");
+    }
+    writer.await.unwrap();
     assert_every_figure_recounts(&store).await;
 }
 
