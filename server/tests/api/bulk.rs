@@ -166,6 +166,7 @@ async fn bad_bulk_bodies_are_400_and_trigger_nothing(backend: Backend) {
         json!({"filter": {"createdFrom": "yesterday"}, "expectedCount": 1}),
         json!({"filter": {}}),
         json!({"filter": {}, "expectedCount": -1}),
+        json!({"filter": {}, "expectedCount": 1_000_000_001u64}),
         json!({}),
         json!([]),
     ] {

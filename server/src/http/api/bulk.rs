@@ -13,12 +13,14 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::idempotency::{answer_once, json_answer};
-use super::query::instant_or_empty;
+use super::query::instant_empty_or_null;
 use super::responses::{ServiceErrors, PROBLEM};
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
 
 pub const BULK_TRIGGER_PATH: &str = "/api/admin/regeneration-jobs/bulk-trigger";
+/// The largest `expectedCount` the description allows (its `maximum`).
+const MAX_EXPECTED_COUNT: u64 = 1_000_000_000;
 
 /// Either the jobs' ids, or the list filters with the count the caller was
 /// shown (and confirmed).
@@ -67,10 +69,10 @@ pub struct BulkTriggerFilter {
     #[schema(max_length = 200, pattern = r"^[^\u0000]*$")]
     created_by: Option<String>,
     /// Jobs created at or after this instant (RFC 3339).
-    #[schema(schema_with = instant_or_empty)]
+    #[schema(schema_with = instant_empty_or_null)]
     created_from: Option<String>,
     /// Jobs created before this instant (RFC 3339); the window is half-open.
-    #[schema(schema_with = instant_or_empty)]
+    #[schema(schema_with = instant_empty_or_null)]
     created_to: Option<String>,
 }
 
@@ -88,6 +90,12 @@ fn selection(body: &[u8]) -> Result<BulkSelection, String> {
         BulkTriggerRequest::Ids(by_ids) => return Ok(BulkSelection::Ids(by_ids.ids)),
         BulkTriggerRequest::Filter(by_filter) => by_filter,
     };
+    // As described: a larger number is not a count anyone was shown.
+    if by_filter.expected_count > MAX_EXPECTED_COUNT {
+        return Err(format!(
+            "expectedCount must be at most {MAX_EXPECTED_COUNT}"
+        ));
+    }
     let f = by_filter.filter;
     Ok(BulkSelection::Filter {
         filter: BulkFilter {

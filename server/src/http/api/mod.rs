@@ -148,6 +148,35 @@ mod tests {
     }
 
     #[test]
+    fn both_triggers_describe_the_idempotency_key_the_service_accepts() {
+        let document = serde_json::to_value(openapi()).unwrap();
+        for path in [
+            "/admin/regeneration-jobs/{jobId}/trigger",
+            "/admin/regeneration-jobs/bulk-trigger",
+        ] {
+            let key = document["paths"][path]["post"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "Idempotency-Key")
+                .cloned()
+                .unwrap_or_else(|| panic!("{path} describes no Idempotency-Key"));
+            assert_eq!(key["in"], "header", "{path}");
+            assert_eq!(
+                key["schema"]["maxLength"],
+                regen_service::MAX_IDEMPOTENCY_KEY_LEN,
+                "{path}"
+            );
+            for status in ["400", "409", "422"] {
+                assert!(
+                    document["paths"][path]["post"]["responses"][status].is_object(),
+                    "{path} {status}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_described_limits_are_the_ones_the_service_enforces() {
         let limit = parameter("limit");
         assert_eq!(limit["schema"]["maximum"], regen_service::MAX_PAGE_SIZE);
