@@ -9,16 +9,25 @@ use crate::pages::{
     not_found::NotFoundPage,
 };
 
-/// Only the job detail page has islands; every other page ships no
-/// JavaScript or WASM at all.
+/// Only the job detail page and the list of PENDING jobs (the bulk
+/// trigger's dialog) have islands; every other page ships no JavaScript or
+/// WASM at all.
 fn page_has_islands() -> bool {
     #[cfg(feature = "ssr")]
     {
-        let path = use_context::<http::request::Parts>()
-            .map(|parts| parts.uri.path().to_owned())
-            .unwrap_or_default();
-        path.strip_prefix("/admin/regeneration-jobs/")
-            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+        let Some(parts) = use_context::<http::request::Parts>() else {
+            return false;
+        };
+        let path = parts.uri.path();
+        let detail = path
+            .strip_prefix("/admin/regeneration-jobs/")
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+        let pending_list = path == "/admin/regeneration-jobs"
+            && form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .filter(|(name, _)| name == "status")
+                .map(|(_, value)| value == "PENDING")
+                .eq([true]);
+        detail || pending_list
     }
     #[cfg(not(feature = "ssr"))]
     {

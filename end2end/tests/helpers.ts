@@ -11,13 +11,13 @@ const bin = process.env.REGEN_BIN ?? path.join(targetDir, 'release/regen-admin')
 const databaseUrl = `sqlite://${path.resolve(__dirname, '../test-results/server/e2e.db')}`;
 
 /** Inserts a job the way upstream producers do, and returns its id. */
-export function createJob(options: { status?: string; instruction?: string; targetId?: string; error?: string } = {}): string {
+export function createJob(options: { status?: string; instruction?: string; targetId?: string; targetType?: string; error?: string } = {}): string {
   // Through a file: a command-line argument is limited to 128 KiB.
   const instructionFile = path.join(os.tmpdir(), `regen-e2e-${process.pid}-${Date.now()}.json`);
   fs.writeFileSync(instructionFile, options.instruction ?? '{"prompt":"rewrite for e2e","steps":[{"n":1},{"n":2}],"big":123456789012345678901234567890}');
   const args = [
     'job', 'create',
-    '--target-type', 'insight',
+    '--target-type', options.targetType ?? 'insight',
     '--target-id', options.targetId ?? `e2e-${Date.now()}-${Math.floor(Math.random() * 1e6)}`,
     '--instruction', `@${instructionFile}`,
     '--status', options.status ?? 'PENDING',

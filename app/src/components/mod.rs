@@ -1,5 +1,6 @@
 pub mod activity_chart;
 pub mod badge;
+pub mod bulk_trigger;
 pub mod json_viewer;
 pub mod layout;
 pub mod listing;

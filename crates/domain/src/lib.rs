@@ -7,6 +7,7 @@
 mod access;
 mod accounts;
 mod audit;
+mod bulk;
 mod detail;
 mod job;
 mod json;
@@ -18,6 +19,7 @@ mod time;
 pub use access::{Caller, Role, Scope, TriggerOutcome};
 pub use accounts::{AccountOverview, PasswordRule, SessionSummary, TokenSummary, UserSummary};
 pub use audit::{AuditEvent, AuditEventType, AuditEventView, AuditRecord};
+pub use bulk::{BulkConflict, BulkTriggerResult};
 pub use detail::JobDetail;
 pub use job::{
     JobId, JobStatus, JobSummary, NewJob, RegenerationJob, TransitionError, UnknownStatus,

@@ -125,6 +125,17 @@ impl ServiceMetrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Each job of a bulk counts as one trigger attempt with its outcome.
+    pub(crate) fn count_bulk_trigger(&self, result: &regen_domain::BulkTriggerResult) {
+        for (counter, jobs) in [
+            (&self.triggers_ok, result.triggered.len()),
+            (&self.triggers_conflict, result.conflicts.len()),
+            (&self.triggers_not_found, result.not_found.len()),
+        ] {
+            counter.fetch_add(jobs as u64, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn count_audit_write_failure(&self) {
         self.audit_write_failures.fetch_add(1, Ordering::Relaxed);
     }

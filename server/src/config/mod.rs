@@ -50,6 +50,8 @@ pub struct Config {
     pub sessions: SessionPolicy,
     pub login_throttle: LoginThrottle,
     pub exports: ExportLimits,
+    /// The most jobs one bulk trigger may name or select.
+    pub bulk_trigger_max: usize,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub metrics_addr: Option<SocketAddr>,
@@ -158,6 +160,7 @@ impl Config {
                 max_duration: Duration::from_secs(settings.export_max_seconds),
                 idle: Duration::from_secs(settings.export_idle_seconds),
             },
+            bulk_trigger_max: settings.bulk_trigger_max,
             db_max_connections: settings.db_max_connections,
             db_acquire_timeout: Duration::from_millis(settings.db_timeout_ms),
             metrics_addr: settings.metrics_addr,
@@ -187,6 +190,7 @@ impl Config {
             sessions: SessionPolicy::default(),
             login_throttle: LoginThrottle::default(),
             exports: ExportLimits::default(),
+            bulk_trigger_max: 1000,
             db_max_connections: 10,
             db_acquire_timeout: Duration::from_secs(5),
             metrics_addr: None,
@@ -222,6 +226,7 @@ impl Config {
             audit_fallback_path: self.audit_fallback_path.clone(),
             sessions: self.sessions,
             login_throttle: self.login_throttle,
+            bulk_trigger_max: self.bulk_trigger_max,
         }
     }
 }

@@ -161,6 +161,13 @@ pub struct Settings {
         default_value = "60", value_parser = positive::<u64>)]
     pub export_idle_seconds: u64,
 
+    /// the most jobs one bulk trigger (`POST …/bulk-trigger`, the list
+    /// page's "Trigger selected" and "Trigger all") may name or select; more
+    /// is refused with 413 and nothing is triggered
+    #[arg(long, global = true, env = "REGEN_BULK_TRIGGER_MAX", value_name = "COUNT",
+        default_value = "1000", value_parser = positive::<usize>)]
+    pub bulk_trigger_max: usize,
+
     /// database pool size per instance: every connection it opens, on
     /// either backend (`regen_db_pool_max_connections` reports it)
     #[arg(long, global = true, env = "REGEN_DB_MAX_CONNECTIONS", value_name = "COUNT",

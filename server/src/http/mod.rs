@@ -15,6 +15,7 @@ pub mod account;
 pub mod api;
 pub mod assets;
 pub mod auth;
+mod bulk_pages;
 pub mod metrics;
 pub mod observe;
 pub mod pages;
@@ -97,6 +98,14 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         .route(
             "/admin/regeneration-jobs/{jobId}/trigger",
             post(pages::trigger_form),
+        )
+        .route(
+            app::pages::bulk::BULK_CONFIRM_PATH,
+            post(bulk_pages::confirm),
+        )
+        .route(
+            app::pages::bulk::BULK_TRIGGER_PATH,
+            post(bulk_pages::trigger),
         )
         .route(
             "/admin/regeneration-jobs/{jobId}/download/{field}",

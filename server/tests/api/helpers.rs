@@ -39,6 +39,7 @@ pub struct Options {
     /// Unset: the defaults' (10 s to send headers, 1,024 connections).
     pub connections: Option<ConnectionLimits>,
     pub exports: ExportLimits,
+    pub bulk_trigger_max: usize,
 }
 
 impl Default for Options {
@@ -51,12 +52,22 @@ impl Default for Options {
             site_files: Vec::new(),
             connections: None,
             exports: ExportLimits::default(),
+            bulk_trigger_max: 1000,
         }
     }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Options::default()).await
+}
+
+/// An app whose bulk triggers take at most `max` jobs.
+pub async fn spawn_app_with_bulk_max(backend: Backend, max: usize) -> TestApp {
+    let options = Options {
+        bulk_trigger_max: max,
+        ..Options::default()
+    };
+    spawn_app_with(backend, options).await
 }
 
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
@@ -107,6 +118,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         config.connections = limits;
     }
     config.exports = options.exports;
+    config.bulk_trigger_max = options.bulk_trigger_max;
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
@@ -159,6 +171,7 @@ pub async fn service_on(db: &TestDatabase, journal: impl Into<PathBuf>) -> Admin
         audit_fallback_path: journal.into(),
         sessions: Default::default(),
         login_throttle: Default::default(),
+        bulk_trigger_max: 1000,
     })
     .await
     .expect("service connects")
@@ -202,6 +215,19 @@ impl TestApp {
     /// arrange data past the service (never used by the server itself).
     pub async fn store(&self) -> regen_storage::Store {
         self.database.store().await
+    }
+
+    /// A new read-scope API token of `user`.
+    pub async fn read_token(&self, user: &str) -> String {
+        let request = regen_service::TokenRequest {
+            scope: Some(regen_domain::Scope::Read),
+            ..Default::default()
+        };
+        self.service
+            .create_api_token(&Operator::command_line(), user, request)
+            .await
+            .unwrap()
+            .token
     }
 
     pub fn url(&self, path: &str) -> String {
