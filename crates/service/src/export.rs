@@ -400,6 +400,7 @@ impl Export {
             let take = self.pending_jobs.len().min(PAYLOAD_BATCH);
             let ids: Vec<JobId> = self.pending_jobs.drain(..take).map(|j| j.id).collect();
             for job in self.service.store().get_jobs(&ids).await? {
+                let (job, _) = self.service.redact_job(job);
                 json_line(&mut out, &JobLine::from(&job))?;
             }
             self.rows += take as u64;

@@ -1,6 +1,5 @@
 use regen_domain::{
-    AuditEventView, Caller, JobDetail, JobId, JobStatus, JobSummary, Timestamp, TriggerOutcome,
-    MAX_LABEL_LEN,
+    Caller, JobId, JobStatus, JobSummary, Timestamp, TriggerOutcome, MAX_LABEL_LEN,
 };
 use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerResult};
 
@@ -310,26 +309,6 @@ impl AdminService {
                 .map(|_| regen_storage::SCAN_BUDGET),
             jobs,
         })
-    }
-
-    /// One job with its audit trail. A malformed id is simply not found.
-    pub async fn get_job(
-        &self,
-        caller: Option<&Caller>,
-        id: &str,
-    ) -> Result<JobDetail, ServiceError> {
-        require_admin(caller)?;
-        let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
-        let job = self
-            .store()
-            .get_job(id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let events = self.store().audit_events(id).await?;
-        Ok(JobDetail::new(
-            job,
-            events.into_iter().map(AuditEventView::from).collect(),
-        ))
     }
 
     /// Moves a PENDING job to RUNNING and records who did it. Changes nothing

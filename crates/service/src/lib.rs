@@ -21,6 +21,7 @@ mod metrics;
 mod operator;
 mod page_chart;
 mod passwords;
+mod payloads;
 mod secrets;
 mod stats;
 mod throttle;
@@ -39,6 +40,7 @@ pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 pub use page_chart::PAGE_CHART_MAX_AGE;
+pub use regen_redact::{RedactKeys, Redaction, ValuePatterns};
 pub use regen_storage::AccessTaken;
 pub use secrets::{CredentialHash, SessionSecret, API_TOKEN_PREFIX};
 pub use stats::CountMismatch;
@@ -81,6 +83,8 @@ pub struct ServiceSettings {
     pub audit_fallback_path: PathBuf,
     pub sessions: SessionPolicy,
     pub login_throttle: LoginThrottle,
+    /// What is hidden of every payload on its way out.
+    pub redaction: Redaction,
 }
 
 /// How the database pool is used, for `/metrics`.
@@ -107,6 +111,7 @@ struct Inner {
     device_key: tokio::sync::OnceCell<device_cookies::DeviceKey>,
     metrics: ServiceMetrics,
     page_charts: page_chart::PageCharts,
+    redaction: Redaction,
 }
 
 impl AdminService {
@@ -130,6 +135,7 @@ impl AdminService {
                 device_key: tokio::sync::OnceCell::new(),
                 metrics: ServiceMetrics::default(),
                 page_charts: Default::default(),
+                redaction: settings.redaction.clone(),
             }),
         })
     }

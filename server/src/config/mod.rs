@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use regen_service::{LoginThrottle, SessionPolicy};
+use regen_service::{LoginThrottle, Redaction, SessionPolicy};
 
 pub use settings::{
     ignoring_blank_variables, malformed_variables, DatabaseUrl, LogFormat, Settings,
@@ -50,6 +50,8 @@ pub struct Config {
     pub sessions: SessionPolicy,
     pub login_throttle: LoginThrottle,
     pub exports: ExportLimits,
+    /// What is hidden of every payload on its way out.
+    pub redaction: Redaction,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub metrics_addr: Option<SocketAddr>,
@@ -158,6 +160,10 @@ impl Config {
                 max_duration: Duration::from_secs(settings.export_max_seconds),
                 idle: Duration::from_secs(settings.export_idle_seconds),
             },
+            redaction: Redaction::new(
+                settings.redact_keys.unwrap_or_default(),
+                settings.redact_value_patterns.unwrap_or_default(),
+            ),
             db_max_connections: settings.db_max_connections,
             db_acquire_timeout: Duration::from_millis(settings.db_timeout_ms),
             metrics_addr: settings.metrics_addr,
@@ -187,6 +193,7 @@ impl Config {
             sessions: SessionPolicy::default(),
             login_throttle: LoginThrottle::default(),
             exports: ExportLimits::default(),
+            redaction: Redaction::default(),
             db_max_connections: 10,
             db_acquire_timeout: Duration::from_secs(5),
             metrics_addr: None,
@@ -222,6 +229,7 @@ impl Config {
             audit_fallback_path: self.audit_fallback_path.clone(),
             sessions: self.sessions,
             login_throttle: self.login_throttle,
+            redaction: self.redaction.clone(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use regen_domain::Role;
 use regen_domain::{JobStatus, JsonText, NewJob};
-use regen_service::{AdminService, Operator, ServiceSettings};
+use regen_service::{AdminService, Operator, Redaction, ServiceSettings};
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use reqwest::redirect::Policy;
@@ -39,6 +39,7 @@ pub struct Options {
     /// Unset: the defaults' (10 s to send headers, 1,024 connections).
     pub connections: Option<ConnectionLimits>,
     pub exports: ExportLimits,
+    pub redaction: Redaction,
 }
 
 impl Default for Options {
@@ -51,6 +52,7 @@ impl Default for Options {
             site_files: Vec::new(),
             connections: None,
             exports: ExportLimits::default(),
+            redaction: Redaction::default(),
         }
     }
 }
@@ -107,6 +109,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         config.connections = limits;
     }
     config.exports = options.exports;
+    config.redaction = options.redaction.clone();
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
@@ -159,6 +162,7 @@ pub async fn service_on(db: &TestDatabase, journal: impl Into<PathBuf>) -> Admin
         audit_fallback_path: journal.into(),
         sessions: Default::default(),
         login_throttle: Default::default(),
+        redaction: Default::default(),
     })
     .await
     .expect("service connects")

@@ -32,4 +32,5 @@ mod hostile;
 mod ops;
 mod pages;
 mod progress;
+mod redaction;
 mod stats;
