@@ -399,10 +399,17 @@ mod tests {
 
         let out = render_tree_html(&shown.doc, "doc", &shown.hidden).unwrap();
 
-        let marked = format!(r#"<li role="treeitem" class="{HIDDEN_CLASS}" title="{HIDDEN_TITLE}""#);
+        let marked =
+            format!(r#"<li role="treeitem" class="{HIDDEN_CLASS}" title="{HIDDEN_TITLE}""#);
         assert_eq!(out.matches(&marked).count(), 2, "{out}");
         for path in ["/a/0/password", "/password"] {
-            assert!(out.contains(&format!(r#"{marked} aria-level="{}" data-path="{path}""#, path.matches('/').count() + 1)), "{path}: {out}");
+            assert!(
+                out.contains(&format!(
+                    r#"{marked} aria-level="{}" data-path="{path}""#,
+                    path.matches('/').count() + 1
+                )),
+                "{path}: {out}"
+            );
         }
         assert!(out.contains(r#"<li role="treeitem" aria-level="2" data-path="/note""#));
     }

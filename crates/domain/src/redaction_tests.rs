@@ -131,13 +131,17 @@ fn a_whole_document_that_is_a_matching_string_is_hidden() {
 fn a_stored_redacted_string_is_not_reported_as_hidden() {
     let out = redact(r#"{"note":"[REDACTED]","password":"x"}"#);
 
-    assert_eq!(out.doc.as_str(), r#"{"note":"[REDACTED]","password":"[REDACTED]"}"#);
+    assert_eq!(
+        out.doc.as_str(),
+        r#"{"note":"[REDACTED]","password":"[REDACTED]"}"#
+    );
     assert_eq!(out.hidden, vec![32..44]);
 }
 
 #[test]
 fn nothing_hidden_returns_the_stored_text_itself() {
-    let doc = JsonText::parse(r#"{"a": [1e400, "caf\u00e9", {"b": -0.0}], "c": "sk_test_"}"#).unwrap();
+    let doc =
+        JsonText::parse(r#"{"a": [1e400, "caf\u00e9", {"b": -0.0}], "c": "sk_test_"}"#).unwrap();
     let address = doc.as_str().as_ptr();
 
     let out = doc.redact(&SECRETS);
@@ -163,7 +167,10 @@ fn strings_are_not_decoded_for_a_rule_that_ignores_them() {
     let out = JsonText::parse(r#"["sk_live_1",{"password":"x"}]"#)
         .unwrap()
         .redact(&KeysOnly);
-    assert_eq!(out.doc.as_str(), r#"["sk_live_1",{"password":"[REDACTED]"}]"#);
+    assert_eq!(
+        out.doc.as_str(),
+        r#"["sk_live_1",{"password":"[REDACTED]"}]"#
+    );
 }
 
 #[test]
@@ -229,7 +236,11 @@ impl Random {
 
     /// Keys decode to distinct texts, so serde_json keeps every member.
     fn document(&mut self, depth: u32, out: &mut String) {
-        let kind = if depth > 5 { 2 + self.below(3) } else { self.below(5) };
+        let kind = if depth > 5 {
+            2 + self.below(3)
+        } else {
+            self.below(5)
+        };
         match kind {
             0 => {
                 out.push('{');
@@ -292,14 +303,13 @@ fn expected(value: &serde_json::Value, hidden: &mut usize) -> serde_json::Value 
             members
                 .iter()
                 .map(|(key, value)| {
-                    let shown = if ["password", "apikey", "token"]
-                        .contains(&key.to_lowercase().as_str())
-                    {
-                        *hidden += 1;
-                        redacted()
-                    } else {
-                        expected(value, hidden)
-                    };
+                    let shown =
+                        if ["password", "apikey", "token"].contains(&key.to_lowercase().as_str()) {
+                            *hidden += 1;
+                            redacted()
+                        } else {
+                            expected(value, hidden)
+                        };
                     (key.clone(), shown)
                 })
                 .collect(),

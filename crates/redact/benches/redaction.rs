@@ -26,7 +26,10 @@ fn payload(secrets: bool) -> JsonText {
         let (password, key) = if secrets {
             ("\"password\": \"hunter2\"", format!("sk_live_{index:024}"))
         } else {
-            ("\"passphrase_hint\": \"none\"", format!("pk_test_{index:024}"))
+            (
+                "\"passphrase_hint\": \"none\"",
+                format!("pk_test_{index:024}"),
+            )
         };
         text.push_str(&format!(
             r#"{{"id": {index}, "user": {{"name": "user {index}", "mail": "u{index}@example.com", {password}, "apiKeyRef": "{key}"}},
@@ -46,7 +49,9 @@ fn redaction(c: &mut Criterion) {
         "password,apiKey,token,secret,authorization,email"
             .parse()
             .expect("keys"),
-        r"^sk_live_,^ghp_[A-Za-z0-9]{36}$".parse().expect("patterns"),
+        r"^sk_live_,^ghp_[A-Za-z0-9]{36}$"
+            .parse()
+            .expect("patterns"),
     );
     let mut group = c.benchmark_group("redaction");
     group.sample_size(20);

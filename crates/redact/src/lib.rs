@@ -105,7 +105,11 @@ impl FromStr for ValuePatterns {
 /// pattern and a caret; its last line says what is wrong.
 fn one_line(error: &regex::Error) -> String {
     let text = error.to_string();
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     last.trim().trim_start_matches("error: ").to_owned()
 }
 
@@ -190,9 +194,7 @@ mod tests {
     }
 
     fn shown(rule: &Redaction, text: &str) -> String {
-        rule.apply(JsonText::parse(text).unwrap())
-            .doc
-            .into_string()
+        rule.apply(JsonText::parse(text).unwrap()).doc.into_string()
     }
 
     #[test]
@@ -220,10 +222,7 @@ mod tests {
     #[test]
     fn commas_inside_brackets_braces_and_groups_stay_in_their_pattern() {
         let patterns: ValuePatterns = r"^a{2,3}$,[,;]x, (b,c) ,d\,e,,".parse().unwrap();
-        assert_eq!(
-            patterns.sources(),
-            [r"^a{2,3}$", "[,;]x", "(b,c)", r"d\,e"]
-        );
+        assert_eq!(patterns.sources(), [r"^a{2,3}$", "[,;]x", "(b,c)", r"d\,e"]);
         assert!(patterns.is_match("aaa") && !patterns.is_match("aaaa"));
         assert!(patterns.is_match(";x") && patterns.is_match("b,c") && patterns.is_match("d,e"));
     }

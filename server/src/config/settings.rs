@@ -174,7 +174,12 @@ pub struct Settings {
     /// value one of them matches is hidden the same way, e.g. `^sk_live_`. A
     /// comma inside `[]`, `{}` or `()` stays in its pattern; elsewhere write
     /// `\,`. An invalid pattern stops start-up
-    #[arg(long, global = true, env = "REGEN_REDACT_VALUE_PATTERNS", value_name = "PATTERNS")]
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_REDACT_VALUE_PATTERNS",
+        value_name = "PATTERNS"
+    )]
     pub redact_value_patterns: Option<ValuePatterns>,
 
     /// database pool size per instance: every connection it opens, on

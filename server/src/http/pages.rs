@@ -12,11 +12,11 @@ use regen_domain::{JobId, TriggerOutcome};
 use regen_service::{ClientInfo, LoginFailure, ServiceError};
 use serde::Deserialize;
 
+use super::api::with_redacted_count;
 use super::auth::{
     client_address, device_cookie, end_session_cookie, session_cookie, start_device_cookie,
     start_session_cookie,
 };
-use super::api::with_redacted_count;
 use super::problem::Problem;
 use super::security::is_https;
 use super::state::AppState;
@@ -203,9 +203,7 @@ pub async fn download_field(
         .await
     {
         Ok(Some(document)) => document,
-        Ok(None) => {
-            return Problem::not_found("This job has no such JSON field.").into_response()
-        }
+        Ok(None) => return Problem::not_found("This job has no such JSON field.").into_response(),
         Err(error) => return Problem::from(error).into_response(),
     };
     // The id was found, so it parses; it is named as the API names it.

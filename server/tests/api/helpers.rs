@@ -57,6 +57,38 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults, with the private `/metrics` listener.
+    pub fn with_metrics() -> Options {
+        Options {
+            metrics: true,
+            ..Options::default()
+        }
+    }
+}
+
+/// `regen-admin serve` on a fresh SQLite path with `env` set and `unset`
+/// removed, for a start that must be refused: its exit status, its stderr,
+/// and whether the database file was created.
+pub fn refused_serve(
+    env: &[(&str, &str)],
+    unset: &[&str],
+) -> (std::process::ExitStatus, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("x.db");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_regen-admin"));
+    command
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", database.display()))
+        .envs(env.iter().copied());
+    for name in unset {
+        command.env_remove(name);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status, stderr, database.exists())
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Options::default()).await
 }

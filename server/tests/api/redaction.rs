@@ -10,7 +10,8 @@ use regen_domain::{AuditEvent, AuditEventType, JobStatus, JsonText, NewJob, Time
 use regen_service::Redaction;
 use regen_storage::Backend;
 
-use crate::helpers::{sample, spawn_app_with, Options, TestApp};
+use crate::helpers::{refused_serve, sample, spawn_app_with, Options, TestApp};
+use crate::pages::html;
 
 both_backends!(
     configured_secrets_leave_through_no_output_and_every_other_byte_is_as_stored,
@@ -130,14 +131,7 @@ async fn outputs(app: &TestApp, id: &str, cli_env: &[(&str, &str)]) -> Outputs {
         let count = header(&response);
         downloads.push((response.text().await.unwrap(), count));
     }
-    let page = browser
-        .get(app.url(&format!("/admin/regeneration-jobs/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&browser, app.url(&format!("/admin/regeneration-jobs/{id}"))).await;
     let export = app
         .get("/api/admin/regeneration-jobs/export?format=ndjson", token)
         .await
@@ -179,15 +173,12 @@ fn embedded(name: &str, doc: &str) -> String {
 async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_stored(
     backend: Backend,
 ) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            metrics: true,
-            redaction: Redaction::new(KEYS.parse().unwrap(), PATTERNS.parse().unwrap()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let redaction = Redaction::new(KEYS.parse().unwrap(), PATTERNS.parse().unwrap());
+    let options = Options {
+        redaction,
+        ..Options::with_metrics()
+    };
+    let app = spawn_app_with(backend, options).await;
     let id = insert_job(&app).await;
     let stored = app.snapshot().await;
 
@@ -217,8 +208,14 @@ async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_s
         }
     }
     for text in [&out.detail, &out.export, &out.cli] {
-        assert!(text.contains(&embedded("instructionJson", INSTRUCTION_SHOWN)), "{text}");
-        assert!(text.contains(&embedded("outputRef", OUTPUT_SHOWN)), "{text}");
+        assert!(
+            text.contains(&embedded("instructionJson", INSTRUCTION_SHOWN)),
+            "{text}"
+        );
+        assert!(
+            text.contains(&embedded("outputRef", OUTPUT_SHOWN)),
+            "{text}"
+        );
         assert!(text.contains(&embedded("errorJson", ERROR_SHOWN)), "{text}");
     }
     assert_eq!(out.detail_header.as_deref(), Some("13"));
@@ -235,9 +232,20 @@ async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_s
             (ERROR_SHOWN, Some("1")),
         ]
     );
-    assert_eq!(out.cli.trim_end(), out.detail, "the CLI prints the API's detail");
-    assert_eq!(out.cli_stderr.trim(), "regen-admin: 13 values hidden by redaction");
-    assert!(out.audit.contains(&embedded("details", DETAILS_SHOWN)), "{}", out.audit);
+    assert_eq!(
+        out.cli.trim_end(),
+        out.detail,
+        "the CLI prints the API's detail"
+    );
+    assert_eq!(
+        out.cli_stderr.trim(),
+        "regen-admin: 13 values hidden by redaction"
+    );
+    assert!(
+        out.audit.contains(&embedded("details", DETAILS_SHOWN)),
+        "{}",
+        out.audit
+    );
     for shown in [INSTRUCTION_SHOWN, OUTPUT_SHOWN, ERROR_SHOWN] {
         let raw = raw_pre_html(&JsonText::parse(shown).unwrap());
         assert!(out.page.contains(&raw), "the raw view shows {shown}");
@@ -245,7 +253,9 @@ async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_s
     assert!(out.page.contains(">11 values hidden<"), "{}", out.page);
     assert_eq!(out.page.matches(">1 value hidden<").count(), 2);
     assert_eq!(
-        out.page.matches(r#"<li role="treeitem" class="redacted" title="#).count(),
+        out.page
+            .matches(r#"<li role="treeitem" class="redacted" title="#)
+            .count(),
         HIDDEN,
         "each hidden value is marked, and the stored \"[REDACTED]\" text is not"
     );
@@ -260,20 +270,16 @@ async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_s
 }
 
 async fn without_configuration_every_output_is_the_stored_bytes(backend: Backend) {
-    let app = spawn_app_with(
-        backend,
-        Options {
-            metrics: true,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_with(backend, Options::with_metrics()).await;
     let id = insert_job(&app).await;
 
     let out = outputs(&app, &id, &[]).await;
 
     for text in [&out.detail, &out.export, &out.cli] {
-        assert!(text.contains(&embedded("instructionJson", INSTRUCTION)), "{text}");
+        assert!(
+            text.contains(&embedded("instructionJson", INSTRUCTION)),
+            "{text}"
+        );
         assert!(text.contains(&embedded("outputRef", OUTPUT)), "{text}");
         assert!(text.contains(&embedded("errorJson", ERROR)), "{text}");
     }
@@ -283,10 +289,17 @@ async fn without_configuration_every_output_is_the_stored_bytes(backend: Backend
         .iter()
         .map(|(body, count)| (body.as_str(), count.as_deref()))
         .collect();
-    assert_eq!(downloads, [(INSTRUCTION, None), (OUTPUT, None), (ERROR, None)]);
+    assert_eq!(
+        downloads,
+        [(INSTRUCTION, None), (OUTPUT, None), (ERROR, None)]
+    );
     assert_eq!(out.cli.trim_end(), out.detail);
     assert_eq!(out.cli_stderr, "");
-    assert!(out.audit.contains(&embedded("details", DETAILS)), "{}", out.audit);
+    assert!(
+        out.audit.contains(&embedded("details", DETAILS)),
+        "{}",
+        out.audit
+    );
     for stored in [INSTRUCTION, OUTPUT, ERROR] {
         let raw = raw_pre_html(&JsonText::parse(stored).unwrap());
         assert!(out.page.contains(&raw), "the raw view shows {stored}");
@@ -298,26 +311,21 @@ async fn without_configuration_every_output_is_the_stored_bytes(backend: Backend
 
 #[test]
 fn an_invalid_value_pattern_refuses_to_start_in_one_line_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
-        .arg("serve")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("x.db").display()),
-        )
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("REGEN_REDACT_KEYS", KEYS)
-        .env("REGEN_REDACT_VALUE_PATTERNS", "^sk_live_, sk_(test")
-        .output()
-        .unwrap();
+    let (status, stderr, created) = refused_serve(
+        &[
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+            ("REGEN_REDACT_KEYS", KEYS),
+            ("REGEN_REDACT_VALUE_PATTERNS", "^sk_live_, sk_(test"),
+        ],
+        &[],
+    );
 
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("REGEN_REDACT_VALUE_PATTERNS") && stderr.contains(r#""sk_(test""#),
         "{stderr}"
     );
     assert!(!stderr.contains("listening"), "{stderr}");
-    assert!(!dir.path().join("x.db").exists(), "nothing was opened");
+    assert!(!created, "nothing was opened");
 }

@@ -32,7 +32,8 @@ pub fn ReadOnlyJsonViewer(
     let heading_id = format!("{field}-heading");
     let labelled_by = heading_id.clone();
     let file_name = format!("regeneration-job-{job_id}-{field}.json");
-    // A plain link: works without JavaScript and serves the stored bytes.
+    // A plain link: works without JavaScript and serves the stored bytes
+    // (as redacted as everything else shown here).
     let download = format!("/admin/regeneration-jobs/{job_id}/download/{field}");
     let raw = raw_pre_html(&doc);
     let tree = render_tree_html(&doc, title, &hidden);
