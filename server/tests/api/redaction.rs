@@ -170,6 +170,55 @@ fn embedded(name: &str, doc: &str) -> String {
     format!("\"{name}\":{doc}")
 }
 
+/// The documents one job's outputs should show: its three payloads and its
+/// audit event's details.
+struct Shown<'a> {
+    instruction: &'a str,
+    output: &'a str,
+    error: &'a str,
+    details: &'a str,
+}
+
+impl Outputs {
+    /// Every output shows exactly these documents, byte for byte, and the
+    /// CLI prints the API's detail.
+    fn assert_show(&self, shown: &Shown) {
+        for text in [&self.detail, &self.export, &self.cli] {
+            for (name, doc) in [
+                ("instructionJson", shown.instruction),
+                ("outputRef", shown.output),
+                ("errorJson", shown.error),
+            ] {
+                assert!(text.contains(&embedded(name, doc)), "{name}: {text}");
+            }
+        }
+        let downloads: Vec<&str> = self
+            .downloads
+            .iter()
+            .map(|(body, _)| body.as_str())
+            .collect();
+        assert_eq!(downloads, [shown.instruction, shown.output, shown.error]);
+        for doc in [shown.instruction, shown.output, shown.error] {
+            let raw = raw_pre_html(&JsonText::parse(doc).unwrap());
+            assert!(self.page.contains(&raw), "the raw view shows {doc}");
+        }
+        let details = embedded("details", shown.details);
+        assert!(self.audit.contains(&details), "{}", self.audit);
+        assert_eq!(
+            self.cli.trim_end(),
+            self.detail,
+            "the CLI prints the API's detail"
+        );
+    }
+
+    /// `Regen-Redacted` of the detail, then of each download.
+    fn counts(&self) -> Vec<Option<&str>> {
+        std::iter::once(self.detail_header.as_deref())
+            .chain(self.downloads.iter().map(|(_, count)| count.as_deref()))
+            .collect()
+    }
+}
+
 async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_stored(
     backend: Backend,
 ) {
@@ -207,49 +256,17 @@ async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_s
             assert!(!text.contains(secret), "{name} shows {secret}: {text}");
         }
     }
-    for text in [&out.detail, &out.export, &out.cli] {
-        assert!(
-            text.contains(&embedded("instructionJson", INSTRUCTION_SHOWN)),
-            "{text}"
-        );
-        assert!(
-            text.contains(&embedded("outputRef", OUTPUT_SHOWN)),
-            "{text}"
-        );
-        assert!(text.contains(&embedded("errorJson", ERROR_SHOWN)), "{text}");
-    }
-    assert_eq!(out.detail_header.as_deref(), Some("13"));
-    let downloads: Vec<(&str, Option<&str>)> = out
-        .downloads
-        .iter()
-        .map(|(body, count)| (body.as_str(), count.as_deref()))
-        .collect();
-    assert_eq!(
-        downloads,
-        [
-            (INSTRUCTION_SHOWN, Some("11")),
-            (OUTPUT_SHOWN, Some("1")),
-            (ERROR_SHOWN, Some("1")),
-        ]
-    );
-    assert_eq!(
-        out.cli.trim_end(),
-        out.detail,
-        "the CLI prints the API's detail"
-    );
+    out.assert_show(&Shown {
+        instruction: INSTRUCTION_SHOWN,
+        output: OUTPUT_SHOWN,
+        error: ERROR_SHOWN,
+        details: DETAILS_SHOWN,
+    });
+    assert_eq!(out.counts(), [Some("13"), Some("11"), Some("1"), Some("1")]);
     assert_eq!(
         out.cli_stderr.trim(),
         "regen-admin: 13 values hidden by redaction"
     );
-    assert!(
-        out.audit.contains(&embedded("details", DETAILS_SHOWN)),
-        "{}",
-        out.audit
-    );
-    for shown in [INSTRUCTION_SHOWN, OUTPUT_SHOWN, ERROR_SHOWN] {
-        let raw = raw_pre_html(&JsonText::parse(shown).unwrap());
-        assert!(out.page.contains(&raw), "the raw view shows {shown}");
-    }
     assert!(out.page.contains(">11 values hidden<"), "{}", out.page);
     assert_eq!(out.page.matches(">1 value hidden<").count(), 2);
     assert_eq!(
@@ -275,35 +292,14 @@ async fn without_configuration_every_output_is_the_stored_bytes(backend: Backend
 
     let out = outputs(&app, &id, &[]).await;
 
-    for text in [&out.detail, &out.export, &out.cli] {
-        assert!(
-            text.contains(&embedded("instructionJson", INSTRUCTION)),
-            "{text}"
-        );
-        assert!(text.contains(&embedded("outputRef", OUTPUT)), "{text}");
-        assert!(text.contains(&embedded("errorJson", ERROR)), "{text}");
-    }
-    assert_eq!(out.detail_header, None);
-    let downloads: Vec<(&str, Option<&str>)> = out
-        .downloads
-        .iter()
-        .map(|(body, count)| (body.as_str(), count.as_deref()))
-        .collect();
-    assert_eq!(
-        downloads,
-        [(INSTRUCTION, None), (OUTPUT, None), (ERROR, None)]
-    );
-    assert_eq!(out.cli.trim_end(), out.detail);
+    out.assert_show(&Shown {
+        instruction: INSTRUCTION,
+        output: OUTPUT,
+        error: ERROR,
+        details: DETAILS,
+    });
+    assert_eq!(out.counts(), [None, None, None, None]);
     assert_eq!(out.cli_stderr, "");
-    assert!(
-        out.audit.contains(&embedded("details", DETAILS)),
-        "{}",
-        out.audit
-    );
-    for stored in [INSTRUCTION, OUTPUT, ERROR] {
-        let raw = raw_pre_html(&JsonText::parse(stored).unwrap());
-        assert!(out.page.contains(&raw), "the raw view shows {stored}");
-    }
     assert!(!out.page.contains("hidden<") && !out.page.contains("class=\"redacted\""));
     let metrics = app.private_metrics().await;
     assert_eq!(sample(&metrics, "regen_redacted_values_total"), 0.0);
