@@ -62,7 +62,10 @@ impl JsonText {
         if scan(self.as_str(), rule, &mut hidden_in_stored).is_err() {
             return Redacted {
                 doc: JsonText::spliced(REDACTED.to_owned()),
-                hidden: vec![0..REDACTED.len()],
+                hidden: vec![Range {
+                    start: 0,
+                    end: REDACTED.len(),
+                }],
             };
         }
         if hidden_in_stored.is_empty() {
