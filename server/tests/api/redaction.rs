@@ -74,6 +74,7 @@ struct Outputs {
     page: String,
     export: String,
     audit: String,
+    audit_export: String,
     cli: String,
     cli_stderr: String,
 }
@@ -138,12 +139,12 @@ async fn outputs(app: &TestApp, id: &str, cli_env: &[(&str, &str)]) -> Outputs {
         .text()
         .await
         .unwrap();
-    let audit = app
-        .get(&format!("/api/admin/audit-events?jobId={id}"), token)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let mut audit = Vec::new();
+    for path in ["audit-events?", "audit-events/export?format=ndjson&"] {
+        let url = format!("/api/admin/{path}jobId={id}");
+        audit.push(app.get(&url, token).await.text().await.unwrap());
+    }
+    let [audit, audit_export] = audit.try_into().unwrap();
     let cli = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
         .args(["job", "show", id])
         .env("DATABASE_URL", &app.database.url)
@@ -161,6 +162,7 @@ async fn outputs(app: &TestApp, id: &str, cli_env: &[(&str, &str)]) -> Outputs {
         page,
         export,
         audit,
+        audit_export,
         cli: String::from_utf8(cli.stdout).unwrap(),
         cli_stderr: String::from_utf8(cli.stderr).unwrap(),
     }
@@ -204,6 +206,11 @@ impl Outputs {
         }
         let details = embedded("details", shown.details);
         assert!(self.audit.contains(&details), "{}", self.audit);
+        assert!(
+            self.audit_export.contains(&details),
+            "{}",
+            self.audit_export
+        );
         assert_eq!(
             self.cli.trim_end(),
             self.detail,
@@ -246,6 +253,7 @@ async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_s
         ("page", &out.page),
         ("export", &out.export),
         ("audit", &out.audit),
+        ("audit export", &out.audit_export),
         ("cli", &out.cli),
         ("cli stderr", &out.cli_stderr),
     ]
@@ -277,11 +285,12 @@ async fn configured_secrets_leave_through_no_output_and_every_other_byte_is_as_s
         "each hidden value is marked, and the stored \"[REDACTED]\" text is not"
     );
     // Detail, downloads, export and page each hid every value once; the
-    // audit listing one (the CLI is a process of its own).
+    // audit listing and its export one each (the CLI is a process of its
+    // own).
     let metrics = app.private_metrics().await;
     assert_eq!(
         sample(&metrics, "regen_redacted_values_total"),
-        (4 * HIDDEN + 1) as f64
+        (4 * HIDDEN + 2) as f64
     );
     assert_eq!(app.snapshot().await, stored, "stored rows never change");
 }
