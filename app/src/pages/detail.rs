@@ -79,10 +79,12 @@ fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
         }
     });
     let output = job.output_ref.clone().map(|doc| {
-        view! { <ReadOnlyJsonViewer title="outputRef" field="outputRef" job_id=id.clone() doc/> }
+        let hidden = job.hidden.output_ref.clone();
+        view! { <ReadOnlyJsonViewer title="outputRef" field="outputRef" job_id=id.clone() doc hidden/> }
     });
     let error = job.error_json.clone().map(|doc| {
-        view! { <ReadOnlyJsonViewer title="errorJson" field="errorJson" job_id=id.clone() doc/> }
+        let hidden = job.hidden.error_json.clone();
+        view! { <ReadOnlyJsonViewer title="errorJson" field="errorJson" job_id=id.clone() doc hidden/> }
     });
     let events = job
         .audit_events
@@ -117,7 +119,7 @@ fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
             <dt>"Created by"</dt><dd>{job.created_by.clone()}</dd>
         </dl>
         {trigger}
-        <ReadOnlyJsonViewer title="instructionJson" field="instructionJson" job_id=id.clone() doc=job.instruction_json.clone()/>
+        <ReadOnlyJsonViewer title="instructionJson" field="instructionJson" job_id=id.clone() doc=job.instruction_json.clone() hidden=job.hidden.instruction_json.clone()/>
         {output}
         {error}
         <section class="audit" aria-labelledby="audit-heading">

@@ -13,6 +13,7 @@ mod job;
 mod json;
 pub mod json_html;
 pub mod json_tree;
+mod redaction;
 mod stats;
 mod time;
 
@@ -26,6 +27,7 @@ pub use job::{
     ALL_STATUSES,
 };
 pub use json::{JsonText, JsonTextError};
+pub use redaction::{HiddenValues, Redacted, RedactionRule, REDACTED};
 pub use stats::{grouped, ActivityBucket, JobStats, OldestPending, StatusCounts, TargetTypeStats};
 pub use time::{waited, Timestamp};
 

@@ -1,5 +1,5 @@
 use regen_domain::{
-    AuditEventView, Caller, JobDetail, JobId, JobStatus, JobSummary, Timestamp, MAX_LABEL_LEN,
+    Caller, JobId, JobStatus, JobSummary, Timestamp, MAX_LABEL_LEN,
 };
 use regen_storage::{JobFilter, KeysetPosition, PageDirection};
 
@@ -288,24 +288,6 @@ impl AdminService {
         })
     }
 
-    /// One job with its audit trail. A malformed id is simply not found.
-    pub async fn get_job(
-        &self,
-        caller: Option<&Caller>,
-        id: &str,
-    ) -> Result<JobDetail, ServiceError> {
-        require_admin(caller)?;
-        let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
-        let job = self
-            .store()
-            .get_job(id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let events = self.store().audit_events(id).await?;
-        Ok(JobDetail::new(
-            job,
-            events.into_iter().map(AuditEventView::from).collect(),
-        ))
     }
 }
 

@@ -23,6 +23,7 @@ mod metrics;
 mod operator;
 mod page_chart;
 mod passwords;
+mod payloads;
 mod secrets;
 mod stats;
 mod throttle;
@@ -47,6 +48,7 @@ pub use jobs::{JobPage, ListQuery};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 pub use page_chart::PAGE_CHART_MAX_AGE;
+pub use regen_redact::{RedactKeys, Redaction, ValuePatterns};
 pub use regen_storage::AccessTaken;
 pub use regen_storage::StoredAnswer;
 pub use secrets::{CredentialHash, SessionSecret, API_TOKEN_PREFIX};
@@ -93,6 +95,8 @@ pub struct ServiceSettings {
     pub login_throttle: LoginThrottle,
     /// The most jobs one bulk trigger may name or select.
     pub bulk_trigger_max: usize,
+    /// What is hidden of every payload on its way out.
+    pub redaction: Redaction,
 }
 
 /// How the database pool is used, for `/metrics`.
@@ -120,6 +124,7 @@ struct Inner {
     metrics: ServiceMetrics,
     page_charts: page_chart::PageCharts,
     bulk_trigger_max: usize,
+    redaction: Redaction,
 }
 
 impl AdminService {
@@ -144,6 +149,7 @@ impl AdminService {
                 metrics: ServiceMetrics::default(),
                 page_charts: Default::default(),
                 bulk_trigger_max: settings.bulk_trigger_max,
+                redaction: settings.redaction.clone(),
             }),
         })
     }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use regen_service::{LoginThrottle, SessionPolicy};
+use regen_service::{LoginThrottle, Redaction, SessionPolicy};
 
 pub use settings::{
     ignoring_blank_variables, malformed_variables, DatabaseUrl, LogFormat, Settings,
@@ -52,6 +52,8 @@ pub struct Config {
     pub exports: ExportLimits,
     /// The most jobs one bulk trigger may name or select.
     pub bulk_trigger_max: usize,
+    /// What is hidden of every payload on its way out.
+    pub redaction: Redaction,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub metrics_addr: Option<SocketAddr>,
@@ -161,6 +163,10 @@ impl Config {
                 idle: Duration::from_secs(settings.export_idle_seconds),
             },
             bulk_trigger_max: settings.bulk_trigger_max,
+            redaction: Redaction::new(
+                settings.redact_keys.unwrap_or_default(),
+                settings.redact_value_patterns.unwrap_or_default(),
+            ),
             db_max_connections: settings.db_max_connections,
             db_acquire_timeout: Duration::from_millis(settings.db_timeout_ms),
             metrics_addr: settings.metrics_addr,
@@ -191,6 +197,7 @@ impl Config {
             login_throttle: LoginThrottle::default(),
             exports: ExportLimits::default(),
             bulk_trigger_max: 1000,
+            redaction: Redaction::default(),
             db_max_connections: 10,
             db_acquire_timeout: Duration::from_secs(5),
             metrics_addr: None,
@@ -227,6 +234,7 @@ impl Config {
             sessions: self.sessions,
             login_throttle: self.login_throttle,
             bulk_trigger_max: self.bulk_trigger_max,
+            redaction: self.redaction.clone(),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
+use regen_service::{RedactKeys, ValuePatterns};
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://data/regen-admin.db";
 
@@ -167,6 +168,26 @@ pub struct Settings {
     #[arg(long, global = true, env = "REGEN_BULK_TRIGGER_MAX", value_name = "COUNT",
         default_value = "1000", value_parser = positive::<usize>)]
     pub bulk_trigger_max: usize,
+
+    /// object keys, comma-separated, whose values are hidden wherever a
+    /// payload leaves the server (viewer, download, API, export, CLI), e.g.
+    /// `password,apiKey,token`: in any case, at any depth, inside arrays
+    /// too; the whole value becomes `"[REDACTED]"`, every other byte stays
+    /// as stored. Unset: nothing is hidden
+    #[arg(long, global = true, env = "REGEN_REDACT_KEYS", value_name = "KEYS")]
+    pub redact_keys: Option<RedactKeys>,
+
+    /// regular expressions (Rust `regex` syntax), comma-separated: a string
+    /// value one of them matches is hidden the same way, e.g. `^sk_live_`. A
+    /// comma inside `[]`, `{}` or `()` stays in its pattern; elsewhere write
+    /// `\,`. An invalid pattern stops start-up
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_REDACT_VALUE_PATTERNS",
+        value_name = "PATTERNS"
+    )]
+    pub redact_value_patterns: Option<ValuePatterns>,
 
     /// database pool size per instance: every connection it opens, on
     /// either backend (`regen_db_pool_max_connections` reports it)

@@ -396,24 +396,16 @@ fn a_database_password_is_printed_neither_in_help_nor_in_an_error() {
 
 #[test]
 fn serving_beyond_loopback_requires_a_public_origin() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
-        .arg("serve")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("x.db").display()),
-        )
-        .env("LEPTOS_SITE_ADDR", "0.0.0.0:0")
-        .env_remove("REGEN_PUBLIC_ORIGIN")
-        .output()
-        .unwrap();
+    let (status, stderr, created) = crate::helpers::refused_serve(
+        &[("LEPTOS_SITE_ADDR", "0.0.0.0:0")],
+        &["REGEN_PUBLIC_ORIGIN"],
+    );
 
-    assert!(!output.status.success());
-    let stderr = text(&output.stderr);
+    assert!(!status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("REGEN_PUBLIC_ORIGIN must be set"),
         "{stderr}"
     );
-    assert!(!dir.path().join("x.db").exists(), "nothing was created");
+    assert!(!created, "nothing was created");
 }

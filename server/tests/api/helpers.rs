@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use regen_domain::Role;
 use regen_domain::{JobStatus, JsonText, NewJob};
-use regen_service::{AdminService, Operator, ServiceSettings};
+use regen_service::{AdminService, Operator, Redaction, ServiceSettings};
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use reqwest::redirect::Policy;
@@ -40,6 +40,7 @@ pub struct Options {
     pub connections: Option<ConnectionLimits>,
     pub exports: ExportLimits,
     pub bulk_trigger_max: usize,
+    pub redaction: Redaction,
 }
 
 impl Default for Options {
@@ -53,8 +54,41 @@ impl Default for Options {
             connections: None,
             exports: ExportLimits::default(),
             bulk_trigger_max: 1000,
+            redaction: Redaction::default(),
         }
     }
+}
+
+impl Options {
+    /// The defaults, with the private `/metrics` listener.
+    pub fn with_metrics() -> Options {
+        Options {
+            metrics: true,
+            ..Options::default()
+        }
+    }
+}
+
+/// `regen-admin serve` on a fresh SQLite path with `env` set and `unset`
+/// removed, for a start that must be refused: its exit status, its stderr,
+/// and whether the database file was created.
+pub fn refused_serve(
+    env: &[(&str, &str)],
+    unset: &[&str],
+) -> (std::process::ExitStatus, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("x.db");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_regen-admin"));
+    command
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", database.display()))
+        .envs(env.iter().copied());
+    for name in unset {
+        command.env_remove(name);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status, stderr, database.exists())
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -119,6 +153,7 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     }
     config.exports = options.exports;
     config.bulk_trigger_max = options.bulk_trigger_max;
+    config.redaction = options.redaction.clone();
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
@@ -172,6 +207,7 @@ pub async fn service_on(db: &TestDatabase, journal: impl Into<PathBuf>) -> Admin
         sessions: Default::default(),
         login_throttle: Default::default(),
         bulk_trigger_max: 1000,
+        redaction: Default::default(),
     })
     .await
     .expect("service connects")

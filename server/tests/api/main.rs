@@ -35,4 +35,5 @@ mod idempotency;
 mod ops;
 mod pages;
 mod progress;
+mod redaction;
 mod stats;

@@ -6,7 +6,7 @@ use regen_storage::Backend;
 
 use crate::helpers::spawn_app;
 
-async fn html(browser: &reqwest::Client, url: String) -> String {
+pub(crate) async fn html(browser: &reqwest::Client, url: String) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 

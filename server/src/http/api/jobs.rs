@@ -112,14 +112,17 @@ pub async fn list_jobs(
     Ok(response)
 }
 
-/// One job with its JSON payloads (verbatim) and audit trail.
+/// One job with its JSON payloads (verbatim, but for the values redaction
+/// hides) and audit trail.
 #[utoipa::path(
     get,
     path = "/admin/regeneration-jobs/{jobId}",
     operation_id = "getJob",
     params(("jobId" = String, Path, format = Uuid, description = "The job's id")),
     responses(
-        (status = 200, description = "The job", body = JobDetail),
+        (status = 200, description = "The job", body = JobDetail, headers(
+            ("Regen-Redacted" = u32, description = "Present when redaction (`REGEN_REDACT_KEYS`, `REGEN_REDACT_VALUE_PATTERNS`) hid values of the payloads: how many, each now `\"[REDACTED]\"`"),
+        )),
         (status = 404, description = "Unknown or malformed id", body = Problem, content_type = PROBLEM),
         ServiceErrors,
     )
@@ -128,10 +131,24 @@ pub async fn get_job(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
     Path(id): Path<String>,
-) -> Result<Json<JobDetail>, Problem> {
-    Ok(Json(
-        state.service.get_job(info.caller.as_ref(), &id).await?,
-    ))
+) -> Result<Response, Problem> {
+    let job = state.service.get_job(info.caller.as_ref(), &id).await?;
+    let hidden = job.hidden.count();
+    Ok(with_redacted_count(Json(job).into_response(), hidden))
+}
+
+/// The response header that says how many payload values redaction hid
+/// (`Regen-Redacted`; header names are case-insensitive).
+pub const REDACTED_HEADER: &str = "regen-redacted";
+
+/// Says on `response` how many values redaction hid, when it hid any.
+pub fn with_redacted_count(mut response: Response, hidden: usize) -> Response {
+    if hidden > 0 {
+        response
+            .headers_mut()
+            .insert(REDACTED_HEADER, HeaderValue::from(hidden));
+    }
+    response
 }
 
 /// PENDING → RUNNING, audited; nothing else changes and nothing runs.

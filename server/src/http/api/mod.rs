@@ -29,6 +29,8 @@ mod query;
 mod responses;
 mod stats;
 
+pub use jobs::{with_redacted_count, REDACTED_HEADER};
+
 pub const API_PREFIX: &str = "/api";
 
 #[derive(OpenApi)]
@@ -174,6 +176,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_detail_describes_the_redaction_header_it_sends() {
+        let document = serde_json::to_value(openapi()).unwrap();
+        let headers = &document["paths"]["/admin/regeneration-jobs/{jobId}"]["get"]["responses"]
+            ["200"]["headers"];
+        let names: Vec<String> = headers
+            .as_object()
+            .expect("the detail's 200 has headers")
+            .keys()
+            .map(|name| name.to_lowercase())
+            .collect();
+        assert_eq!(names, [REDACTED_HEADER]);
     }
 
     #[test]
