@@ -3,5 +3,7 @@ pub mod badge;
 pub mod json_viewer;
 pub mod layout;
 pub mod listing;
+pub mod shortcuts;
+pub mod target;
 pub mod time;
 pub mod trigger;

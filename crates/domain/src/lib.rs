@@ -10,9 +10,11 @@ mod audit;
 mod detail;
 mod job;
 mod json;
+mod preferences;
 pub mod json_html;
 pub mod json_tree;
 mod stats;
+mod target_links;
 mod time;
 
 pub use access::{Caller, Role, Scope, TriggerOutcome};
@@ -24,7 +26,9 @@ pub use job::{
     ALL_STATUSES,
 };
 pub use json::{JsonText, JsonTextError};
+pub use preferences::{Preferences, TimeDisplay};
 pub use stats::{grouped, ActivityBucket, JobStats, OldestPending, StatusCounts, TargetTypeStats};
+pub use target_links::{encode_path_segment, TargetLinks, TARGET_ID_PLACEHOLDER};
 pub use time::{waited, Timestamp};
 
 /// Longest accepted `targetType`, `targetId` or `createdBy`, in bytes.

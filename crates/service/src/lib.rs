@@ -21,8 +21,10 @@ mod metrics;
 mod operator;
 mod page_chart;
 mod passwords;
+mod preferences;
 mod secrets;
 mod stats;
+mod target_jobs;
 mod throttle;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
@@ -42,6 +44,7 @@ pub use page_chart::PAGE_CHART_MAX_AGE;
 pub use regen_storage::AccessTaken;
 pub use secrets::{CredentialHash, SessionSecret, API_TOKEN_PREFIX};
 pub use stats::CountMismatch;
+pub use target_jobs::{OtherJobs, OTHER_JOBS_SHOWN};
 pub use throttle::LoginThrottle;
 
 use std::path::PathBuf;

@@ -7,12 +7,16 @@ use regen_domain::{grouped, waited, JobStats, JobStatus, JobSummary, Timestamp, 
 use crate::components::activity_chart::{ActivityChart, RenderedChart};
 use crate::components::badge::StatusBadge;
 use crate::components::listing::{ExportLinks, FilterField, Pager, Presets};
-use crate::components::time::Time;
+use crate::components::shortcuts::{FILTERS_FORM_ID, GOTO_FIELD_ID};
+use crate::components::target::TargetLink;
+use crate::components::time::{Time, TimeZoneLabel};
 
 /// Everything the list page shows, loaded on the server.
 #[derive(Debug, Clone)]
 pub(super) struct ListData {
     pub(super) jobs: Vec<JobSummary>,
+    /// Per job: its target's link (`REGEN_TARGET_URL_TEMPLATES`), if any.
+    pub(super) target_hrefs: Vec<Option<String>>,
     pub(super) form: FilterValues,
     pub(super) newer_href: Option<String>,
     pub(super) older_href: Option<String>,
@@ -64,6 +68,7 @@ const EXPORT_PATH: &str = "/api/admin/regeneration-jobs/export";
 pub(super) fn JobList(data: ListData) -> impl IntoView {
     let ListData {
         jobs,
+        target_hrefs,
         form,
         newer_href,
         older_href,
@@ -131,7 +136,8 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
     let empty = jobs.is_empty();
     let rows = jobs
         .into_iter()
-        .map(|job| view! { <JobRow job now/> })
+        .zip(target_hrefs.into_iter().chain(std::iter::repeat(None)))
+        .map(|(job, target_href)| view! { <JobRow job target_href now/> })
         .collect_view();
     let body = if empty && searched_empty {
         ().into_any()
@@ -145,7 +151,7 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
     } else {
         view! {
             <div class="table-wrap">
-                <table class="jobs">
+                <table class="jobs" data-row-nav="">
                     <caption class="visually-hidden">"Regeneration jobs, newest first"</caption>
                     <thead>
                         <tr>
@@ -153,7 +159,7 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
                             <th scope="col">"Status"</th>
                             <th scope="col">"Target type"</th>
                             <th scope="col">"Target id"</th>
-                            <th scope="col">"Created (UTC)"</th>
+                            <th scope="col">"Created " <TimeZoneLabel/></th>
                             <th scope="col">"Created by"</th>
                         </tr>
                     </thead>
@@ -168,11 +174,11 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
         {counts}
         {chart}
         <form class="goto" method="get" action=LIST_PATH role="search" aria-label="Go to a job">
-            <label>"Go to job " <input type="text" name="goto" placeholder="job id" maxlength="64"/></label>
+            <label>"Go to job " <input type="text" id=GOTO_FIELD_ID name="goto" placeholder="job id" maxlength="64"/></label>
             <button type="submit">"Go"</button>
         </form>
         {goto_message}
-        <form class="filters" method="get" action=LIST_PATH role="search" aria-label="Filter jobs">
+        <form class="filters" id=FILTERS_FORM_ID method="get" action=LIST_PATH role="search" aria-label="Filter jobs">
             <fieldset>
                 <legend>"Status"</legend>
                 {status_boxes}
@@ -230,7 +236,7 @@ fn StatusCounts(counts: StatusCountLinks, now: Timestamp) -> impl IntoView {
 }
 
 #[component]
-fn JobRow(job: JobSummary, now: Timestamp) -> impl IntoView {
+fn JobRow(job: JobSummary, target_href: Option<String>, now: Timestamp) -> impl IntoView {
     let id = job.id.to_string();
     let title = id.clone();
     let href = format!("{LIST_PATH}/{id}");
@@ -248,7 +254,12 @@ fn JobRow(job: JobSummary, now: Timestamp) -> impl IntoView {
             </td>
             <td><StatusBadge status/></td>
             <td>{job.target_type}</td>
-            <td class="target-id">{job.target_id}</td>
+            <td class="target-id">
+                {match target_href {
+                    Some(href) => view! { <TargetLink href>{job.target_id}</TargetLink> }.into_any(),
+                    None => job.target_id.into_any(),
+                }}
+            </td>
             <td><Time at=job.created_at now/></td>
             <td>{job.created_by}</td>
         </tr>
