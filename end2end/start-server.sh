@@ -11,6 +11,9 @@ export DATABASE_URL="sqlite://$WORK/e2e.db"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$(cd .. && pwd)/target/site}"
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3107}"
 export REGEN_ENV_LABEL="e2e"
+# Target links for `insight` jobs (what createJob makes) only; target.spec.ts
+# checks both a linked and an unlinked type.
+export REGEN_TARGET_URL_TEMPLATES="insight=https://cms.example.com/insights/{targetId}/edit"
 export RUST_LOG="${RUST_LOG:-warn}"
 "$BIN" demo --admin-password "e2e-admin-password" > /dev/null
 exec "$BIN" serve
