@@ -15,10 +15,8 @@
 
   // ---- Times ----
   const pad = (n) => String(n).padStart(2, '0');
-  const zone = (date) =>
-    new Intl.DateTimeFormat('en', { timeZoneName: 'short' })
-      .formatToParts(date)
-      .find((part) => part.type === 'timeZoneName')?.value ?? '';
+  const zoneFormat = new Intl.DateTimeFormat('en', { timeZoneName: 'short' });
+  const zone = (date) => zoneFormat.formatToParts(date).find((part) => part.type === 'timeZoneName')?.value ?? '';
   const localText = (date) =>
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
     `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${zone(date)}`;
@@ -138,7 +136,8 @@
     if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
     if (target instanceof Element && target.closest('input, textarea, select, [contenteditable]:not([contenteditable="false"])')) return;
-    if (help.open) return;
+    // An open dialog (this list, the trigger's confirmation) has its own keys.
+    if (document.querySelector('dialog[open]')) return;
     const key = event.key;
     if (pending !== null) {
       const binding = bindings.get(`${pending} ${key}`);

@@ -39,6 +39,8 @@ pub struct Options {
     /// Unset: the defaults' (10 s to send headers, 1,024 connections).
     pub connections: Option<ConnectionLimits>,
     pub exports: ExportLimits,
+    /// `REGEN_TARGET_URL_TEMPLATES`; unset: none.
+    pub target_links: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
             site_files: Vec::new(),
             connections: None,
             exports: ExportLimits::default(),
+            target_links: None,
         }
     }
 }
@@ -107,6 +110,9 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         config.connections = limits;
     }
     config.exports = options.exports;
+    if let Some(templates) = options.target_links {
+        config.target_links = templates.parse().expect("valid templates");
+    }
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }

@@ -33,3 +33,4 @@ mod ops;
 mod pages;
 mod progress;
 mod stats;
+mod ux;
