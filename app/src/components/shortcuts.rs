@@ -54,7 +54,7 @@ const FILTER_FIELD: &str = "#filters input[type=text]";
 const GOTO_FIELD: &str = "#goto";
 
 /// Every shortcut, in the order the dialog lists them.
-pub const SHORTCUTS: [Shortcut; 8] = [
+pub static SHORTCUTS: [Shortcut; 8] = [
     Shortcut {
         keys: "/",
         action: ShortcutAction::Focus {
