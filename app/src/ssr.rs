@@ -71,4 +71,3 @@ pub fn see_other(location: &str) {
         }
     }
 }
-

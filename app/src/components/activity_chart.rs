@@ -305,7 +305,9 @@ mod tests {
                     triggered: 0,
                 })
                 .collect(),
-            hrefs: (0..3).map(|i| format!("/admin/regeneration-jobs?d={i}")).collect(),
+            hrefs: (0..3)
+                .map(|i| format!("/admin/regeneration-jobs?d={i}"))
+                .collect(),
             hourly: false,
             range_label: "the last 3 days",
         };
@@ -317,7 +319,10 @@ mod tests {
         assert_eq!(picture.matches("tabindex=\"-1\"").count(), 3);
         let table = rest.split_once("<table").unwrap().1;
         for i in 0..3 {
-            assert!(table.contains(&format!("<a href=\"/admin/regeneration-jobs?d={i}\">")), "{table}");
+            assert!(
+                table.contains(&format!("<a href=\"/admin/regeneration-jobs?d={i}\">")),
+                "{table}"
+            );
         }
         assert!(!rest.contains("tabindex"));
     }

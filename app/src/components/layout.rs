@@ -43,9 +43,12 @@ pub fn Layout(children: Children) -> impl IntoView {
     });
     let signed_in = info.username.is_some();
     let footer = signed_in.then(|| {
+        // The dialog inside the footer landmark too (axe's `region`).
         view! {
-            <footer class="site-footer"><ShortcutsLink/></footer>
-            <ShortcutsHelp enabled=info.shortcuts/>
+            <footer class="site-footer">
+                <ShortcutsLink/>
+                <ShortcutsHelp enabled=info.shortcuts/>
+            </footer>
         }
     });
     let user = info.username.map(|name| {

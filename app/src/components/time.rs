@@ -10,9 +10,10 @@ use regen_domain::Timestamp;
 pub fn Time(at: Timestamp, #[prop(optional)] now: Option<Timestamp>) -> impl IntoView {
     let iso = at.to_string();
     let readable = at.as_datetime().format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let title = readable.clone();
     let age = now.map(|now| view! { <span class="age">{at.age(now)}</span> });
     view! {
-        <time datetime=iso title=readable.clone()>{readable}</time>
+        <time datetime=iso title=title>{readable}</time>
         {age}
     }
 }

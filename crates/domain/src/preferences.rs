@@ -92,7 +92,9 @@ impl Preferences {
         match text {
             "on" => Ok(true),
             "off" => Ok(false),
-            other => Err(format!("unknown shortcuts setting {other:?}: expected on or off")),
+            other => Err(format!(
+                "unknown shortcuts setting {other:?}: expected on or off"
+            )),
         }
     }
 }

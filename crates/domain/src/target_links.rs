@@ -178,7 +178,10 @@ mod tests {
             href("\\evil\"<x>"),
             "https://cms.example.com/articles/%5Cevil%22%3Cx%3E/view"
         );
-        assert_eq!(href("A-z_0.9~"), "https://cms.example.com/articles/A-z_0.9~/view");
+        assert_eq!(
+            href("A-z_0.9~"),
+            "https://cms.example.com/articles/A-z_0.9~/view"
+        );
         for dots in [".", ".."] {
             assert_eq!(links.href("article", dots), None, "{dots}");
         }
@@ -202,8 +205,14 @@ mod tests {
                 "a=https://x.example/{targetId},ftp=ftp://files.example/{targetId}",
                 "\"ftp=ftp://files.example/{targetId}\": only https:// and http://",
             ),
-            ("js=javascript:alert(1)//{targetId}", "only https:// and http://"),
-            ("data=data:text/html,{targetId}", "\"data=data:text/html\": only https://"),
+            (
+                "js=javascript:alert(1)//{targetId}",
+                "only https:// and http://",
+            ),
+            (
+                "data=data:text/html,{targetId}",
+                "\"data=data:text/html\": only https://",
+            ),
             ("a=https://x.example/articles", "has no {targetId}"),
             ("a=https://{targetId}.example/", "needs a fixed host"),
             ("a=https:///{targetId}", "needs a fixed host"),
@@ -223,9 +232,6 @@ mod tests {
     #[test]
     fn schemes_are_matched_in_any_case() {
         let links = links("a=HTTPS://x.example/{targetId}");
-        assert_eq!(
-            links.href("a", "1").as_deref(),
-            Some("HTTPS://x.example/1")
-        );
+        assert_eq!(links.href("a", "1").as_deref(), Some("HTTPS://x.example/1"));
     }
 }

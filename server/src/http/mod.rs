@@ -36,8 +36,6 @@ use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::config::Config;
-
 /// The Leptos pages, with the service, the UI settings and the response's
 /// CSP nonce in their context.
 fn leptos_pages(state: &AppState, options: LeptosOptions) -> Router {

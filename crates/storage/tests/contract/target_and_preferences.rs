@@ -31,7 +31,8 @@ async fn a_targets_other_jobs_are_its_newest_same_type_and_id_jobs_without_this_
     let (_db, store) = store(backend).await;
     // 13 jobs of article a-1, one a minute; the same id under another type
     // and another id of the same type, both newer than all of them.
-    let mut jobs: Vec<(NewJob, Timestamp)> = (0..13).map(|m| (job("article", "a-1"), at(m))).collect();
+    let mut jobs: Vec<(NewJob, Timestamp)> =
+        (0..13).map(|m| (job("article", "a-1"), at(m))).collect();
     jobs.push((job("video", "a-1"), at(100)));
     jobs.push((job("article", "a-10"), at(101)));
     jobs.push((job("article", "A-1"), at(102)));
@@ -43,9 +44,17 @@ async fn a_targets_other_jobs_are_its_newest_same_type_and_id_jobs_without_this_
         .await
         .unwrap();
 
-    let expected: Vec<_> = ids[..13].iter().rev().filter(|id| **id != this).take(11).copied().collect();
+    let expected: Vec<_> = ids[..13]
+        .iter()
+        .rev()
+        .filter(|id| **id != this)
+        .take(11)
+        .copied()
+        .collect();
     assert_eq!(shown.iter().map(|j| j.id).collect::<Vec<_>>(), expected);
-    assert!(shown.iter().all(|j| j.target_type == "article" && j.target_id == "a-1"));
+    assert!(shown
+        .iter()
+        .all(|j| j.target_type == "article" && j.target_id == "a-1"));
 
     let all = store
         .other_jobs_of_target("article", "a-1", this, 50)
@@ -62,7 +71,14 @@ async fn a_targets_other_jobs_are_its_newest_same_type_and_id_jobs_without_this_
 
 async fn a_target_id_is_matched_exactly_whatever_it_holds(backend: Backend) {
     let (_db, store) = store(backend).await;
-    let hostile = ["../x?y#z", "a%", "a_", "a b", "日本/ü", "'; DROP TABLE users; --"];
+    let hostile = [
+        "../x?y#z",
+        "a%",
+        "a_",
+        "a b",
+        "日本/ü",
+        "'; DROP TABLE users; --",
+    ];
     let mut jobs: Vec<(NewJob, Timestamp)> = Vec::new();
     for (i, id) in hostile.iter().enumerate() {
         jobs.push((job("article", id), at(i as i64 * 2)));
@@ -105,7 +121,11 @@ async fn preferences_default_to_utc_with_shortcuts_and_round_trip(backend: Backe
         }
     }
     let untouched = store.find_user_by_id(&other.id).await.unwrap().unwrap();
-    assert_eq!(untouched.preferences, Preferences::default(), "only ada's changed");
+    assert_eq!(
+        untouched.preferences,
+        Preferences::default(),
+        "only ada's changed"
+    );
     assert!(!store
         .set_preferences("no-such-user", Preferences::default())
         .await
@@ -144,7 +164,10 @@ async fn the_database_refuses_a_preference_it_does_not_know(backend: Backend) {
         "UPDATE users SET time_display = NULL",
         "UPDATE users SET keyboard_shortcuts = 'yes'",
     ] {
-        assert!(store.pool().execute(sql).await.is_err(), "{sql} was allowed");
+        assert!(
+            store.pool().execute(sql).await.is_err(),
+            "{sql} was allowed"
+        );
     }
 }
 
