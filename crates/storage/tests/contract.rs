@@ -29,6 +29,7 @@ macro_rules! contract_tests {
     };
 }
 
+#[path = "contract/target_and_preferences.rs"]
 mod target_and_preferences;
 
 contract_tests!(

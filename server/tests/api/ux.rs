@@ -3,10 +3,11 @@
 //! account page, on every page), times as `<time>`, the links to a job's
 //! target and its other jobs.
 
-use regen_domain::{JobStatus, NewJob, Timestamp};
+use regen_domain::{JobStatus, NewJob, Role, Timestamp};
+use regen_service::Operator;
 use regen_storage::Backend;
 
-use crate::helpers::{client, new_job, spawn_app, spawn_app_with, Options, TestApp};
+use crate::helpers::{client, new_job, spawn_app, spawn_app_with, Options, TestApp, PASSWORD};
 
 both_backends!(
     every_signed_in_page_loads_the_page_script_with_its_nonce_and_the_list_still_ships_no_wasm,
@@ -90,6 +91,16 @@ async fn every_signed_in_page_loads_the_page_script_with_its_nonce_and_the_list_
             .unwrap()
             .starts_with("text/javascript"));
         assert_eq!(script.text().await.unwrap(), app::PAGE_SCRIPT);
+        let gzipped = client()
+            .get(app.url(&src))
+            .header("accept-encoding", "br, gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+        assert_eq!(gzipped.headers()["vary"], "accept-encoding");
+        let bytes = gzipped.bytes().await.unwrap();
+        assert!(bytes.starts_with(&[0x1f, 0x8b]) && bytes.len() < app::PAGE_SCRIPT.len());
     }
 
     let (_, list) = page(&browser, app.url("/admin/regeneration-jobs")).await;
@@ -143,6 +154,10 @@ async fn preferences_saved_on_the_account_page_reach_every_page(backend: Backend
     assert!(list.contains("<body data-time-display=\"local\" data-shortcuts=\"on\">"));
 
     // Another admin's pages keep their own.
+    app.service
+        .create_user(&Operator::command_line(), "bob", Role::Admin, PASSWORD)
+        .await
+        .unwrap();
     let other = app.browser_login("bob").await;
     let (_, theirs) = page(&other, app.url("/admin/regeneration-jobs")).await;
     assert!(theirs.contains("<body data-time-display=\"utc\" data-shortcuts=\"on\">"));
@@ -249,11 +264,13 @@ async fn a_configured_target_type_links_to_its_target_with_the_id_as_one_path_se
     .await;
 
     let link = format!(
-        "<a {href} class=\"target-link\" target=\"_blank\" rel=\"noopener noreferrer\">Open target"
+        "<a {href} target=\"_blank\" rel=\"noopener noreferrer\" class=\"target-link\">Open target"
     );
     assert!(detail.contains(&link), "{detail}");
     assert!(
-        list.contains(&format!("<a {href} class=\"target-link\"")),
+        list.contains(&format!(
+            "<a {href} target=\"_blank\" rel=\"noopener noreferrer\""
+        )),
         "{list}"
     );
     assert_eq!(
