@@ -208,7 +208,7 @@ pub fn chart_html(data: &ActivityChartData, summary_text: &str) -> String {
     let unit = if hourly { "hour" } else { "day" };
     let _ = write!(
         out,
-        r#"<p class="legend"><span class="key key-pending">PENDING</span><span class="key key-running">RUNNING</span><span class="key key-completed">COMPLETED</span><span class="key key-failed">FAILED</span><span class="key key-triggered">triggered</span> · click a bar, or a {unit} in the numbers, to list its jobs</p>"#
+        r#"<p class="legend"><span class="key key-pending">PENDING</span><span class="key key-running">RUNNING</span><span class="key key-completed">COMPLETED</span><span class="key key-failed">FAILED</span><span class="key key-triggered">triggered</span> · click a bar, or its row's link below, to list its jobs</p>"#
     );
     let _ = write!(
         out,
