@@ -156,7 +156,7 @@ pub fn ShortcutsHelp(enabled: bool) -> impl IntoView {
                 <thead><tr><th scope="col">"Keys"</th><th scope="col">"Does"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
-            <button type="button" data-close="">"Close"</button>
+            <button type="button" data-close="" autofocus>"Close"</button>
         </dialog>
     }
 }

@@ -315,7 +315,7 @@ fn PreferencesForm(preferences: Preferences) -> impl IntoView {
                 <p class="hint">"Pages are sent in UTC; local and relative times are shown once the page's script has run. The UTC time stays in each time's tooltip."</p>
                 <label class="checkbox">
                     <input type="checkbox" name="keyboardShortcuts" value="on" checked=preferences.keyboard_shortcuts/>
-                    "Keyboard shortcuts (press " <kbd>"?"</kbd> " on any page for the list)"
+                    <span>"Keyboard shortcuts (press " <kbd>"?"</kbd> " on any page for the list)"</span>
                 </label>
                 <button type="submit">"Save preferences"</button>
             </form>
