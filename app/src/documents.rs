@@ -148,6 +148,7 @@ mod tests {
             role: regen_domain::Role::Member,
             scope: regen_domain::Scope::Admin,
             session_id: None,
+            preferences: regen_domain::Preferences::default(),
         };
         for html in [
             login_document(&ui(), "/admin/regeneration-jobs", None),

@@ -20,4 +20,4 @@ mod shell;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use shell::{shell, App, DocumentHead};
+pub use shell::{shell, App, DocumentHead, PAGE_SCRIPT, PAGE_SCRIPT_NAME};

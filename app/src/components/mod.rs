@@ -4,5 +4,7 @@ pub mod bulk_trigger;
 pub mod json_viewer;
 pub mod layout;
 pub mod listing;
+pub mod shortcuts;
+pub mod target;
 pub mod time;
 pub mod trigger;

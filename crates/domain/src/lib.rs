@@ -14,7 +14,9 @@ mod json;
 pub mod json_html;
 pub mod json_tree;
 mod redaction;
+mod preferences;
 mod stats;
+mod target_links;
 mod time;
 
 pub use access::{Caller, Role, Scope, TriggerOutcome};
@@ -28,7 +30,9 @@ pub use job::{
 };
 pub use json::{JsonText, JsonTextError};
 pub use redaction::{HiddenValues, Redacted, RedactionRule, REDACTED};
+pub use preferences::{Preferences, TimeDisplay};
 pub use stats::{grouped, ActivityBucket, JobStats, OldestPending, StatusCounts, TargetTypeStats};
+pub use target_links::{encode_path_segment, TargetLinks, TARGET_ID_PLACEHOLDER};
 pub use time::{waited, Timestamp};
 
 /// Longest accepted `targetType`, `targetId` or `createdBy`, in bytes.

@@ -24,8 +24,10 @@ mod operator;
 mod page_chart;
 mod passwords;
 mod payloads;
+mod preferences;
 mod secrets;
 mod stats;
+mod target_jobs;
 mod throttle;
 mod trigger;
 
@@ -53,6 +55,7 @@ pub use regen_storage::AccessTaken;
 pub use regen_storage::StoredAnswer;
 pub use secrets::{CredentialHash, SessionSecret, API_TOKEN_PREFIX};
 pub use stats::CountMismatch;
+pub use target_jobs::{OtherJobs, OTHER_JOBS_SHOWN};
 pub use throttle::LoginThrottle;
 pub use trigger::{trigger_outcome, Triggered};
 

@@ -23,6 +23,7 @@ mod rows;
 mod server_secrets;
 mod sql;
 mod stats;
+mod target_jobs;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trigger;

@@ -30,6 +30,9 @@ macro_rules! contract_tests {
     };
 }
 
+#[path = "contract/target_and_preferences.rs"]
+mod target_and_preferences;
+
 contract_tests!(
     an_inserted_job_reads_back_byte_for_byte,
     inserting_a_job_records_its_creation_audit_event,

@@ -46,6 +46,8 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     pub env_label: Option<String>,
     pub env_color: String,
+    /// `REGEN_TARGET_URL_TEMPLATES`: empty when unset.
+    pub target_links: regen_domain::TargetLinks,
     pub audit_fallback_path: PathBuf,
     pub sessions: SessionPolicy,
     pub login_throttle: LoginThrottle,
@@ -147,6 +149,7 @@ impl Config {
             client_ip_header: settings.client_ip_header,
             env_label: settings.env_label,
             env_color,
+            target_links: settings.target_url_templates.unwrap_or_default(),
             audit_fallback_path,
             sessions: SessionPolicy {
                 idle_timeout: Duration::from_secs(settings.session_idle_secs),
@@ -192,6 +195,7 @@ impl Config {
             client_ip_header: None,
             env_label: Some("test".into()),
             env_color: "#1d4ed8".into(),
+            target_links: regen_domain::TargetLinks::default(),
             audit_fallback_path: fallback,
             sessions: SessionPolicy::default(),
             login_throttle: LoginThrottle::default(),

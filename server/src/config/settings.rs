@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 use regen_service::{RedactKeys, ValuePatterns};
+use regen_domain::TargetLinks;
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://data/regen-admin.db";
 
@@ -104,6 +105,16 @@ pub struct Settings {
     #[arg(long, global = true, env = "REGEN_ENV_COLOR", value_name = "COLOUR",
         value_parser = css_colour)]
     pub env_color: Option<String>,
+
+    /// links from a job to its target where it lives: comma-separated
+    /// `targetType=URL` pairs, each URL holding `{targetId}` (put in
+    /// percent-encoded as a path segment), e.g.
+    /// `article=https://cms.example.com/articles/{targetId}`; only `https`
+    /// and `http`. The detail page shows "Open target" and the list page
+    /// links the target id, for the types listed; unset: no links
+    #[arg(long, global = true, env = "REGEN_TARGET_URL_TEMPLATES", value_name = "TYPE=URL,…",
+        value_parser = target_url_templates)]
+    pub target_url_templates: Option<TargetLinks>,
 
     /// JSON-lines journal for audit events the database refused; unset:
     /// `audit-fallback.jsonl` next to the SQLite file, else
@@ -263,6 +274,10 @@ fn origin(text: &str) -> Result<String, String> {
     } else {
         Err("must start with http:// or https://".to_owned())
     }
+}
+
+fn target_url_templates(text: &str) -> Result<TargetLinks, String> {
+    text.parse()
 }
 
 fn header_name(text: &str) -> Result<String, String> {

@@ -331,6 +331,29 @@ fn an_invalid_setting_is_reported_at_start_up() {
 }
 
 #[test]
+fn a_target_url_template_that_is_not_http_stops_start_up_with_one_line_naming_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .arg("serve")
+        // Were the templates accepted, the database would fail instead.
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .env(
+            "REGEN_TARGET_URL_TEMPLATES",
+            "article=https://cms.example.com/a/{targetId},file=ftp://files.example.com/{targetId}",
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("REGEN_TARGET_URL_TEMPLATES")
+            && stderr.contains("\"file=ftp://files.example.com/{targetId}\"")
+            && stderr.contains("only https:// and http://"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_malformed_flag_is_one_line_naming_the_flag() {
     let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
         .args(["serve", "--db-timeout-ms", "soon"])

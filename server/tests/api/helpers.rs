@@ -41,6 +41,8 @@ pub struct Options {
     pub exports: ExportLimits,
     pub bulk_trigger_max: usize,
     pub redaction: Redaction,
+    /// `REGEN_TARGET_URL_TEMPLATES`; unset: none.
+    pub target_links: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -55,6 +57,7 @@ impl Default for Options {
             exports: ExportLimits::default(),
             bulk_trigger_max: 1000,
             redaction: Redaction::default(),
+            target_links: None,
         }
     }
 }
@@ -154,6 +157,9 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     config.exports = options.exports;
     config.bulk_trigger_max = options.bulk_trigger_max;
     config.redaction = options.redaction.clone();
+    if let Some(templates) = options.target_links {
+        config.target_links = templates.parse().expect("valid templates");
+    }
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }

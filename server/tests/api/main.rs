@@ -37,3 +37,4 @@ mod pages;
 mod progress;
 mod redaction;
 mod stats;
+mod ux;

@@ -35,7 +35,7 @@ async fn the_list_page_shows_every_column_badge_and_link(backend: Backend) {
         "Status",
         "Target type",
         "Target id",
-        "Created (UTC)",
+        "Created <span data-time-zone=\"\">(UTC)</span>",
         "Created by",
     ] {
         assert!(

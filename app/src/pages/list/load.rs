@@ -91,6 +91,7 @@ pub(super) async fn load() -> Result<ListData, PageError> {
             crate::ssr::set_status(http::StatusCode::BAD_REQUEST);
             return Ok(ListData {
                 jobs: Vec::new(),
+                target_hrefs: Vec::new(),
                 form,
                 newer_href: None,
                 older_href: None,
@@ -147,7 +148,14 @@ pub(super) async fn load() -> Result<ListData, PageError> {
     };
     let bulk = bulk_controls(&query, counts.as_ref(), service.bulk_trigger_max());
     let chart = activity_chart(&service, &info, &query, chart_range, now, &link).await?;
+    let links = crate::ssr::ui_config().target_links;
+    let target_hrefs = page
+        .jobs
+        .iter()
+        .map(|job| links.href(&job.target_type, &job.target_id))
+        .collect();
     Ok(ListData {
+        target_hrefs,
         chart,
         bulk,
         counts,

@@ -8,13 +8,17 @@ use crate::components::activity_chart::{ActivityChart, RenderedChart};
 use crate::components::badge::StatusBadge;
 use crate::components::bulk_trigger::{BulkDialog, BulkPart, BulkTriggerTools};
 use crate::components::listing::{ExportLinks, FilterField, Pager, Presets};
-use crate::components::time::Time;
+use crate::components::shortcuts::{FILTERS_FORM_ID, GOTO_FIELD_ID};
+use crate::components::target::TargetLink;
+use crate::components::time::{Time, TimeZoneLabel};
 use crate::pages::bulk::{BulkForm, BULK_CONFIRM_PATH, BULK_TRIGGER_PATH};
 
 /// Everything the list page shows, loaded on the server.
 #[derive(Debug, Clone)]
 pub(super) struct ListData {
     pub(super) jobs: Vec<JobSummary>,
+    /// Per job: its target's link (`REGEN_TARGET_URL_TEMPLATES`), if any.
+    pub(super) target_hrefs: Vec<Option<String>>,
     pub(super) form: FilterValues,
     pub(super) newer_href: Option<String>,
     pub(super) older_href: Option<String>,
@@ -76,6 +80,7 @@ const EXPORT_PATH: &str = "/api/admin/regeneration-jobs/export";
 pub(super) fn JobList(data: ListData) -> impl IntoView {
     let ListData {
         jobs,
+        target_hrefs,
         form,
         newer_href,
         older_href,
@@ -145,7 +150,8 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
     let selectable = bulk.is_some() && !empty;
     let rows = jobs
         .into_iter()
-        .map(|job| view! { <JobRow job now selectable/> })
+        .zip(target_hrefs.into_iter().chain(std::iter::repeat(None)))
+        .map(|(job, target_href)| view! { <JobRow job target_href now selectable/> })
         .collect_view();
     let select_header = selectable.then(|| {
         view! { <th scope="col"><span class="visually-hidden">"Select"</span></th> }
@@ -162,7 +168,7 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
     } else {
         let table = view! {
             <div class="table-wrap">
-                <table class="jobs">
+                <table class="jobs" data-row-nav="">
                     <caption class="visually-hidden">"Regeneration jobs, newest first"</caption>
                     <thead>
                         <tr>
@@ -171,7 +177,7 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
                             <th scope="col">"Status"</th>
                             <th scope="col">"Target type"</th>
                             <th scope="col">"Target id"</th>
-                            <th scope="col">"Created (UTC)"</th>
+                            <th scope="col">"Created " <TimeZoneLabel/></th>
                             <th scope="col">"Created by"</th>
                         </tr>
                     </thead>
@@ -189,11 +195,11 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
         {counts}
         {chart}
         <form class="goto" method="get" action=LIST_PATH role="search" aria-label="Go to a job">
-            <label>"Go to job " <input type="text" name="goto" placeholder="job id" maxlength="64"/></label>
+            <label>"Go to job " <input type="text" id=GOTO_FIELD_ID name="goto" placeholder="job id" maxlength="64"/></label>
             <button type="submit">"Go"</button>
         </form>
         {goto_message}
-        <form class="filters" method="get" action=LIST_PATH role="search" aria-label="Filter jobs">
+        <form class="filters" id=FILTERS_FORM_ID method="get" action=LIST_PATH role="search" aria-label="Filter jobs">
             <fieldset>
                 <legend>"Status"</legend>
                 {status_boxes}
@@ -286,7 +292,12 @@ fn BulkControlsView(bulk: BulkControls, table: impl IntoView + 'static) -> impl 
 }
 
 #[component]
-fn JobRow(job: JobSummary, now: Timestamp, selectable: bool) -> impl IntoView {
+fn JobRow(
+    job: JobSummary,
+    target_href: Option<String>,
+    now: Timestamp,
+    selectable: bool,
+) -> impl IntoView {
     let id = job.id.to_string();
     let title = id.clone();
     let href = format!("{LIST_PATH}/{id}");
@@ -309,7 +320,12 @@ fn JobRow(job: JobSummary, now: Timestamp, selectable: bool) -> impl IntoView {
             </td>
             <td><StatusBadge status/></td>
             <td>{job.target_type}</td>
-            <td class="target-id">{job.target_id}</td>
+            <td class="target-id">
+                {match target_href {
+                    Some(href) => view! { <TargetLink href>{job.target_id}</TargetLink> }.into_any(),
+                    None => job.target_id.into_any(),
+                }}
+            </td>
             <td><Time at=job.created_at now/></td>
             <td>{job.created_by}</td>
         </tr>
