@@ -13,8 +13,8 @@ mod job;
 mod json;
 pub mod json_html;
 pub mod json_tree;
-mod redaction;
 mod preferences;
+mod redaction;
 mod stats;
 mod target_links;
 mod time;
@@ -29,8 +29,8 @@ pub use job::{
     ALL_STATUSES,
 };
 pub use json::{JsonText, JsonTextError};
-pub use redaction::{HiddenValues, Redacted, RedactionRule, REDACTED};
 pub use preferences::{Preferences, TimeDisplay};
+pub use redaction::{HiddenValues, Redacted, RedactionRule, REDACTED};
 pub use stats::{grouped, ActivityBucket, JobStats, OldestPending, StatusCounts, TargetTypeStats};
 pub use target_links::{encode_path_segment, TargetLinks, TARGET_ID_PLACEHOLDER};
 pub use time::{waited, Timestamp};

@@ -1,6 +1,4 @@
-use regen_domain::{
-    Caller, JobId, JobStatus, JobSummary, Timestamp, MAX_LABEL_LEN,
-};
+use regen_domain::{Caller, JobStatus, JobSummary, Timestamp, MAX_LABEL_LEN};
 use regen_storage::{JobFilter, KeysetPosition, PageDirection};
 
 use crate::cursor::{page_request, trim_page, Cursor};
@@ -286,8 +284,6 @@ impl AdminService {
                 .map(|_| regen_storage::SCAN_BUDGET),
             jobs,
         })
-    }
-
     }
 }
 

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
-use regen_service::{RedactKeys, ValuePatterns};
 use regen_domain::TargetLinks;
+use regen_service::{RedactKeys, ValuePatterns};
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://data/regen-admin.db";
 
