@@ -1,13 +1,14 @@
 //! Whole HTML documents for the answers the server gives outside the
-//! Leptos router: the login form, and the 403 and 503 pages its guards
-//! send. They are Leptos views in the same head and layout as every other
+//! Leptos router: the login form, the bulk trigger's confirmation and
+//! result pages, and the 403 and 503 pages its guards send. They are Leptos views in the same head and layout as every other
 //! page, rendered to a string on the server. None of them ships scripts.
 
 use leptos::prelude::*;
 use leptos::tachys::view::RenderHtml;
-use regen_domain::Caller;
+use regen_domain::{BulkTriggerResult, Caller};
 
 use crate::components::layout::Layout;
+use crate::pages::bulk::{BulkConfirm, BulkForm, BulkResultView};
 use crate::pages::login::LoginForm;
 use crate::pages::{ErrorPanel, PageError};
 use crate::shell::DocumentHead;
@@ -59,6 +60,56 @@ pub fn forbidden_document(ui: &UiConfig, caller: Option<&Caller>) -> String {
     )
 }
 
+/// The bulk trigger's confirmation page (no JavaScript), or again with
+/// `notice` when the count changed.
+pub fn bulk_confirm_document(
+    ui: &UiConfig,
+    caller: Option<&Caller>,
+    form: &BulkForm,
+    notice: Option<String>,
+) -> String {
+    let form = form.clone();
+    document(
+        ui,
+        caller,
+        "Confirm bulk trigger",
+        view! { <BulkConfirm form notice/> }.into_any(),
+    )
+}
+
+/// What a bulk trigger did.
+pub fn bulk_result_document(
+    ui: &UiConfig,
+    caller: Option<&Caller>,
+    result: &BulkTriggerResult,
+) -> String {
+    let result = result.clone();
+    document(
+        ui,
+        caller,
+        "Bulk trigger",
+        view! { <BulkResultView result/> }.into_any(),
+    )
+}
+
+/// A bulk trigger that triggered nothing, and why.
+pub fn bulk_refused_document(ui: &UiConfig, caller: Option<&Caller>, reason: &str) -> String {
+    let reason = reason.to_owned();
+    document(
+        ui,
+        caller,
+        "Nothing triggered",
+        view! {
+            <section class="error-panel" role="alert">
+                <h1>"Nothing was triggered"</h1>
+                <p>{reason}</p>
+                <p><a href="/admin/regeneration-jobs?status=PENDING">"Back to the PENDING jobs"</a></p>
+            </section>
+        }
+        .into_any(),
+    )
+}
+
 /// When the database does not answer, for pages that need it.
 pub fn unavailable_document(ui: &UiConfig, caller: Option<&Caller>) -> String {
     document(
@@ -97,6 +148,7 @@ mod tests {
             role: regen_domain::Role::Member,
             scope: regen_domain::Scope::Admin,
             session_id: None,
+            preferences: regen_domain::Preferences::default(),
         };
         for html in [
             login_document(&ui(), "/admin/regeneration-jobs", None),

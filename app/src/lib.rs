@@ -5,8 +5,8 @@
 //! button.
 //!
 //! Pages render on the server only; the browser hydrates just the islands
-//! (`TriggerTools`, `JsonViewerTools`), so the list page ships no WASM work
-//! at all. Everything the pages read comes from `regen-service`, the same
+//! (`TriggerTools`, `JsonViewerTools`, and on a list of PENDING jobs
+//! `BulkTriggerTools`), so any other list page ships no WASM work at all. Everything the pages read comes from `regen-service`, the same
 //! layer the REST API uses.
 
 #![forbid(unsafe_code)]
@@ -20,4 +20,4 @@ mod shell;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-pub use shell::{shell, App, DocumentHead};
+pub use shell::{shell, App, DocumentHead, PAGE_SCRIPT, PAGE_SCRIPT_NAME};

@@ -9,16 +9,25 @@ use crate::pages::{
     not_found::NotFoundPage,
 };
 
-/// Only the job detail page has islands; every other page ships no
-/// JavaScript or WASM at all.
+/// Only the job detail page and the list of PENDING jobs (the bulk
+/// trigger's dialog) have islands; every other page ships no JavaScript or
+/// WASM at all.
 fn page_has_islands() -> bool {
     #[cfg(feature = "ssr")]
     {
-        let path = use_context::<http::request::Parts>()
-            .map(|parts| parts.uri.path().to_owned())
-            .unwrap_or_default();
-        path.strip_prefix("/admin/regeneration-jobs/")
-            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+        let Some(parts) = use_context::<http::request::Parts>() else {
+            return false;
+        };
+        let path = parts.uri.path();
+        let detail = path
+            .strip_prefix("/admin/regeneration-jobs/")
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+        let pending_list = path == "/admin/regeneration-jobs"
+            && form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .filter(|(name, _)| name == "status")
+                .map(|(_, value)| value == "PENDING")
+                .eq([true]);
+        detail || pending_list
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -32,6 +41,8 @@ enum SiteFile {
     Stylesheet,
     Script,
     Wasm,
+    /// `page.js`, which the server serves from its own binary.
+    PageScript,
 }
 
 /// The URL of a site file as the server named it: content-hashed, so
@@ -44,17 +55,19 @@ fn site_file(file: SiteFile) -> String {
             SiteFile::Stylesheet => ui.stylesheet_href,
             SiteFile::Script => ui.script_href,
             SiteFile::Wasm => ui.wasm_href,
+            SiteFile::PageScript => ui.page_script_href,
         };
         if !href.is_empty() {
             return href;
         }
     }
-    let ext = match file {
-        SiteFile::Stylesheet => "css",
-        SiteFile::Script => "js",
-        SiteFile::Wasm => "wasm",
+    let name = match file {
+        SiteFile::Stylesheet => "regen-admin.css",
+        SiteFile::Script => "regen-admin.js",
+        SiteFile::Wasm => "regen-admin.wasm",
+        SiteFile::PageScript => PAGE_SCRIPT_NAME,
     };
-    format!("/pkg/regen-admin.{ext}")
+    format!("/pkg/{name}")
 }
 
 /// What every document's `<head>` starts with, routed pages and the
@@ -94,20 +107,56 @@ fn IslandScripts() -> impl IntoView {
     }
 }
 
+/// The plain name of `page.js` as served (the server adds its hash).
+pub const PAGE_SCRIPT_NAME: &str = "regen-admin-page.js";
+
+/// The pages' own script: times as the admin chose, keyboard shortcuts.
+/// Served as a static file (`PAGE_SCRIPT_NAME`, content-hashed), not as
+/// WASM, so the list page still ships none.
+pub const PAGE_SCRIPT: &str = include_str!("page.js");
+
+/// The signed-in admin's preferences, which the page script reads from
+/// `<body>`; `None` for a page without a caller.
+fn viewer_preferences() -> Option<regen_domain::Preferences> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::ssr::request_info().caller.map(|c| c.preferences)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// Loads the page script after the document is parsed (`defer`), with
+/// the response's CSP nonce.
+#[component]
+fn PageScript() -> impl IntoView {
+    view! {
+        <script src=site_file(SiteFile::PageScript) nonce=leptos::nonce::use_nonce() defer></script>
+    }
+}
+
 /// The HTML document around every routed page.
 /// (`leptos_axum` hands every shell the options; the site files' names
 /// come from `UiConfig` instead.)
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
     let scripts = page_has_islands().then(|| view! { <IslandScripts/> });
+    let preferences = viewer_preferences();
+    let page_script = preferences.map(|_| view! { <PageScript/> });
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <DocumentHead/>
                 {scripts}
+                {page_script}
                 <MetaTags/>
             </head>
-            <body>
+            <body
+                data-time-display=preferences.map(|p| p.time_display.as_str())
+                data-shortcuts=preferences.map(|p| p.shortcuts_str())
+            >
                 <App/>
             </body>
         </html>

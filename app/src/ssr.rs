@@ -2,7 +2,7 @@
 //! middleware puts into each request, and how pages read it.
 
 use leptos::prelude::*;
-use regen_domain::Caller;
+use regen_domain::{Caller, TargetLinks};
 use regen_service::AdminService;
 
 /// Set by the server's authentication middleware on every request (and
@@ -25,6 +25,10 @@ pub struct UiConfig {
     pub stylesheet_href: String,
     pub script_href: String,
     pub wasm_href: String,
+    /// The pages' own script (`page.js`), content-hashed.
+    pub page_script_href: String,
+    /// `REGEN_TARGET_URL_TEMPLATES`.
+    pub target_links: TargetLinks,
 }
 
 pub fn request_info() -> RequestInfo {

@@ -3,9 +3,9 @@ import { createJob, expect, login, test } from './helpers';
 test('clicking a bar of the activity chart lists the jobs created in its window', async ({ page }) => {
   createJob({ status: 'FAILED' });
   await login(page);
-  const chart = page.getByRole('img', { name: /Jobs created per hour over the last 24 hours/ });
+  const chart = page.getByRole('figure', { name: /Jobs created per hour over the last 24 hours/ });
   await expect(chart).toBeVisible();
-  const buckets = page.locator('svg.activity-chart a.bucket');
+  const buckets = chart.locator('svg.activity-chart a.bucket');
   await expect(buckets).toHaveCount(24);
 
   // The current hour holds the job just made.
@@ -32,10 +32,32 @@ test('the chart switches to daily buckets and keeps its numbers in a table', asy
   await login(page);
   await page.locator('.activity .ranges').getByRole('link', { name: '30 days' }).click();
   await expect(page).toHaveURL(/chart=30d/);
-  await expect(page.getByRole('img', { name: /per day over the last 30 days/ })).toBeVisible();
+  await expect(page.getByRole('figure', { name: /per day over the last 30 days/ })).toBeVisible();
   await expect(page.locator('svg.activity-chart a.bucket')).toHaveCount(30);
   await page.getByText('The numbers').click();
   await expect(page.locator('.chart-numbers tbody tr')).toHaveCount(30);
+});
+
+test('keyboard and screen-reader users reach every bucket through the numbers, not the picture', async ({ page }) => {
+  createJob({ status: 'FAILED' });
+  await login(page);
+  const chart = page.getByRole('figure', { name: /Jobs created per hour/ });
+  // The picture is hidden from assistive technology and its bars from the tab order.
+  await expect(chart.locator('svg.activity-chart')).toHaveAttribute('aria-hidden', 'true');
+  await expect(chart.locator('svg a.bucket:not([tabindex="-1"])')).toHaveCount(0);
+  await expect(page.getByRole('img')).toHaveCount(0);
+
+  await chart.getByText('The numbers').focus();
+  await page.keyboard.press('Enter');
+  const links = chart.getByRole('rowheader').getByRole('link');
+  await expect(links).toHaveCount(24);
+  const last = links.last();
+  const start = await chart.locator('svg a.bucket').last().getAttribute('href');
+  await expect(last).toHaveAttribute('href', start!);
+  await last.focus();
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/createdFrom=.*createdTo=/);
+  await expect(page.locator('table.jobs tbody tr').first()).toBeVisible();
 });
 
 /** The theme's colours (style/main.css), as the browser computes them. */

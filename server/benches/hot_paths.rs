@@ -97,7 +97,9 @@ fn hot_paths(c: &mut Criterion) {
     );
     let doc = JsonText::parse(doc).expect("valid");
     c.bench_function("JSON viewer tree, 1 MB document", |b| {
-        b.iter(|| regen_domain::json_html::render_tree_html(&doc, "instructionJson").expect("tree"))
+        b.iter(|| {
+            regen_domain::json_html::render_tree_html(&doc, "instructionJson", &[]).expect("tree")
+        })
     });
     drop(db);
 }

@@ -139,7 +139,9 @@ async fn run() -> ExitCode {
     }
     // Validate what can be validated before touching the database.
     let (new_job, password) = match &command {
-        Command::Job { command } => match cli::new_job(command) {
+        Command::Job {
+            command: JobCommand::Create(create),
+        } => match cli::new_job(create) {
             Ok(job) => (Some(job), None),
             Err(message) => return fail(message),
         },
@@ -186,7 +188,10 @@ async fn run() -> ExitCode {
         Command::Token { command } => outcome(cli::run_token(&service, command).await),
         Command::Session { command } => outcome(cli::run_session(&service, command).await),
         Command::Job {
-            command: JobCommand::Create { .. },
+            command: JobCommand::Show { id },
+        } => outcome(cli::show_job(&service, &id).await),
+        Command::Job {
+            command: JobCommand::Create(_),
         } => {
             let job = new_job.expect("validated above");
             match service.create_job(&operator, job).await {

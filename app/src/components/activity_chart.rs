@@ -1,7 +1,11 @@
 //! The activity chart: jobs created per bucket, stacked by their status now,
-//! and triggers per bucket as a line. Inline SVG rendered on the server, no
-//! JavaScript; each bar is a link to the list filtered to its time window.
-//! The same numbers are in a table for anyone who cannot see the picture.
+//! and triggers per bucket as a line. A `<figure>` rendered on the server,
+//! no JavaScript: its caption says what the picture shows, the SVG's bars
+//! are links (for the mouse) to the list filtered to their time window, and
+//! the same buckets, numbers and links are in a table ("The numbers") for
+//! the keyboard and screen readers. The SVG itself is hidden from assistive
+//! technology and its links from the tab order, so nothing interactive is
+//! inside an image, and nobody tabs through a picture.
 
 use leptos::prelude::*;
 use regen_domain::{grouped, ActivityBucket, JobStatus, ALL_STATUSES};
@@ -27,7 +31,7 @@ pub struct RenderedChart {
     pub ranges: Vec<(&'static str, String, bool)>,
 }
 
-/// The chart's markup: its summary, SVG and table.
+/// The figure's markup: its caption, SVG and table.
 pub fn render(data: &ActivityChartData) -> std::sync::Arc<str> {
     chart_html(data, &summary(data)).into()
 }
@@ -64,7 +68,7 @@ fn axis_label(bucket: &ActivityBucket, hourly: bool) -> String {
     }
 }
 
-/// The picture in words, for `aria-label` and the caption.
+/// The picture in words: the figure's caption.
 pub fn summary(data: &ActivityChartData) -> String {
     let created: u64 = data.buckets.iter().map(|b| b.created.total()).sum();
     let triggered: u64 = data.buckets.iter().map(|b| b.triggered).sum();
@@ -100,7 +104,8 @@ pub fn summary(data: &ActivityChartData) -> String {
     text
 }
 
-/// The SVG and the numbers' table as one escaped HTML string: a page of
+/// The caption, SVG, legend and numbers' table as one escaped HTML string
+/// (the inside of the `<figure>`): a page of
 /// hundreds of small elements built as views costs several times more to
 /// render than the same markup written once (the JSON viewer does the same).
 pub fn chart_html(data: &ActivityChartData, summary_text: &str) -> String {
@@ -128,7 +133,7 @@ pub fn chart_html(data: &ActivityChartData, summary_text: &str) -> String {
     let mut out = String::with_capacity(16 * 1024);
     let _ = write!(
         out,
-        r#"<svg class="activity-chart" role="img" aria-label="{}" viewBox="0 0 {WIDTH} {HEIGHT}">"#,
+        r#"<figcaption class="chart-summary">{}</figcaption><svg class="activity-chart" aria-hidden="true" focusable="false" viewBox="0 0 {WIDTH} {HEIGHT}">"#,
         esc(summary_text)
     );
     let base_y = TOP + plot_h;
@@ -146,7 +151,7 @@ pub fn chart_html(data: &ActivityChartData, summary_text: &str) -> String {
         let c = &bucket.created;
         let _ = write!(
             out,
-            r#"<a href="{}" class="bucket" data-start="{}"><title>{}: {} created ({} PENDING, {} RUNNING, {} COMPLETED, {} FAILED), {} triggered</title><rect class="bucket-hit" x="{left:.1}" y="{TOP:.1}" width="{slot:.1}" height="{plot_h:.1}"></rect>"#,
+            r#"<a href="{}" class="bucket" tabindex="-1" data-start="{}"><title>{}: {} created ({} PENDING, {} RUNNING, {} COMPLETED, {} FAILED), {} triggered</title><rect class="bucket-hit" x="{left:.1}" y="{TOP:.1}" width="{slot:.1}" height="{plot_h:.1}"></rect>"#,
             esc(href),
             bucket.start,
             label(bucket, hourly),
@@ -200,17 +205,21 @@ pub fn chart_html(data: &ActivityChartData, summary_text: &str) -> String {
         r#"<polyline class="triggered-line" points="{}"></polyline></svg>"#,
         points.join(" ")
     );
+    let unit = if hourly { "hour" } else { "day" };
     let _ = write!(
         out,
-        r#"<p class="chart-summary">{}</p><p class="legend"><span class="key key-pending">PENDING</span><span class="key key-running">RUNNING</span><span class="key key-completed">COMPLETED</span><span class="key key-failed">FAILED</span><span class="key key-triggered">triggered</span> · click a bar to list its jobs</p>"#,
-        esc(summary_text)
+        r#"<p class="legend"><span class="key key-pending">PENDING</span><span class="key key-running">RUNNING</span><span class="key key-completed">COMPLETED</span><span class="key key-failed">FAILED</span><span class="key key-triggered">triggered</span> · click a bar, or its row's link below, to list its jobs</p>"#
     );
-    out.push_str(r#"<details class="chart-numbers"><summary>The numbers</summary><div class="table-wrap"><table class="numbers"><thead><tr><th scope="col">Created in</th><th scope="col">PENDING</th><th scope="col">RUNNING</th><th scope="col">COMPLETED</th><th scope="col">FAILED</th><th scope="col">Triggered</th></tr></thead><tbody>"#);
-    for b in &data.buckets {
+    let _ = write!(
+        out,
+        r#"<details class="chart-numbers"><summary>The numbers</summary><div class="table-wrap"><table class="numbers"><caption class="visually-hidden">Jobs created per {unit} by their status now, and triggers; each {unit} links to its jobs</caption><thead><tr><th scope="col">Created in</th><th scope="col">PENDING</th><th scope="col">RUNNING</th><th scope="col">COMPLETED</th><th scope="col">FAILED</th><th scope="col">Triggered</th></tr></thead><tbody>"#
+    );
+    for (b, href) in data.buckets.iter().zip(&data.hrefs) {
         let c = &b.created;
         let _ = write!(
             out,
-            r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><th scope="row"><a href="{}">{}</a></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            esc(href),
             label(b, hourly),
             grouped(c.pending),
             grouped(c.running),
@@ -238,7 +247,7 @@ pub fn ActivityChart(chart: RenderedChart) -> impl IntoView {
         <section class="activity" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Activity"</h2>
             <p class="ranges">"Range: " {ranges}</p>
-            <div class="chart" inner_html=html></div>
+            <figure class="chart" inner_html=html></figure>
         </section>
     }
 }
@@ -274,9 +283,47 @@ mod tests {
         );
         assert_eq!(html.matches("class=\"bucket\"").count(), 1);
         assert!(html.contains("class=\"bar bar-failed\""));
-        assert!(html.contains("<th scope=\"row\">2026-12-01 10:00 UTC</th><td>2</td>"));
         assert!(html.contains(
-            "role=\"img\" aria-label=\"Jobs created per hour over the last 24 hours: 3 in all"
+            "<th scope=\"row\"><a href=\"/admin/regeneration-jobs?targetType=a&quot;b&amp;createdFrom=x\">2026-12-01 10:00 UTC</a></th><td>2</td>"
+        ), "{html}");
+        assert!(html.starts_with(
+            "<figcaption class=\"chart-summary\">Jobs created per hour over the last 24 hours: 3 in all"
         ));
+    }
+
+    /// axe's `nested-interactive` and `aria-hidden-focus`: no image role
+    /// around links, and the picture's links are out of the tab order
+    /// (the table's links are the ones to reach).
+    #[test]
+    fn the_picture_holds_no_reachable_link_and_the_table_holds_one_per_bucket() {
+        let start: Timestamp = "2026-12-01T00:00:00.000Z".parse().unwrap();
+        let data = ActivityChartData {
+            buckets: (0..3)
+                .map(|i| ActivityBucket {
+                    start: Timestamp::from_millis(start.millis() + i * 86_400_000).unwrap(),
+                    created: StatusCounts::default(),
+                    triggered: 0,
+                })
+                .collect(),
+            hrefs: (0..3)
+                .map(|i| format!("/admin/regeneration-jobs?d={i}"))
+                .collect(),
+            hourly: false,
+            range_label: "the last 3 days",
+        };
+        let html = chart_html(&data, &summary(&data));
+        assert!(!html.contains("role=\"img\""), "{html}");
+        let (picture, rest) = html.split_once("</svg>").unwrap();
+        assert!(picture.contains("<svg class=\"activity-chart\" aria-hidden=\"true\""));
+        assert_eq!(picture.matches("<a ").count(), 3);
+        assert_eq!(picture.matches("tabindex=\"-1\"").count(), 3);
+        let table = rest.split_once("<table").unwrap().1;
+        for i in 0..3 {
+            assert!(
+                table.contains(&format!("<a href=\"/admin/regeneration-jobs?d={i}\">")),
+                "{table}"
+            );
+        }
+        assert!(!rest.contains("tabindex"));
     }
 }

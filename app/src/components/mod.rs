@@ -1,7 +1,10 @@
 pub mod activity_chart;
 pub mod badge;
+pub mod bulk_trigger;
 pub mod json_viewer;
 pub mod layout;
 pub mod listing;
+pub mod shortcuts;
+pub mod target;
 pub mod time;
 pub mod trigger;

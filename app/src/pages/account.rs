@@ -4,7 +4,9 @@
 //! JavaScript; the page ships none.
 
 use leptos::prelude::*;
-use regen_domain::{AccountOverview, PasswordRule, SessionSummary, TokenSummary};
+use regen_domain::{
+    AccountOverview, PasswordRule, Preferences, SessionSummary, TimeDisplay, TokenSummary,
+};
 
 use super::{current_query, ErrorPanel, PageError};
 use crate::components::time::Time;
@@ -39,10 +41,11 @@ pub enum AccountNotice {
     WeakPassword(PasswordRule),
     TooManyAttempts,
     Unavailable,
+    PreferencesSaved,
 }
 
 impl AccountNotice {
-    const ALL: [AccountNotice; 14] = [
+    const ALL: [AccountNotice; 15] = [
         AccountNotice::SessionEnded,
         AccountNotice::OthersEnded,
         AccountNotice::TokenRevoked,
@@ -57,6 +60,7 @@ impl AccountNotice {
         AccountNotice::WeakPassword(PasswordRule::Common),
         AccountNotice::TooManyAttempts,
         AccountNotice::Unavailable,
+        AccountNotice::PreferencesSaved,
     ];
 
     /// The value of `?notice=` that names it.
@@ -76,6 +80,7 @@ impl AccountNotice {
             AccountNotice::WeakPassword(PasswordRule::Common) => "common-password",
             AccountNotice::TooManyAttempts => "too-many-attempts",
             AccountNotice::Unavailable => "unavailable",
+            AccountNotice::PreferencesSaved => "preferences-saved",
         }
     }
 
@@ -124,6 +129,7 @@ impl AccountNotice {
                 "notice error",
                 "The database was unavailable. Nothing was changed; try again.",
             ),
+            AccountNotice::PreferencesSaved => ("notice success", "Preferences saved."),
         };
         (class, text.to_owned())
     }
@@ -251,6 +257,7 @@ fn AccountView(account: AccountOverview, query: String) -> impl IntoView {
             <h2 id="tokens-heading">"API tokens"</h2>
             {tokens}
         </section>
+        <PreferencesForm preferences=account.preferences/>
         <section aria-labelledby="password-heading" class="password-change">
             <h2 id="password-heading">"Change password"</h2>
             <p class="hint">"Changing it signs out your other sessions."</p>
@@ -276,6 +283,41 @@ fn AccountView(account: AccountOverview, query: String) -> impl IntoView {
                     "Also revoke my API tokens"
                 </label>
                 <button type="submit" class="primary">"Change password"</button>
+            </form>
+        </section>
+    }
+}
+
+/// How times are shown and whether keyboard shortcuts are on, for this
+/// admin, on every page.
+#[component]
+fn PreferencesForm(preferences: Preferences) -> impl IntoView {
+    let choices = TimeDisplay::ALL
+        .into_iter()
+        .map(|display| {
+            let checked = preferences.time_display == display;
+            view! {
+                <label class="check">
+                    <input type="radio" name="timeDisplay" value=display.as_str() checked=checked/>
+                    {display.label()}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="preferences-heading" id="preferences">
+            <h2 id="preferences-heading">"Preferences"</h2>
+            <form method="post" action="/admin/account/preferences" class="stacked-form preferences">
+                <fieldset>
+                    <legend>"Show times as"</legend>
+                    {choices}
+                </fieldset>
+                <p class="hint">"Pages are sent in UTC; local and relative times are shown once the page's script has run. The UTC time stays in each time's tooltip."</p>
+                <label class="checkbox">
+                    <input type="checkbox" name="keyboardShortcuts" value="on" checked=preferences.keyboard_shortcuts/>
+                    <span>"Keyboard shortcuts (press " <kbd>"?"</kbd> " on any page for the list)"</span>
+                </label>
+                <button type="submit">"Save preferences"</button>
             </form>
         </section>
     }

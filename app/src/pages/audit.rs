@@ -6,7 +6,8 @@ use regen_domain::{AuditEventType, AuditRecord, Timestamp};
 
 use super::{ErrorPanel, PageError};
 use crate::components::listing::{ExportLinks, FilterField, Pager, Presets};
-use crate::components::time::Time;
+use crate::components::shortcuts::FILTERS_FORM_ID;
+use crate::components::time::{Time, TimeZoneLabel};
 
 pub const AUDIT_PAGE: &str = "/admin/audit";
 const AUDIT_EXPORT: &str = "/api/admin/audit-events/export";
@@ -195,11 +196,11 @@ fn AuditLog(data: AuditData) -> impl IntoView {
     } else {
         view! {
             <div class="table-wrap">
-                <table class="jobs audit-log">
+                <table class="jobs audit-log" data-row-nav="">
                     <caption class="visually-hidden">"Audit events, newest first"</caption>
                     <thead>
                         <tr>
-                            <th scope="col">"Time (UTC)"</th>
+                            <th scope="col">"Time " <TimeZoneLabel/></th>
                             <th scope="col">"Event"</th>
                             <th scope="col">"Job"</th>
                             <th scope="col">"Actor"</th>
@@ -214,7 +215,7 @@ fn AuditLog(data: AuditData) -> impl IntoView {
     };
     view! {
         <h1>"Audit log"</h1>
-        <form class="filters" method="get" action=AUDIT_PAGE role="search" aria-label="Filter audit events">
+        <form class="filters" id=FILTERS_FORM_ID method="get" action=AUDIT_PAGE role="search" aria-label="Filter audit events">
             <fieldset>
                 <legend>"Event"</legend>
                 {type_boxes}

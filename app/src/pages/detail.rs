@@ -5,21 +5,57 @@ use regen_domain::{JobDetail, Timestamp, TriggerOutcome};
 use super::{current_query, ErrorPanel, PageError};
 use crate::components::badge::StatusBadge;
 use crate::components::json_viewer::ReadOnlyJsonViewer;
+use crate::components::target::{TargetJobs, TargetJobsPanel, TargetLink};
 use crate::components::time::Time;
 use crate::components::trigger::TriggerControl;
 
+/// What the detail page shows, loaded on the server.
+#[derive(Debug, Clone)]
+struct DetailData {
+    job: JobDetail,
+    now: Timestamp,
+    /// "Open target", when its type has a URL template.
+    target_href: Option<String>,
+    others: TargetJobs,
+}
+
 #[cfg(feature = "ssr")]
-async fn load(id: String) -> Result<(JobDetail, Timestamp), PageError> {
+async fn load(id: String) -> Result<DetailData, PageError> {
     let info = crate::ssr::request_info();
-    crate::ssr::service()
+    let service = crate::ssr::service();
+    let failed = |e| PageError::from_service(e, &info.request_id);
+    let job = service
         .get_job(info.caller.as_ref(), &id)
         .await
-        .map(|job| (job, regen_service::now()))
-        .map_err(|e| PageError::from_service(e, &info.request_id))
+        .map_err(failed)?;
+    let others = service
+        .other_jobs_of_target(info.caller.as_ref(), &job)
+        .await
+        .map_err(failed)?;
+    let more_href = others.more.then(|| {
+        let filter = regen_service::ListQuery {
+            target_type: Some(job.target_type.clone()),
+            target_id: Some(job.target_id.clone()),
+            ..Default::default()
+        };
+        format!("/admin/regeneration-jobs?{}", filter.to_query_string(None))
+    });
+    let target_href = crate::ssr::ui_config()
+        .target_links
+        .href(&job.target_type, &job.target_id);
+    Ok(DetailData {
+        job,
+        now: regen_service::now(),
+        target_href,
+        others: TargetJobs {
+            jobs: others.jobs,
+            more_href,
+        },
+    })
 }
 
 #[cfg(not(feature = "ssr"))]
-async fn load(_id: String) -> Result<(JobDetail, Timestamp), PageError> {
+async fn load(_id: String) -> Result<DetailData, PageError> {
     Err(PageError::Internal)
 }
 
@@ -55,7 +91,7 @@ pub fn JobDetailPage() -> impl IntoView {
                 let query = query.clone();
                 Suspend::new(async move {
                     match load(id).await {
-                        Ok((job, now)) => view! { <JobView job now query/> }.into_any(),
+                        Ok(data) => view! { <JobView data query/> }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
                 })
@@ -65,8 +101,17 @@ pub fn JobDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
+fn JobView(data: DetailData, query: String) -> impl IntoView {
+    let DetailData {
+        job,
+        now,
+        target_href,
+        others,
+    } = data;
     let id = job.id.to_string();
+    let open_target = target_href.map(|href| {
+        view! { " " <TargetLink href>"Open target"</TargetLink> }
+    });
     let notice = outcome_notice(&query).map(|(class, text)| {
         view! { <p class=class role="status">{text}</p> }
     });
@@ -79,10 +124,12 @@ fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
         }
     });
     let output = job.output_ref.clone().map(|doc| {
-        view! { <ReadOnlyJsonViewer title="outputRef" field="outputRef" job_id=id.clone() doc/> }
+        let hidden = job.hidden.output_ref.clone();
+        view! { <ReadOnlyJsonViewer title="outputRef" field="outputRef" job_id=id.clone() doc hidden/> }
     });
     let error = job.error_json.clone().map(|doc| {
-        view! { <ReadOnlyJsonViewer title="errorJson" field="errorJson" job_id=id.clone() doc/> }
+        let hidden = job.hidden.error_json.clone();
+        view! { <ReadOnlyJsonViewer title="errorJson" field="errorJson" job_id=id.clone() doc hidden/> }
     });
     let events = job
         .audit_events
@@ -112,12 +159,13 @@ fn JobView(job: JobDetail, now: Timestamp, query: String) -> impl IntoView {
         <dl class="meta">
             <dt>"Status"</dt><dd><StatusBadge status=job.status/></dd>
             <dt>"Target type"</dt><dd>{job.target_type.clone()}</dd>
-            <dt>"Target id"</dt><dd>{job.target_id.clone()}</dd>
+            <dt>"Target id"</dt><dd>{job.target_id.clone()} {open_target}</dd>
             <dt>"Created"</dt><dd><Time at=job.created_at now/></dd>
             <dt>"Created by"</dt><dd>{job.created_by.clone()}</dd>
         </dl>
         {trigger}
-        <ReadOnlyJsonViewer title="instructionJson" field="instructionJson" job_id=id.clone() doc=job.instruction_json.clone()/>
+        <TargetJobsPanel others now/>
+        <ReadOnlyJsonViewer title="instructionJson" field="instructionJson" job_id=id.clone() doc=job.instruction_json.clone() hidden=job.hidden.instruction_json.clone()/>
         {output}
         {error}
         <section class="audit" aria-labelledby="audit-heading">

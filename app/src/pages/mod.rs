@@ -1,5 +1,6 @@
 pub mod account;
 pub mod audit;
+pub mod bulk;
 pub mod detail;
 pub mod list;
 pub mod login;

@@ -87,6 +87,8 @@ pub struct Caller {
     /// The public id of the session this request came with; `None` for an
     /// API token.
     pub session_id: Option<String>,
+    /// Read with the credential, so a page knows them without a query.
+    pub preferences: crate::Preferences,
 }
 
 impl Caller {

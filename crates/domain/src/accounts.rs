@@ -74,6 +74,7 @@ pub struct AccountOverview {
     /// The public id of the session viewing the page.
     pub current_session: Option<String>,
     pub now: Timestamp,
+    pub preferences: crate::Preferences,
 }
 
 /// The rule a new password broke, so that every place a password is set

@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AuditEventView, JobId, JobStatus, JsonText, RegenerationJob, Timestamp};
+use crate::{AuditEventView, HiddenValues, JobId, JobStatus, JsonText, RegenerationJob, Timestamp};
 
 /// The full record with its audit trail, as the detail API returns it. The
-/// JSON fields are the stored text, embedded verbatim.
+/// JSON fields are the stored text, embedded verbatim, except for the values
+/// redaction hid (see `hidden`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -26,10 +27,21 @@ pub struct JobDetail {
     pub created_at: Timestamp,
     pub created_by: String,
     pub audit_events: Vec<AuditEventView>,
+    /// Where the payloads above had values hidden by redaction. Not part of
+    /// the body: the viewer marks these values, and the API sends their
+    /// count as the `Regen-Redacted` header.
+    #[serde(skip)]
+    pub hidden: HiddenValues,
 }
 
 impl JobDetail {
-    pub fn new(job: RegenerationJob, audit_events: Vec<AuditEventView>) -> Self {
+    /// `job` as it may be shown: its payloads already redacted, with
+    /// `hidden` saying where.
+    pub fn new(
+        job: RegenerationJob,
+        audit_events: Vec<AuditEventView>,
+        hidden: HiddenValues,
+    ) -> Self {
         Self {
             id: job.id,
             status: job.status,
@@ -41,6 +53,7 @@ impl JobDetail {
             created_at: job.created_at,
             created_by: job.created_by,
             audit_events,
+            hidden,
         }
     }
 }

@@ -1,11 +1,14 @@
 //! The JSON viewer's HTML, without Leptos: escaping, the `<details>` tree
 //! with its pointers and byte spans, bucketing of long arrays and cutting of
-//! long strings, and the exact raw view. The server renders it into pages;
-//! the browser's viewer tools read the attributes it writes.
+//! long strings, the marks on values redaction hid, and the exact raw view.
+//! The server renders it into pages; the browser's viewer tools read the
+//! attributes it writes.
 //!
 //! The tree is one escaped HTML string rather than thousands of views:
 //! documents reach megabytes, and string building is an order of magnitude
 //! cheaper. Nothing it writes can change data: no inputs, links or forms.
+
+use std::ops::Range;
 
 use crate::json_tree::{buckets, pointer_push, JsonNode, JsonValue};
 use crate::JsonText;
@@ -43,6 +46,10 @@ pub const STRING_CUT: usize = 300;
 pub const OPEN_DEPTH: usize = 2;
 /// Above this size the tree is not rendered; raw and download come first.
 pub const TREE_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+/// The class of a node whose value redaction hid.
+pub const HIDDEN_CLASS: &str = "redacted";
+/// The title of a node whose value redaction hid.
+pub const HIDDEN_TITLE: &str = "Value hidden by configuration (redaction)";
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(text: &str, out: &mut String) {
@@ -78,7 +85,9 @@ pub fn raw_pre_html(doc: &JsonText) -> String {
 }
 
 /// The tree as HTML, or `None` when the document is too large for a tree.
-pub fn render_tree_html(doc: &JsonText, label: &str) -> Option<String> {
+/// The nodes whose spans are in `hidden` (sorted, as redaction gives them)
+/// are marked as hidden by configuration.
+pub fn render_tree_html(doc: &JsonText, label: &str, hidden: &[Range<usize>]) -> Option<String> {
     if doc.len() > TREE_LIMIT_BYTES {
         return None;
     }
@@ -87,7 +96,7 @@ pub fn render_tree_html(doc: &JsonText, label: &str) -> Option<String> {
     out.push_str("<ul class=\"jt\" role=\"tree\" aria-label=\"");
     escape_html(label, &mut out);
     out.push_str("\">");
-    render_node(&root, Label::Root, "", 1, &mut out);
+    render_node(&root, Label::Root, "", 1, hidden, &mut out);
     out.push_str("</ul>");
     // The first row is the tree's one tab stop; arrows move from there.
     Some(out.replacen(
@@ -153,8 +162,23 @@ fn render_actions(path: &str, out: &mut String) {
     out.push_str("</span>");
 }
 
-fn item_open(path: &str, level: usize, node: &JsonNode, expanded: Option<bool>, out: &mut String) {
-    out.push_str("<li role=\"treeitem\" aria-level=\"");
+fn item_open(
+    path: &str,
+    level: usize,
+    node: &JsonNode,
+    expanded: Option<bool>,
+    hidden: bool,
+    out: &mut String,
+) {
+    out.push_str("<li role=\"treeitem\"");
+    if hidden {
+        out.push_str(" class=\"");
+        out.push_str(HIDDEN_CLASS);
+        out.push_str("\" title=\"");
+        out.push_str(HIDDEN_TITLE);
+        out.push('"');
+    }
+    out.push_str(" aria-level=\"");
     out.push_str(&level.to_string());
     out.push('"');
     if let Some(expanded) = expanded {
@@ -171,7 +195,22 @@ fn item_open(path: &str, level: usize, node: &JsonNode, expanded: Option<bool>, 
     out.push_str("\">");
 }
 
-fn render_node(node: &JsonNode, label: Label, path: &str, level: usize, out: &mut String) {
+/// Whether `node` is a value redaction hid (`hidden` sorted by start).
+fn is_hidden(node: &JsonNode, hidden: &[Range<usize>]) -> bool {
+    hidden
+        .binary_search_by_key(&node.span.start, |span| span.start)
+        .is_ok_and(|at| hidden[at] == node.span)
+}
+
+fn render_node(
+    node: &JsonNode,
+    label: Label,
+    path: &str,
+    level: usize,
+    hidden_spans: &[Range<usize>],
+    out: &mut String,
+) {
+    let hidden = is_hidden(node, hidden_spans);
     let children: Vec<(String, &JsonNode)> = match &node.value {
         JsonValue::Array(items) => items
             .iter()
@@ -180,7 +219,7 @@ fn render_node(node: &JsonNode, label: Label, path: &str, level: usize, out: &mu
             .collect(),
         JsonValue::Object(members) => members.iter().map(|(k, n)| (k.clone(), n)).collect(),
         scalar => {
-            item_open(path, level, node, None, out);
+            item_open(path, level, node, None, hidden, out);
             out.push_str("<div class=\"jt-row\" tabindex=\"-1\">");
             render_key(label, out);
             render_scalar(scalar, out);
@@ -192,7 +231,7 @@ fn render_node(node: &JsonNode, label: Label, path: &str, level: usize, out: &mu
     let is_array = matches!(node.value, JsonValue::Array(_));
     let (open_brace, close_brace) = if is_array { ("[", "]") } else { ("{", "}") };
     if children.is_empty() {
-        item_open(path, level, node, None, out);
+        item_open(path, level, node, None, hidden, out);
         out.push_str("<div class=\"jt-row\" tabindex=\"-1\">");
         render_key(label, out);
         out.push_str(&format!(
@@ -203,7 +242,7 @@ fn render_node(node: &JsonNode, label: Label, path: &str, level: usize, out: &mu
         return;
     }
     let open = level <= OPEN_DEPTH;
-    item_open(path, level, node, Some(open), out);
+    item_open(path, level, node, Some(open), hidden, out);
     out.push_str(if open { "<details open>" } else { "<details>" });
     out.push_str("<summary class=\"jt-row\" tabindex=\"-1\">");
     render_key(label, out);
@@ -234,7 +273,14 @@ fn render_node(node: &JsonNode, label: Label, path: &str, level: usize, out: &mu
             } else {
                 Label::Key(child_key)
             };
-            render_node(child, child_label, &child_path, level + 1, out);
+            render_node(
+                child,
+                child_label,
+                &child_path,
+                level + 1,
+                hidden_spans,
+                out,
+            );
         }
         if folded {
             out.push_str("</ul></details></li>");
@@ -274,7 +320,7 @@ mod tests {
     use super::*;
 
     fn html(text: &str) -> String {
-        render_tree_html(&JsonText::parse(text).unwrap(), "doc").unwrap()
+        render_tree_html(&JsonText::parse(text).unwrap(), "doc", &[]).unwrap()
     }
 
     #[test]
@@ -334,7 +380,38 @@ mod tests {
     #[test]
     fn documents_over_the_limit_get_no_tree() {
         let big = format!("\"{}\"", "x".repeat(TREE_LIMIT_BYTES));
-        assert!(render_tree_html(&JsonText::parse(big).unwrap(), "doc").is_none());
+        assert!(render_tree_html(&JsonText::parse(big).unwrap(), "doc", &[]).is_none());
+    }
+
+    #[test]
+    fn hidden_values_are_marked_and_a_stored_redacted_string_is_not() {
+        struct Password;
+        impl crate::RedactionRule for Password {
+            fn hides_member(&self, key: &str) -> bool {
+                key == "password"
+            }
+            fn hides_string(&self, _: &str) -> bool {
+                false
+            }
+        }
+        let stored = r#"{"note":"[REDACTED]","a":[{"password":{"x":1}}],"password":7}"#;
+        let shown = JsonText::parse(stored).unwrap().redact(&Password);
+
+        let out = render_tree_html(&shown.doc, "doc", &shown.hidden).unwrap();
+
+        let marked =
+            format!(r#"<li role="treeitem" class="{HIDDEN_CLASS}" title="{HIDDEN_TITLE}""#);
+        assert_eq!(out.matches(&marked).count(), 2, "{out}");
+        for path in ["/a/0/password", "/password"] {
+            assert!(
+                out.contains(&format!(
+                    r#"{marked} aria-level="{}" data-path="{path}""#,
+                    path.matches('/').count() + 1
+                )),
+                "{path}: {out}"
+            );
+        }
+        assert!(out.contains(r#"<li role="treeitem" aria-level="2" data-path="/note""#));
     }
 
     #[test]

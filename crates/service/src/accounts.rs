@@ -329,6 +329,7 @@ impl AdminService {
             tokens: self.store().list_api_tokens(owner).await?,
             current_session: caller.session_id.clone(),
             now: regen_storage::now(),
+            preferences: caller.preferences,
         })
     }
 

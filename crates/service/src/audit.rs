@@ -229,6 +229,7 @@ impl AdminService {
         };
         let direction = from.map(|(d, _)| d).unwrap_or(PageDirection::Older);
         let order = trim_page(&mut events, valid.limit as usize, direction, from.is_some());
+        self.redact_audit_details(&mut events);
         let mut next_cursor = order
             .has_older
             .then(|| events.last().map(|e| cursor_of(PageDirection::Older, e)))

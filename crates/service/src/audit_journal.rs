@@ -36,18 +36,23 @@ impl AuditJournal {
         &self.path
     }
 
-    pub fn append(&self, event: &AuditEvent) -> std::io::Result<()> {
+    /// Appends `events`, one line each, and syncs once: when this returns
+    /// Ok, every one of them is on disk.
+    pub fn append_all(&self, events: &[AuditEvent]) -> std::io::Result<()> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let mut line = serde_json::to_string(event).map_err(std::io::Error::other)?;
-        line.push('\n');
+        let mut lines = String::new();
+        for event in events {
+            lines.push_str(&serde_json::to_string(event).map_err(std::io::Error::other)?);
+            lines.push('\n');
+        }
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)?;
-        file.write_all(line.as_bytes())?;
+        file.write_all(lines.as_bytes())?;
         file.sync_all()
     }
 

@@ -21,6 +21,7 @@ pub(crate) fn caller_of(user: UserRecord, scope: Scope) -> Caller {
         role: user.role,
         scope,
         session_id: None,
+        preferences: user.preferences,
     }
 }
 

@@ -18,6 +18,19 @@ pub enum ServiceError {
     Conflict { current: JobStatus },
     #[error("{0}")]
     InvalidInput(String),
+    /// A bulk trigger names or selects more jobs than one may trigger.
+    #[error("a bulk trigger takes at most {max} jobs")]
+    TooManyJobs { max: usize },
+    /// A bulk trigger's filter selects another number of PENDING jobs than
+    /// the caller expected (and confirmed): nothing was triggered.
+    #[error("the filter now selects {current_count} PENDING jobs")]
+    CountChanged { current_count: u64 },
+    /// A request under the same idempotency key is still running.
+    #[error("a request with this idempotency key is still running")]
+    KeyInProgress,
+    /// The idempotency key was used for another request.
+    #[error("this idempotency key was used for another request")]
+    KeyReused,
     /// One named parameter has a bad value; pages show the message next to
     /// that field.
     #[error("{message}")]

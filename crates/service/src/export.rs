@@ -430,10 +430,12 @@ impl Export {
                     }
                     ExportFormat::Ndjson => {
                         let page = store.export_jobs(filter, *after, JOB_PAGE_ROWS).await?;
-                        for job in &page.rows {
-                            job_line(out, job);
+                        let rows = page.rows.len();
+                        for mut job in page.rows {
+                            self.service.redact_stored_job(&mut job);
+                            job_line(out, &job);
                         }
-                        self.rows += page.rows.len() as u64;
+                        self.rows += rows as u64;
                         page.next
                     }
                 };

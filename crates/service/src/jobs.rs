@@ -1,11 +1,8 @@
-use regen_domain::{
-    AuditEventView, Caller, JobDetail, JobId, JobStatus, JobSummary, Timestamp, TriggerOutcome,
-    MAX_LABEL_LEN,
-};
-use regen_storage::{JobFilter, KeysetPosition, PageDirection, TriggerResult};
+use regen_domain::{Caller, JobStatus, JobSummary, Timestamp, MAX_LABEL_LEN};
+use regen_storage::{JobFilter, KeysetPosition, PageDirection};
 
 use crate::cursor::{page_request, trim_page, Cursor};
-use crate::{require_acting, require_admin, AdminService, ServiceError};
+use crate::{require_admin, AdminService, ServiceError};
 
 /// A listing request as it arrives from a query string, before validation.
 /// Both the REST API and the list page use these parameter names.
@@ -135,29 +132,6 @@ pub struct JobPage {
     /// filling the page; the cursor in the paging direction goes on from
     /// where it stopped.
     pub searched_without_filling: Option<u32>,
-}
-
-/// How a trigger attempt reads to a person, for the paths that report it
-/// as a page (the trigger button and the no-JS form). `None` when the
-/// caller was refused or the failure is internal: those are not outcomes
-/// of a trigger but errors of the request.
-pub fn trigger_outcome(result: &Result<Triggered, ServiceError>) -> Option<TriggerOutcome> {
-    match result {
-        Ok(_) => Some(TriggerOutcome::Triggered),
-        Err(ServiceError::Conflict { .. }) => Some(TriggerOutcome::Conflict),
-        Err(ServiceError::NotFound) => Some(TriggerOutcome::NotFound),
-        Err(ServiceError::Unavailable(_)) => Some(TriggerOutcome::Unavailable),
-        Err(_) => None,
-    }
-}
-
-/// A successful trigger.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Triggered {
-    pub job: JobSummary,
-    /// False when the audit row could not be written to the database; the
-    /// event then went to the fallback journal.
-    pub audit_recorded: bool,
 }
 
 pub(crate) struct ValidListing {
@@ -310,102 +284,6 @@ impl AdminService {
                 .map(|_| regen_storage::SCAN_BUDGET),
             jobs,
         })
-    }
-
-    /// One job with its audit trail. A malformed id is simply not found.
-    pub async fn get_job(
-        &self,
-        caller: Option<&Caller>,
-        id: &str,
-    ) -> Result<JobDetail, ServiceError> {
-        require_admin(caller)?;
-        let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
-        let job = self
-            .store()
-            .get_job(id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let events = self.store().audit_events(id).await?;
-        Ok(JobDetail::new(
-            job,
-            events.into_iter().map(AuditEventView::from).collect(),
-        ))
-    }
-
-    /// Moves a PENDING job to RUNNING and records who did it. Changes nothing
-    /// else and starts nothing: running the job is the executor's business.
-    pub async fn trigger_job(
-        &self,
-        caller: Option<&Caller>,
-        id: &str,
-        request_id: Option<&str>,
-    ) -> Result<Triggered, ServiceError> {
-        let result = self.trigger_authorised(caller, id, request_id).await;
-        self.metrics().count_trigger(&result);
-        result
-    }
-
-    async fn trigger_authorised(
-        &self,
-        caller: Option<&Caller>,
-        id: &str,
-        request_id: Option<&str>,
-    ) -> Result<Triggered, ServiceError> {
-        let caller = require_acting(caller)?;
-        let id: JobId = id.parse().map_err(|_| ServiceError::NotFound)?;
-        match self
-            .store()
-            .trigger_job(id, &caller.user_id, request_id)
-            .await?
-        {
-            TriggerResult::NotFound => Err(ServiceError::NotFound),
-            TriggerResult::Conflict { current } => Err(ServiceError::Conflict { current }),
-            TriggerResult::Triggered { job, audit } => {
-                let audit_recorded = match audit {
-                    Ok(_) => true,
-                    Err(failure) => {
-                        self.keep_failed_audit_event(failure).await;
-                        false
-                    }
-                };
-                Ok(Triggered {
-                    job: JobSummary::from(&job),
-                    audit_recorded,
-                })
-            }
-        }
-    }
-
-    /// The transition committed but its audit row did not: log it, count it
-    /// and append it to the durable journal for `regen-admin audit replay`.
-    async fn keep_failed_audit_event(&self, failure: regen_storage::AuditWriteFailure) {
-        let event = &failure.event;
-        self.metrics().count_audit_write_failure();
-        tracing::error!(
-            job_id = %event.job_id,
-            actor = ?event.actor,
-            request_id = event.request_id.as_deref().unwrap_or(""),
-            event_id = %event.id,
-            event_type = %event.event_type,
-            error = %failure.error,
-            "audit insert failed; the transition is committed and the event goes to the fallback journal"
-        );
-        // The append fsyncs: keep it off the async workers.
-        let journal = self.journal().clone();
-        let line = event.clone();
-        let appended = tokio::task::spawn_blocking(move || journal.append(&line))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(error) = appended {
-            self.metrics().count_audit_journal_failure();
-            tracing::error!(
-                job_id = %event.job_id,
-                actor = ?event.actor,
-                event = %serde_json::to_string(event).unwrap_or_default(),
-                error = %error,
-                "audit fallback journal write failed; this log line is the only record of the event"
-            );
-        }
     }
 }
 

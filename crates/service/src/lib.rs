@@ -11,38 +11,53 @@ mod activity;
 mod audit;
 mod audit_journal;
 mod auth;
+mod bulk;
 mod cursor;
 mod device_cookies;
 mod error;
 mod export;
 mod export_format;
+mod idempotency;
 mod jobs;
 mod metrics;
 mod operator;
 mod page_chart;
 mod passwords;
+mod payloads;
+mod preferences;
 mod secrets;
 mod stats;
+mod target_jobs;
 mod throttle;
+mod trigger;
 
 pub use accounts::{CreatedToken, PasswordChange, RoleChange, TokenRequest, MAX_TOKEN_LABEL};
 pub use activity::{ActivityQuery, BucketSize, ACTIVITY_FOLD_EVERY, MAX_BUCKETS};
 pub use audit::{AuditPage, AuditQuery};
 pub use audit_journal::ReplayReport;
 pub use auth::{ClientInfo, LoggedIn, LoginFailure, SessionPolicy};
+pub use bulk::{BulkFilter, BulkSelection};
 pub use cursor::{CURSOR_PATTERN, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use device_cookies::DeviceCookie;
 pub use error::ServiceError;
 pub use export::{Export, ExportKind, ExportLimit, ExportOutcome};
 pub use export_format::{csv_cell, ExportFormat};
-pub use jobs::{trigger_outcome, JobPage, ListQuery, Triggered};
+pub use idempotency::{
+    Admission, IdempotencyKey, KeyedRequest, IDEMPOTENCY_KEY_KEPT, IDEMPOTENCY_LEASE,
+    MAX_IDEMPOTENCY_KEY_LEN,
+};
+pub use jobs::{JobPage, ListQuery};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 pub use page_chart::PAGE_CHART_MAX_AGE;
+pub use regen_redact::{RedactKeys, Redaction, ValuePatterns};
 pub use regen_storage::AccessTaken;
+pub use regen_storage::StoredAnswer;
 pub use secrets::{CredentialHash, SessionSecret, API_TOKEN_PREFIX};
 pub use stats::CountMismatch;
+pub use target_jobs::{OtherJobs, OTHER_JOBS_SHOWN};
 pub use throttle::LoginThrottle;
+pub use trigger::{trigger_outcome, Triggered};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,6 +96,10 @@ pub struct ServiceSettings {
     pub audit_fallback_path: PathBuf,
     pub sessions: SessionPolicy,
     pub login_throttle: LoginThrottle,
+    /// The most jobs one bulk trigger may name or select.
+    pub bulk_trigger_max: usize,
+    /// What is hidden of every payload on its way out.
+    pub redaction: Redaction,
 }
 
 /// How the database pool is used, for `/metrics`.
@@ -107,6 +126,8 @@ struct Inner {
     device_key: tokio::sync::OnceCell<device_cookies::DeviceKey>,
     metrics: ServiceMetrics,
     page_charts: page_chart::PageCharts,
+    bulk_trigger_max: usize,
+    redaction: Redaction,
 }
 
 impl AdminService {
@@ -130,6 +151,8 @@ impl AdminService {
                 device_key: tokio::sync::OnceCell::new(),
                 metrics: ServiceMetrics::default(),
                 page_charts: Default::default(),
+                bulk_trigger_max: settings.bulk_trigger_max,
+                redaction: settings.redaction.clone(),
             }),
         })
     }

@@ -18,6 +18,7 @@ pub struct ServiceMetrics {
     exports: [AtomicU64; EXPORT_SLOTS],
     /// Per kind.
     exported_rows: [AtomicU64; 2],
+    redacted_values: AtomicU64,
 }
 
 /// One line of `regen_exports_total`.
@@ -125,6 +126,17 @@ impl ServiceMetrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Each job of a bulk counts as one trigger attempt with its outcome.
+    pub(crate) fn count_bulk_trigger(&self, result: &regen_domain::BulkTriggerResult) {
+        for (counter, jobs) in [
+            (&self.triggers_ok, result.triggered.len()),
+            (&self.triggers_conflict, result.conflicts.len()),
+            (&self.triggers_not_found, result.not_found.len()),
+        ] {
+            counter.fetch_add(jobs as u64, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn count_audit_write_failure(&self) {
         self.audit_write_failures.fetch_add(1, Ordering::Relaxed);
     }
@@ -181,6 +193,18 @@ impl ServiceMetrics {
             .enumerate()
             .map(|(i, kind)| (*kind, self.exported_rows[i].load(Ordering::Relaxed)))
             .collect()
+    }
+
+    pub(crate) fn count_redacted_values(&self, count: usize) {
+        if count > 0 {
+            self.redacted_values
+                .fetch_add(count as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Payload values hidden by redaction in everything this instance sent.
+    pub fn redacted_values(&self) -> u64 {
+        self.redacted_values.load(Ordering::Relaxed)
     }
 
     pub(crate) fn count_security_event(&self, event: SecurityEvent) {

@@ -12,15 +12,18 @@
 mod accounts;
 mod activity;
 mod audit;
+mod bulk_trigger;
 mod connect;
 mod error;
 mod export;
+mod idempotency;
 mod jobs;
 mod listing;
 mod rows;
 mod server_secrets;
 mod sql;
 mod stats;
+mod target_jobs;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trigger;
@@ -28,13 +31,15 @@ mod trigger;
 pub use accounts::{AccessTaken, NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
 pub use activity::{ActivityRow, BucketActivity};
 pub use audit::{AuditFilter, AuditPosition};
+pub use bulk_trigger::{BulkAuditFailure, BulkOutcome, BulkSelection, BulkTrigger, BulkTriggered};
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
 pub use export::{ExportPage, StoredJob, MAX_PAGE_BYTES};
+pub use idempotency::{IdempotencyClaim, KeyClaim, KeyPolicy, StoredAnswer};
 pub use listing::{JobFilter, JobListing, KeysetPosition, PageDirection, SCAN_BUDGET};
 pub use rows::SummaryText;
 pub use stats::CountRow;
-pub use trigger::{AuditWriteFailure, TriggerResult};
+pub use trigger::{AnswerUnder, AuditWriteFailure, TriggerResult};
 
 /// A statement with its arguments, on whichever backend is connected.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

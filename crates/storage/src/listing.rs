@@ -13,7 +13,7 @@ use regen_domain::{JobId, JobStatus, JobSummary, Timestamp};
 use sqlx::{AnyConnection, Row};
 
 use crate::error::StorageError;
-use crate::rows::{json_rows, parse_text, summaries_from_json, SUMMARY_COLUMNS};
+use crate::rows::{job_ids, json_rows, parse_text, summaries_from_json, SUMMARY_COLUMNS};
 use crate::{AnyQuery, Backend, Store};
 
 /// Which jobs a listing shows. Empty `statuses` means every status.
@@ -440,4 +440,30 @@ pub(crate) async fn budget_end(
     let row = listing.budget_query(&sql).fetch_optional(conn).await?;
     row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .transpose()
+}
+
+/// The ids of at most `limit` jobs `filter` selects, newest first: the jobs
+/// a bulk trigger by filter counts and triggers. The whole filter applies
+/// (no scan budget: the count must be exact); the limit bounds the rows
+/// read, and the driving index the scan.
+pub(crate) async fn matching_ids(
+    conn: &mut AnyConnection,
+    filter: &JobFilter,
+    backend: Backend,
+    limit: usize,
+) -> Result<Vec<JobId>, StorageError> {
+    let listing = Listing::new(filter, None, backend);
+    let mut conditions = listing.conditions.driving.clone();
+    conditions.extend(listing.conditions.residual.iter().cloned());
+    let sql = format!(
+        "SELECT id FROM regeneration_jobs {} {} LIMIT {limit}",
+        where_clause(&conditions),
+        listing.ordered
+    );
+    job_ids(
+        &listing
+            .bind_filter(sqlx::query(&sql))
+            .fetch_all(conn)
+            .await?,
+    )
 }

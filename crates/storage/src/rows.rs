@@ -3,12 +3,24 @@
 //! them. A stored value that does not decode into the domain's types is a
 //! [`StorageError::Corrupt`] naming its column.
 
-use regen_domain::{AuditRecord, JobSummary, JsonText, RegenerationJob};
+use regen_domain::{AuditRecord, JobId, JobSummary, JsonText, RegenerationJob};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::StorageError;
 use crate::Backend;
+
+/// The job ids in the first column of `rows` (statements that select or
+/// return only ids).
+pub(crate) fn job_ids(rows: &[AnyRow]) -> Result<Vec<JobId>, StorageError> {
+    rows.iter()
+        .map(|row| {
+            row.try_get::<String, _>(0)?
+                .parse()
+                .map_err(StorageError::corrupt)
+        })
+        .collect()
+}
 
 /// A whole job, in the order [`job_from_row`] reads and inserts write.
 pub(crate) const JOB_COLUMNS: &str = "id, status, target_type, target_id, instruction_json, \

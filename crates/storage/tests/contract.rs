@@ -9,8 +9,9 @@ use regen_storage::testing::{
     TestDatabase,
 };
 use regen_storage::{
-    Backend, JobFilter, KeysetPosition, NewApiToken, Owner, PageDirection, StorageError, Store,
-    StoreOptions, TriggerResult,
+    AnswerUnder, Backend, BulkOutcome, BulkSelection, BulkTrigger, BulkTriggered, JobFilter,
+    KeyClaim, KeyPolicy, KeysetPosition, NewApiToken, Owner, PageDirection, StorageError, Store,
+    StoreOptions, StoredAnswer, TriggerResult,
 };
 use sqlx::Executor;
 
@@ -28,6 +29,9 @@ macro_rules! contract_tests {
         }
     };
 }
+
+#[path = "contract/target_and_preferences.rs"]
+mod target_and_preferences;
 
 contract_tests!(
     an_inserted_job_reads_back_byte_for_byte,
@@ -72,6 +76,18 @@ contract_tests!(
     folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
     a_bulk_insert_statement_writes_each_counter_row_once,
     every_documented_filter_shape_has_a_plan,
+    a_bulk_by_ids_triggers_each_pending_job_once_and_reports_the_others,
+    a_bulk_by_filter_triggers_exactly_the_pending_jobs_it_selects,
+    a_bulk_by_filter_with_another_count_or_too_many_jobs_changes_nothing,
+    a_bulk_audit_failure_keeps_the_transitions_and_hands_back_every_event,
+    overlapping_bulks_and_single_triggers_trigger_each_job_exactly_once,
+    a_bulk_of_more_ids_than_one_statement_takes_triggers_them_all,
+    bulks_by_filter_commit_beside_another_instances_writes,
+    an_idempotency_key_is_claimed_once_and_then_replays_its_answer,
+    a_key_with_another_request_is_a_mismatch_and_a_running_one_in_progress,
+    a_key_whose_lease_ran_out_is_taken_over_and_its_old_claim_rolls_back,
+    keys_older_than_a_day_are_pruned_on_write,
+    a_keyed_trigger_keeps_its_answer_in_the_transaction_of_its_transition,
 );
 
 /// SQLite: a trigger that waits for another trigger's turn and then for
@@ -1633,4 +1649,494 @@ async fn every_documented_filter_shape_has_a_plan(backend: Backend) {
         let plan = store.explain_list_jobs(&filter, 50).await.unwrap();
         assert!(!plan.is_empty(), "{shape}");
     }
+}
+
+fn bulk<'a>(selection: BulkSelection<'a>) -> BulkTrigger<'a> {
+    BulkTrigger {
+        selection,
+        actor: "admin-id",
+        request_id: Some("req-bulk"),
+        details: JsonText::parse(r#"{"bulkId":"b-1","idCount":3}"#).unwrap(),
+    }
+}
+
+fn done(outcome: BulkOutcome) -> BulkTriggered {
+    match outcome {
+        BulkOutcome::Done(done) => done,
+        other => panic!("expected a committed bulk, got {other:?}"),
+    }
+}
+
+/// Rows of a table, by raw SQL (what the application cannot hide).
+async fn count_rows(store: &Store, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
+    n
+}
+
+async fn a_bulk_by_ids_triggers_each_pending_job_once_and_reports_the_others(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let pending: Vec<_> = [pending_job(&store).await, pending_job(&store).await]
+        .iter()
+        .map(|job| job.id)
+        .collect();
+    let running = store
+        .insert_job(new_job(JobStatus::Running, "insight", "r"))
+        .await
+        .unwrap()
+        .id;
+    let completed = store
+        .insert_job(new_job(JobStatus::Completed, "insight", "c"))
+        .await
+        .unwrap()
+        .id;
+    let unknown = regen_domain::JobId::from_uuid(uuid::Uuid::now_v7());
+    let ids = [
+        pending[0], running, pending[1], pending[0], unknown, completed,
+    ];
+
+    let done = done(
+        store
+            .bulk_trigger(&bulk(BulkSelection::Ids(&ids)), None)
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(done.triggered, pending);
+    assert_eq!(
+        done.conflicts,
+        [
+            (running, JobStatus::Running),
+            (completed, JobStatus::Completed)
+        ]
+    );
+    assert_eq!(done.not_found, [unknown]);
+    assert!(done.audit.is_ok());
+    for id in &pending {
+        let events = store.audit_events(*id).await.unwrap();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events[1].event_type, AuditEventType::Triggered);
+        assert_eq!(events[1].request_id.as_deref(), Some("req-bulk"));
+        assert_eq!(
+            events[1].details.as_ref().map(|d| d.as_str()),
+            Some(r#"{"bulkId":"b-1","idCount":3}"#)
+        );
+        assert_eq!(
+            store.get_job(*id).await.unwrap().unwrap().status,
+            JobStatus::Running
+        );
+    }
+    for id in [running, completed] {
+        assert_eq!(store.audit_events(id).await.unwrap().len(), 1);
+    }
+    assert_every_figure_recounts(&store).await;
+}
+
+async fn a_bulk_by_filter_triggers_exactly_the_pending_jobs_it_selects(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let mut selected = Vec::new();
+    for n in 0..3 {
+        let job = store
+            .insert_job(new_job(JobStatus::Pending, "insight", &format!("i-{n}")))
+            .await
+            .unwrap();
+        selected.push(job.id);
+    }
+    let other_type = store
+        .insert_job(new_job(JobStatus::Pending, "summary", "s-1"))
+        .await
+        .unwrap()
+        .id;
+    let not_pending = store
+        .insert_job(new_job(JobStatus::Failed, "insight", "i-9"))
+        .await
+        .unwrap()
+        .id;
+    let filter = JobFilter {
+        statuses: vec![JobStatus::Pending],
+        target_type: Some("insight".into()),
+        ..JobFilter::default()
+    };
+
+    let done = done(
+        store
+            .bulk_trigger(
+                &bulk(BulkSelection::Filter {
+                    filter: &filter,
+                    expected_count: 3,
+                    max: 3,
+                }),
+                None,
+            )
+            .await
+            .unwrap(),
+    );
+
+    selected.reverse(); // newest first, as the list shows them
+    assert_eq!(done.triggered, selected);
+    assert!(done.conflicts.is_empty() && done.not_found.is_empty());
+    for (id, status) in [
+        (other_type, JobStatus::Pending),
+        (not_pending, JobStatus::Failed),
+    ] {
+        assert_eq!(store.get_job(id).await.unwrap().unwrap().status, status);
+        assert_eq!(store.audit_events(id).await.unwrap().len(), 1);
+    }
+    assert_every_figure_recounts(&store).await;
+}
+
+async fn a_bulk_by_filter_with_another_count_or_too_many_jobs_changes_nothing(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for _ in 0..3 {
+        pending_job(&store).await;
+    }
+    let filter = JobFilter {
+        statuses: vec![JobStatus::Pending],
+        ..JobFilter::default()
+    };
+    let by_filter = |expected_count, max| {
+        bulk(BulkSelection::Filter {
+            filter: &filter,
+            expected_count,
+            max,
+        })
+    };
+
+    let other_count = store.bulk_trigger(&by_filter(2, 10), None).await.unwrap();
+    let too_many = store.bulk_trigger(&by_filter(3, 2), None).await.unwrap();
+
+    assert!(matches!(
+        other_count,
+        BulkOutcome::CountChanged { current: 3 }
+    ));
+    assert!(matches!(too_many, BulkOutcome::TooMany));
+    let running = "SELECT COUNT(*) FROM regeneration_jobs WHERE status <> 'PENDING'";
+    assert_eq!(count_rows(&store, running).await, 0);
+    let triggered = "SELECT COUNT(*) FROM audit_events WHERE event_type = 'REGEN_JOB_TRIGGERED'";
+    assert_eq!(count_rows(&store, triggered).await, 0);
+    assert_every_figure_recounts(&store).await;
+}
+
+async fn a_bulk_audit_failure_keeps_the_transitions_and_hands_back_every_event(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let ids = [pending_job(&store).await.id, pending_job(&store).await.id];
+    break_audit_inserts(&db).await;
+
+    let done = done(
+        store
+            .bulk_trigger(&bulk(BulkSelection::Ids(&ids)), None)
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(done.triggered, ids);
+    let failure = done.audit.expect_err("the audit rows were refused");
+    let mut journaled: Vec<_> = failure.events.iter().map(|e| e.job_id).collect();
+    journaled.sort();
+    let mut expected = ids.to_vec();
+    expected.sort();
+    assert_eq!(journaled, expected);
+    for id in ids {
+        assert_eq!(
+            store.get_job(id).await.unwrap().unwrap().status,
+            JobStatus::Running
+        );
+        assert_eq!(store.audit_events(id).await.unwrap().len(), 1);
+    }
+    assert_every_figure_recounts(&store).await;
+}
+
+/// Bulks over overlapping halves of the jobs race single triggers of every
+/// job: each job is triggered by exactly one of them, with one audit row.
+async fn overlapping_bulks_and_single_triggers_trigger_each_job_exactly_once(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let mut ids = Vec::new();
+    for n in 0..24 {
+        let target_type = if n % 2 == 0 { "insight" } else { "summary" };
+        let job = store
+            .insert_job(new_job(JobStatus::Pending, target_type, &format!("t-{n}")))
+            .await
+            .unwrap();
+        ids.push(job.id);
+    }
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = store.clone();
+        let chosen: Vec<_> = ids.iter().copied().skip(n * 2).take(12).collect();
+        tasks.push(tokio::spawn(async move {
+            let done = done(
+                store
+                    .bulk_trigger(&bulk(BulkSelection::Ids(&chosen)), None)
+                    .await
+                    .unwrap(),
+            );
+            done.triggered
+        }));
+    }
+    for &id in &ids {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            match store.trigger_job(id, "single", None).await.unwrap() {
+                TriggerResult::Triggered { .. } => vec![id],
+                _ => Vec::new(),
+            }
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        winners.extend(task.await.unwrap());
+    }
+
+    winners.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(winners, expected, "one winner per job");
+    for id in &ids {
+        let triggers = store
+            .audit_events(*id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.event_type == AuditEventType::Triggered)
+            .count();
+        assert_eq!(triggers, 1, "{id}");
+    }
+    assert_every_figure_recounts(&store).await;
+}
+
+async fn a_bulk_of_more_ids_than_one_statement_takes_triggers_them_all(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let created = regen_domain::Timestamp::from_millis(1_790_000_000_000).unwrap();
+    let jobs = (0..700)
+        .map(|n| {
+            (
+                new_job(JobStatus::Pending, "insight", &format!("m-{n}")),
+                created,
+            )
+        })
+        .collect();
+    let mut ids = store.insert_jobs(jobs).await.unwrap();
+    let unknown: Vec<_> = (0..400)
+        .map(|_| regen_domain::JobId::from_uuid(uuid::Uuid::now_v7()))
+        .collect();
+    ids.extend(&unknown);
+
+    let done = done(
+        store
+            .bulk_trigger(&bulk(BulkSelection::Ids(&ids)), None)
+            .await
+            .unwrap(),
+    );
+
+    assert_eq!(done.triggered, ids[..700]);
+    assert_eq!(done.not_found, unknown);
+    let triggered = "SELECT COUNT(*) FROM audit_events WHERE event_type = 'REGEN_JOB_TRIGGERED'";
+    assert_eq!(count_rows(&store, triggered).await, 700);
+    assert_every_figure_recounts(&store).await;
+}
+
+/// A bulk by filter reads before it writes. Another instance (a pool of
+/// its own, so no shared turn) writing all the while must not make it fail:
+/// on SQLite a deferred transaction whose snapshot went stale could not
+/// take the write lock at all.
+async fn bulks_by_filter_commit_beside_another_instances_writes(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let other = db.store().await;
+    let writer = tokio::spawn(async move {
+        for n in 0..300 {
+            other
+                .insert_job(new_job(JobStatus::Pending, "elsewhere", &format!("w-{n}")))
+                .await
+                .unwrap();
+        }
+    });
+    for round in 0..20 {
+        let target_type = format!("round-{round}");
+        for n in 0..3 {
+            store
+                .insert_job(new_job(JobStatus::Pending, &target_type, &format!("j-{n}")))
+                .await
+                .unwrap();
+        }
+        let filter = JobFilter {
+            statuses: vec![JobStatus::Pending],
+            target_type: Some(target_type),
+            ..JobFilter::default()
+        };
+        let selection = BulkSelection::Filter {
+            filter: &filter,
+            expected_count: 3,
+            max: 10,
+        };
+
+        let done = done(store.bulk_trigger(&bulk(selection), None).await.unwrap());
+
+        assert_eq!(done.triggered.len(), 3, "round {round}");
+    }
+    writer.await.unwrap();
+    assert_every_figure_recounts(&store).await;
+}
+
+const POLICY: KeyPolicy = KeyPolicy {
+    keep: std::time::Duration::from_secs(24 * 3600),
+    lease: std::time::Duration::from_secs(60),
+};
+
+async fn claim_key(store: &Store, owner: &str, key: &str, hash: &str) -> KeyClaim {
+    store
+        .claim_idempotency_key(owner, key, hash, POLICY)
+        .await
+        .unwrap()
+}
+
+fn claimed(claim: KeyClaim) -> regen_storage::IdempotencyClaim {
+    match claim {
+        KeyClaim::Claimed(claim) => claim,
+        other => panic!("expected a claim, got {other:?}"),
+    }
+}
+
+async fn an_idempotency_key_is_claimed_once_and_then_replays_its_answer(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let claim = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
+    let answer = StoredAnswer {
+        status: 404,
+        body: r#"{"status":404}"#.into(),
+    };
+
+    assert!(store.finish_idempotency_key(&claim, &answer).await.unwrap());
+    let again = claim_key(&store, "ada", "k-1", "hash-a").await;
+    let other_owner = claim_key(&store, "bob", "k-1", "hash-a").await;
+
+    assert_eq!(again, KeyClaim::Replay(answer));
+    assert!(
+        matches!(other_owner, KeyClaim::Claimed(_)),
+        "{other_owner:?}"
+    );
+}
+
+async fn a_key_with_another_request_is_a_mismatch_and_a_running_one_in_progress(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let claim = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
+
+    let running = claim_key(&store, "ada", "k-1", "hash-a").await;
+    let other_body = claim_key(&store, "ada", "k-1", "hash-b").await;
+    store.release_idempotency_key(&claim).await.unwrap();
+    let released = claim_key(&store, "ada", "k-1", "hash-b").await;
+
+    assert_eq!(running, KeyClaim::InProgress);
+    assert_eq!(other_body, KeyClaim::Mismatch);
+    assert!(matches!(released, KeyClaim::Claimed(_)), "{released:?}");
+}
+
+/// Moves every key's start `seconds` into the past, as time passing would.
+async fn age_keys(store: &Store, seconds: i64) {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT owner, idempotency_key, created_at FROM idempotency_keys")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    for (owner, key, created_at) in rows {
+        let at: regen_domain::Timestamp = created_at.parse().unwrap();
+        let older = regen_domain::Timestamp::from_millis(at.millis() - seconds * 1000).unwrap();
+        sqlx::query(
+            "UPDATE idempotency_keys SET created_at = $1 WHERE owner = $2 AND idempotency_key = $3",
+        )
+        .bind(older.to_string())
+        .bind(owner)
+        .bind(key)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+}
+
+async fn a_key_whose_lease_ran_out_is_taken_over_and_its_old_claim_rolls_back(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    let first = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
+    age_keys(&store, 61).await;
+
+    let second = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
+    let answer = |_: &regen_domain::RegenerationJob| StoredAnswer {
+        status: 200,
+        body: "first".into(),
+    };
+    let late = store
+        .trigger_job_answering(
+            job.id,
+            "admin-id",
+            None,
+            Some(AnswerUnder {
+                claim: &first,
+                answer: &answer,
+            }),
+        )
+        .await
+        .unwrap();
+
+    assert!(matches!(late, TriggerResult::ClaimLost), "{late:?}");
+    let stored = store.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, JobStatus::Pending, "rolled back");
+    assert_eq!(store.audit_events(job.id).await.unwrap().len(), 1);
+    assert_ne!(first, second);
+}
+
+async fn keys_older_than_a_day_are_pruned_on_write(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for key in ["old-1", "old-2"] {
+        let claim = claimed(claim_key(&store, "ada", key, "h").await);
+        let answer = StoredAnswer {
+            status: 200,
+            body: "{}".into(),
+        };
+        store.finish_idempotency_key(&claim, &answer).await.unwrap();
+    }
+    age_keys(&store, 24 * 3600 + 1).await;
+
+    let reused = claim_key(&store, "ada", "old-1", "another").await;
+
+    assert!(matches!(reused, KeyClaim::Claimed(_)), "{reused:?}");
+    let keys = "SELECT COUNT(*) FROM idempotency_keys";
+    assert_eq!(count_rows(&store, keys).await, 1, "old-2 pruned");
+}
+
+async fn a_keyed_trigger_keeps_its_answer_in_the_transaction_of_its_transition(backend: Backend) {
+    let (db, store) = store(backend).await;
+    let job = pending_job(&store).await;
+    let claim = claimed(claim_key(&store, "ada", "k-1", "hash-a").await);
+    let answer = |job: &regen_domain::RegenerationJob| StoredAnswer {
+        status: 200,
+        body: job.id.to_string(),
+    };
+    // A failed transition keeps no answer either: the key is still running.
+    break_writes(&db, "regeneration_jobs", "UPDATE").await;
+    let keyed = || {
+        Some(AnswerUnder {
+            claim: &claim,
+            answer: &answer,
+        })
+    };
+    assert!(store
+        .trigger_job_answering(job.id, "admin-id", None, keyed())
+        .await
+        .is_err());
+    assert_eq!(
+        claim_key(&store, "ada", "k-1", "hash-a").await,
+        KeyClaim::InProgress
+    );
+    repair_writes(&db, "regeneration_jobs").await;
+
+    let outcome = store
+        .trigger_job_answering(job.id, "admin-id", None, keyed())
+        .await
+        .unwrap();
+
+    assert!(matches!(outcome, TriggerResult::Triggered { .. }));
+    assert_eq!(
+        claim_key(&store, "ada", "k-1", "hash-a").await,
+        KeyClaim::Replay(StoredAnswer {
+            status: 200,
+            body: job.id.to_string(),
+        })
+    );
 }

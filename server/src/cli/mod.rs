@@ -6,8 +6,9 @@ mod accounts;
 
 use std::io::BufRead;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use regen_domain::{JobStatus, JsonText, NewJob, Role, Scope, MAX_LABEL_LEN};
+use regen_service::{AdminService, Operator};
 
 use crate::config::Settings;
 
@@ -172,22 +173,28 @@ pub enum SessionCommand {
 #[derive(Debug, Subcommand)]
 pub enum JobCommand {
     /// Print only the new job's id. JSON arguments accept `@path` to read a file.
-    Create {
-        #[arg(long)]
-        target_type: String,
-        #[arg(long)]
-        target_id: String,
-        #[arg(long)]
-        instruction: String,
-        #[arg(long, default_value = "cli")]
-        created_by: String,
-        #[arg(long, default_value = "PENDING", value_parser = parse_status)]
-        status: JobStatus,
-        #[arg(long)]
-        output_ref: Option<String>,
-        #[arg(long)]
-        error: Option<String>,
-    },
+    Create(CreateJob),
+    /// Print one job as the API's detail does (one JSON line, payloads as
+    /// stored but for the values redaction hides; their count goes to stderr).
+    Show { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateJob {
+    #[arg(long)]
+    target_type: String,
+    #[arg(long)]
+    target_id: String,
+    #[arg(long)]
+    instruction: String,
+    #[arg(long, default_value = "cli")]
+    created_by: String,
+    #[arg(long, default_value = "PENDING", value_parser = parse_status)]
+    status: JobStatus,
+    #[arg(long)]
+    output_ref: Option<String>,
+    #[arg(long)]
+    error: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,8 +264,8 @@ fn label(name: &str, value: &str) -> Result<String, String> {
 }
 
 /// Validates everything before touching the database.
-pub fn new_job(command: &JobCommand) -> Result<NewJob, String> {
-    let JobCommand::Create {
+pub fn new_job(command: &CreateJob) -> Result<NewJob, String> {
+    let CreateJob {
         target_type,
         target_id,
         instruction,
@@ -285,6 +292,23 @@ pub fn new_job(command: &JobCommand) -> Result<NewJob, String> {
 }
 
 pub use accounts::{run_session, run_token, run_user};
+
+/// `job show ID`: the job as the API's detail body, on one line; how many
+/// values redaction hid goes to stderr, like the API's `Regen-Redacted`.
+pub async fn show_job(service: &AdminService, id: &str) -> Result<(), String> {
+    let job = service
+        .show_job(&Operator::command_line(), id)
+        .await
+        .map_err(describe)?;
+    let line = serde_json::to_string(&job).map_err(|e| format!("cannot print the job: {e}"))?;
+    println!("{line}");
+    match job.hidden.count() {
+        0 => {}
+        1 => eprintln!("regen-admin: 1 value hidden by redaction"),
+        hidden => eprintln!("regen-admin: {hidden} values hidden by redaction"),
+    }
+    Ok(())
+}
 
 pub fn read_password_line() -> Result<String, String> {
     let mut line = String::new();

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use regen_service::{LoginThrottle, SessionPolicy};
+use regen_service::{LoginThrottle, Redaction, SessionPolicy};
 
 pub use settings::{
     ignoring_blank_variables, malformed_variables, DatabaseUrl, LogFormat, Settings,
@@ -46,10 +46,16 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     pub env_label: Option<String>,
     pub env_color: String,
+    /// `REGEN_TARGET_URL_TEMPLATES`: empty when unset.
+    pub target_links: regen_domain::TargetLinks,
     pub audit_fallback_path: PathBuf,
     pub sessions: SessionPolicy,
     pub login_throttle: LoginThrottle,
     pub exports: ExportLimits,
+    /// The most jobs one bulk trigger may name or select.
+    pub bulk_trigger_max: usize,
+    /// What is hidden of every payload on its way out.
+    pub redaction: Redaction,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub metrics_addr: Option<SocketAddr>,
@@ -143,6 +149,7 @@ impl Config {
             client_ip_header: settings.client_ip_header,
             env_label: settings.env_label,
             env_color,
+            target_links: settings.target_url_templates.unwrap_or_default(),
             audit_fallback_path,
             sessions: SessionPolicy {
                 idle_timeout: Duration::from_secs(settings.session_idle_secs),
@@ -158,6 +165,11 @@ impl Config {
                 max_duration: Duration::from_secs(settings.export_max_seconds),
                 idle: Duration::from_secs(settings.export_idle_seconds),
             },
+            bulk_trigger_max: settings.bulk_trigger_max,
+            redaction: Redaction::new(
+                settings.redact_keys.unwrap_or_default(),
+                settings.redact_value_patterns.unwrap_or_default(),
+            ),
             db_max_connections: settings.db_max_connections,
             db_acquire_timeout: Duration::from_millis(settings.db_timeout_ms),
             metrics_addr: settings.metrics_addr,
@@ -183,10 +195,13 @@ impl Config {
             client_ip_header: None,
             env_label: Some("test".into()),
             env_color: "#1d4ed8".into(),
+            target_links: regen_domain::TargetLinks::default(),
             audit_fallback_path: fallback,
             sessions: SessionPolicy::default(),
             login_throttle: LoginThrottle::default(),
             exports: ExportLimits::default(),
+            bulk_trigger_max: 1000,
+            redaction: Redaction::default(),
             db_max_connections: 10,
             db_acquire_timeout: Duration::from_secs(5),
             metrics_addr: None,
@@ -222,6 +237,8 @@ impl Config {
             audit_fallback_path: self.audit_fallback_path.clone(),
             sessions: self.sessions,
             login_throttle: self.login_throttle,
+            bulk_trigger_max: self.bulk_trigger_max,
+            redaction: self.redaction.clone(),
         }
     }
 }

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
+use regen_domain::TargetLinks;
+use regen_service::{RedactKeys, ValuePatterns};
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://data/regen-admin.db";
 
@@ -104,6 +106,16 @@ pub struct Settings {
         value_parser = css_colour)]
     pub env_color: Option<String>,
 
+    /// links from a job to its target where it lives: comma-separated
+    /// `targetType=URL` pairs, each URL holding `{targetId}` (put in
+    /// percent-encoded as a path segment), e.g.
+    /// `article=https://cms.example.com/articles/{targetId}`; only `https`
+    /// and `http`. The detail page shows "Open target" and the list page
+    /// links the target id, for the types listed; unset: no links
+    #[arg(long, global = true, env = "REGEN_TARGET_URL_TEMPLATES", value_name = "TYPE=URL,…",
+        value_parser = target_url_templates)]
+    pub target_url_templates: Option<TargetLinks>,
+
     /// JSON-lines journal for audit events the database refused; unset:
     /// `audit-fallback.jsonl` next to the SQLite file, else
     /// `data/audit-fallback.jsonl`
@@ -160,6 +172,33 @@ pub struct Settings {
     #[arg(long, global = true, env = "REGEN_EXPORT_IDLE_SECONDS", value_name = "SECONDS",
         default_value = "60", value_parser = positive::<u64>)]
     pub export_idle_seconds: u64,
+
+    /// the most jobs one bulk trigger (`POST …/bulk-trigger`, the list
+    /// page's "Trigger selected" and "Trigger all") may name or select; more
+    /// is refused with 413 and nothing is triggered
+    #[arg(long, global = true, env = "REGEN_BULK_TRIGGER_MAX", value_name = "COUNT",
+        default_value = "1000", value_parser = positive::<usize>)]
+    pub bulk_trigger_max: usize,
+
+    /// object keys, comma-separated, whose values are hidden wherever a
+    /// payload leaves the server (viewer, download, API, export, CLI), e.g.
+    /// `password,apiKey,token`: in any case, at any depth, inside arrays
+    /// too; the whole value becomes `"[REDACTED]"`, every other byte stays
+    /// as stored. Unset: nothing is hidden
+    #[arg(long, global = true, env = "REGEN_REDACT_KEYS", value_name = "KEYS")]
+    pub redact_keys: Option<RedactKeys>,
+
+    /// regular expressions (Rust `regex` syntax), comma-separated: a string
+    /// value one of them matches is hidden the same way, e.g. `^sk_live_`. A
+    /// comma inside `[]`, `{}` or `()` stays in its pattern; elsewhere write
+    /// `\,`. An invalid pattern stops start-up
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_REDACT_VALUE_PATTERNS",
+        value_name = "PATTERNS"
+    )]
+    pub redact_value_patterns: Option<ValuePatterns>,
 
     /// database pool size per instance: every connection it opens, on
     /// either backend (`regen_db_pool_max_connections` reports it)
@@ -235,6 +274,10 @@ fn origin(text: &str) -> Result<String, String> {
     } else {
         Err("must start with http:// or https://".to_owned())
     }
+}
+
+fn target_url_templates(text: &str) -> Result<TargetLinks, String> {
+    text.parse()
 }
 
 fn header_name(text: &str) -> Result<String, String> {

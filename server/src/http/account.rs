@@ -1,5 +1,5 @@
 //! The account page's forms: sign out one session or all others, revoke a
-//! token, change the password. Each is a plain POST (CSRF-checked like
+//! token, change the password, save the display preferences. Each is a plain POST (CSRF-checked like
 //! every cookie POST) answered with 303 back to `/admin/account` and a
 //! `?notice=` the page shows.
 
@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use regen_domain::PasswordRule;
+use regen_domain::{PasswordRule, Preferences, TimeDisplay};
 use regen_service::{ClientInfo, PasswordChange, ServiceError};
 use serde::Deserialize;
 
@@ -138,6 +138,48 @@ pub async fn change_password(State(state): State<AppState>, request: Request) ->
     {
         Ok(taken) if taken.tokens_revoked > 0 => back(AccountNotice::PasswordChangedTokensRevoked),
         Ok(_) => back(AccountNotice::PasswordChanged),
+        Err(error) => failure(error, &info.request_id),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferencesForm {
+    time_display: String,
+    /// The shortcuts box: sent only when checked.
+    #[serde(default)]
+    keyboard_shortcuts: Option<String>,
+}
+
+pub async fn save_preferences(State(state): State<AppState>, request: Request) -> Response {
+    let info = request
+        .extensions()
+        .get::<RequestInfo>()
+        .cloned()
+        .unwrap_or_default();
+    let invalid = |message: &str| {
+        Problem::from(ServiceError::InvalidParameter {
+            parameter: "timeDisplay",
+            message: message.to_owned(),
+        })
+        .into_response()
+    };
+    let Ok(Form(form)) = Form::<PreferencesForm>::from_request(request, &()).await else {
+        return invalid("timeDisplay is required: utc, local or relative");
+    };
+    let Ok(time_display) = form.time_display.parse::<TimeDisplay>() else {
+        return invalid("timeDisplay must be utc, local or relative");
+    };
+    let preferences = Preferences {
+        time_display,
+        keyboard_shortcuts: form.keyboard_shortcuts.is_some(),
+    };
+    match state
+        .service
+        .set_own_preferences(info.caller.as_ref(), preferences)
+        .await
+    {
+        Ok(()) => back(AccountNotice::PreferencesSaved),
         Err(error) => failure(error, &info.request_id),
     }
 }

@@ -1,5 +1,6 @@
 //! Prometheus text metrics: HTTP requests and latency per route and status,
-//! trigger outcomes, audit failures, pool usage and build info.
+//! trigger outcomes, audit failures, redacted values, pool usage and build
+//! info.
 
 use std::fmt::Write as _;
 
@@ -40,6 +41,12 @@ pub async fn render(state: &AppState) -> String {
         "# HELP regen_login_failure_storms_total Times one account drew many failed logins from several addresses (someone is guessing).\n\
          # TYPE regen_login_failure_storms_total counter\nregen_login_failure_storms_total {}",
         service.login_failure_storms()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP regen_redacted_values_total Payload values hidden by redaction (REGEN_REDACT_KEYS, REGEN_REDACT_VALUE_PATTERNS) in everything this instance sent.\n\
+         # TYPE regen_redacted_values_total counter\nregen_redacted_values_total {}",
+        service.redacted_values()
     );
     out.push_str(
         "# HELP regen_security_events_total Logins, logouts and changes to access, by event (this instance).\n\

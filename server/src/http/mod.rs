@@ -3,7 +3,7 @@
 //! Outermost first, for every request: response compression →
 //! `observe` (request id, access log, metrics) → `reject_dot_segments` →
 //! `security_headers` (CSP nonce, nosniff, HSTS…) → `explain_method_not_allowed`
-//! → then either the static files (`/pkg`, the favicon: no authentication,
+//! → then either the static files (`/pkg`, the page script, the favicon: no authentication,
 //! no database) or the dynamic routes behind `authenticate` →
 //! `access_guard` (default deny) → `csrf_guard` → `limit_body` →
 //! `guard_server_functions`.
@@ -15,8 +15,10 @@ pub mod account;
 pub mod api;
 pub mod assets;
 pub mod auth;
+mod bulk_pages;
 pub mod metrics;
 pub mod observe;
+pub mod page_script;
 pub mod pages;
 pub mod problem;
 mod request_metrics;
@@ -34,8 +36,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
-
-use crate::config::Config;
 
 /// The Leptos pages, with the service, the UI settings and the response's
 /// CSP nonce in their context.
@@ -70,7 +70,9 @@ fn leptos_pages(state: &AppState, options: LeptosOptions) -> Router {
 
 /// Files that need neither a caller nor the database: under their hashed
 /// names, as their build-time brotli or gzip variant when accepted.
-fn static_files(config: &Config, manifest: std::sync::Arc<assets::AssetManifest>) -> Router {
+fn static_files(state: &AppState) -> Router {
+    let (config, manifest) = (&state.config, state.assets.clone());
+    let script = state.page_script.clone();
     let pkg = ServeDir::new(config.site_root.join("pkg"))
         .precompressed_br()
         .precompressed_gzip();
@@ -80,6 +82,10 @@ fn static_files(config: &Config, manifest: std::sync::Arc<assets::AssetManifest>
             assets::hashed_names(manifest.clone(), request, next)
         }));
     Router::new()
+        .route(
+            &script.href.clone(),
+            get(move |headers| page_script::serve(script.clone(), headers)),
+        )
         .nest_service("/pkg", pkg)
         .route_service(
             "/favicon.svg",
@@ -99,6 +105,14 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
             post(pages::trigger_form),
         )
         .route(
+            app::pages::bulk::BULK_CONFIRM_PATH,
+            post(bulk_pages::confirm),
+        )
+        .route(
+            app::pages::bulk::BULK_TRIGGER_PATH,
+            post(bulk_pages::trigger),
+        )
+        .route(
             "/admin/regeneration-jobs/{jobId}/download/{field}",
             get(pages::download_field),
         )
@@ -115,6 +129,10 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
             post(account::revoke_token),
         )
         .route("/admin/account/password", post(account::change_password))
+        .route(
+            "/admin/account/preferences",
+            post(account::save_preferences),
+        )
         .route("/healthz", get(pages::healthz))
         .route("/readyz", get(pages::readyz))
         .route("/metrics", get(metrics::metrics))
@@ -134,7 +152,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     // The routed app is wrapped as one service, so that the layers below
     // see its finished answers: axum adds `Allow` to a 405 only as the
     // route's future completes, after any layer applied to the routes.
-    let routed = static_files(&state.config, state.assets.clone()).merge(dynamic);
+    let routed = static_files(&state).merge(dynamic);
     Router::new()
         .fallback_service(routed)
         .layer(from_fn(problem::explain_method_not_allowed))

@@ -8,10 +8,11 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use regen_domain::TriggerOutcome;
+use regen_domain::{JobId, TriggerOutcome};
 use regen_service::{ClientInfo, LoginFailure, ServiceError};
 use serde::Deserialize;
 
+use super::api::with_redacted_count;
 use super::auth::{
     client_address, device_cookie, end_session_cookie, session_cookie, start_device_cookie,
     start_session_cookie,
@@ -188,31 +189,28 @@ pub async fn trigger_form(
     Redirect::to(&format!("{HOME}/{id}?outcome={}", outcome.as_str())).into_response()
 }
 
-/// One JSON field of a job as a file: the stored bytes, exactly. The viewer's
+/// One JSON field of a job as a file: the stored bytes, exactly, but for
+/// the values redaction hides (counted in `Regen-Redacted`). The viewer's
 /// Download control is a plain link here, so it also works without WASM.
 pub async fn download_field(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
     Path((id, field)): Path<(String, String)>,
 ) -> Response {
-    let job = match state.service.get_job(info.caller.as_ref(), &id).await {
-        Ok(job) => job,
+    let document = match state
+        .service
+        .job_document(info.caller.as_ref(), &id, &field)
+        .await
+    {
+        Ok(Some(document)) => document,
+        Ok(None) => return Problem::not_found("This job has no such JSON field.").into_response(),
         Err(error) => return Problem::from(error).into_response(),
     };
-    let document = match field.as_str() {
-        "instructionJson" => Some(job.instruction_json),
-        "outputRef" => job.output_ref,
-        "errorJson" => job.error_json,
-        _ => None,
-    };
-    let Some(document) = document else {
-        return Problem::not_found("This job has no such JSON field.").into_response();
-    };
-    let disposition = format!(
-        "attachment; filename=\"regeneration-job-{}-{field}.json\"",
-        job.id
-    );
-    let mut response = document.into_string().into_response();
+    // The id was found, so it parses; it is named as the API names it.
+    let id = id.parse::<JobId>().map_or(id, |id| id.to_string());
+    let disposition = format!("attachment; filename=\"regeneration-job-{id}-{field}.json\"");
+    let hidden = document.hidden.len();
+    let mut response = with_redacted_count(document.doc.into_string().into_response(), hidden);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -18,6 +18,12 @@ pub struct Problem {
     /// On a 409: the status that made the trigger impossible.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_status: Option<JobStatus>,
+    /// On a bulk trigger's 409: how many PENDING jobs its filter selects now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_count: Option<u64>,
+    /// On a bulk trigger's 413: the most jobs one bulk may take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<usize>,
     #[serde(skip)]
     pub retry_after: Option<u64>,
     #[serde(skip)]
@@ -38,6 +44,8 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             current_status: None,
+            current_count: None,
+            maximum: None,
             retry_after: None,
             allow: None,
             www_authenticate: None,
@@ -157,6 +165,38 @@ impl From<ServiceError> for Problem {
                 problem.current_status = Some(current);
                 problem
             }
+            ServiceError::TooManyJobs { max } => {
+                let mut problem = Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-many-jobs",
+                    "Too many jobs",
+                    format!("One bulk trigger takes at most {max} jobs; nothing was triggered. Narrow the filter or split the ids."),
+                );
+                problem.maximum = Some(max);
+                problem
+            }
+            ServiceError::CountChanged { current_count } => {
+                let mut problem = Problem::new(
+                    StatusCode::CONFLICT,
+                    "count-changed",
+                    "The filter's count changed",
+                    format!("The filter now selects {current_count} PENDING jobs, not expectedCount; nothing was triggered. Confirm the new count and send it."),
+                );
+                problem.current_count = Some(current_count);
+                problem
+            }
+            ServiceError::KeyInProgress => Problem::new(
+                StatusCode::CONFLICT,
+                "idempotency-key-in-use",
+                "Request in progress",
+                "A request with this Idempotency-Key is still running; retry later for its answer.",
+            ),
+            ServiceError::KeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                "This Idempotency-Key was used for a different request (method, path or body); use a new key.",
+            ),
             ServiceError::InvalidInput(message)
             | ServiceError::InvalidParameter { message, .. } => Problem::invalid_request(message),
             ServiceError::WeakPassword(rule) => Problem::invalid_request(rule.message()),

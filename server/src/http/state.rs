@@ -6,6 +6,7 @@ use app::ssr::UiConfig;
 use regen_service::AdminService;
 
 use super::assets::AssetManifest;
+use super::page_script::PageScript;
 use super::request_metrics::HttpMetrics;
 use crate::config::Config;
 
@@ -18,16 +19,21 @@ pub struct AppState {
     pub http_metrics: Arc<HttpMetrics>,
     /// The site files' content hashes, taken at start-up.
     pub assets: Arc<AssetManifest>,
+    /// The pages' own script, hashed and gzipped at start-up.
+    pub page_script: Arc<PageScript>,
 }
 
 impl AppState {
     pub fn new(service: AdminService, config: Config, assets: Arc<AssetManifest>) -> AppState {
+        let page_script = Arc::new(PageScript::new());
         let ui = UiConfig {
             env_label: config.env_label.clone(),
             env_color: config.env_color.clone(),
             stylesheet_href: assets.href("css"),
             script_href: assets.href("js"),
             wasm_href: assets.href("wasm"),
+            page_script_href: page_script.href.clone(),
+            target_links: config.target_links.clone(),
         };
         AppState {
             service,
@@ -35,6 +41,7 @@ impl AppState {
             ui,
             http_metrics: Arc::default(),
             assets,
+            page_script,
         }
     }
 }

@@ -417,10 +417,11 @@ async fn the_list_page_draws_the_chart_with_its_summary_and_table(backend: Backe
         .unwrap();
     assert!(
         html.contains(
-            "role=\"img\" aria-label=\"Jobs created per hour over the last 24 hours: 2 in all"
+            "<figure class=\"chart\"><figcaption class=\"chart-summary\">Jobs created per hour over the last 24 hours: 2 in all"
         ),
-        "the chart's text summary"
+        "the chart's text summary is its caption"
     );
+    assert!(!html.contains("role=\"img\""), "no links inside an image");
     assert_eq!(
         html.matches("class=\"bucket\"").count(),
         24,
@@ -429,6 +430,12 @@ async fn the_list_page_draws_the_chart_with_its_summary_and_table(backend: Backe
     assert!(
         html.contains("<a href=\"/admin/regeneration-jobs?createdFrom="),
         "bars link to their window"
+    );
+    assert_eq!(
+        html.matches("<th scope=\"row\"><a href=\"/admin/regeneration-jobs?createdFrom=")
+            .count(),
+        24,
+        "and so does each row of the numbers, for the keyboard"
     );
     assert!(html.contains("class=\"bar bar-failed\""));
     assert!(html.contains("<summary>The numbers</summary>"));

@@ -331,6 +331,29 @@ fn an_invalid_setting_is_reported_at_start_up() {
 }
 
 #[test]
+fn a_target_url_template_that_is_not_http_stops_start_up_with_one_line_naming_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
+        .arg("serve")
+        // Were the templates accepted, the database would fail instead.
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .env(
+            "REGEN_TARGET_URL_TEMPLATES",
+            "article=https://cms.example.com/a/{targetId},file=ftp://files.example.com/{targetId}",
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("REGEN_TARGET_URL_TEMPLATES")
+            && stderr.contains("\"file=ftp://files.example.com/{targetId}\"")
+            && stderr.contains("only https:// and http://"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_malformed_flag_is_one_line_naming_the_flag() {
     let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
         .args(["serve", "--db-timeout-ms", "soon"])
@@ -396,24 +419,16 @@ fn a_database_password_is_printed_neither_in_help_nor_in_an_error() {
 
 #[test]
 fn serving_beyond_loopback_requires_a_public_origin() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_regen-admin"))
-        .arg("serve")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("x.db").display()),
-        )
-        .env("LEPTOS_SITE_ADDR", "0.0.0.0:0")
-        .env_remove("REGEN_PUBLIC_ORIGIN")
-        .output()
-        .unwrap();
+    let (status, stderr, created) = crate::helpers::refused_serve(
+        &[("LEPTOS_SITE_ADDR", "0.0.0.0:0")],
+        &["REGEN_PUBLIC_ORIGIN"],
+    );
 
-    assert!(!output.status.success());
-    let stderr = text(&output.stderr);
+    assert!(!status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("REGEN_PUBLIC_ORIGIN must be set"),
         "{stderr}"
     );
-    assert!(!dir.path().join("x.db").exists(), "nothing was created");
+    assert!(!created, "nothing was created");
 }

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use regen_domain::{JobStatus, JsonText, NewJob, Role, Scope, Timestamp};
+use regen_domain::{JobStatus, JsonText, NewJob, Role, Timestamp};
 use regen_service::{ExportKind, ExportOutcome, Operator, SecurityEvent, TokenRequest};
 use regen_storage::Backend;
 use server::config::ExportLimits;
@@ -211,19 +211,8 @@ async fn an_export_stops_when_its_owner_is_demoted(backend: Backend) {
     seed(&app).await;
     // A read-scope token outlives a demotion (only admin-scope ones are
     // revoked with it), so only the owner's role can stop this export.
-    let read_only = app
-        .service
-        .create_api_token(
-            &Operator::command_line(),
-            "ada",
-            TokenRequest {
-                scope: Some(Scope::Read),
-                ..TokenRequest::default()
-            },
-        )
-        .await
-        .unwrap();
-    let bearer = format!("Authorization: Bearer {}", read_only.token);
+    let read_only = app.read_token("ada").await;
+    let bearer = format!("Authorization: Bearer {read_only}");
     let mut export = RawExport::start(&app, CSV_EXPORT, &bearer).await;
     export.read_until_rows(600).await;
 

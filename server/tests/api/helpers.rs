@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use regen_domain::Role;
 use regen_domain::{JobStatus, JsonText, NewJob};
-use regen_service::{AdminService, Operator, ServiceSettings};
+use regen_service::{AdminService, Operator, Redaction, ServiceSettings};
 use regen_storage::testing::TestDatabase;
 use regen_storage::Backend;
 use reqwest::redirect::Policy;
@@ -39,6 +39,10 @@ pub struct Options {
     /// Unset: the defaults' (10 s to send headers, 1,024 connections).
     pub connections: Option<ConnectionLimits>,
     pub exports: ExportLimits,
+    pub bulk_trigger_max: usize,
+    pub redaction: Redaction,
+    /// `REGEN_TARGET_URL_TEMPLATES`; unset: none.
+    pub target_links: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -51,12 +55,56 @@ impl Default for Options {
             site_files: Vec::new(),
             connections: None,
             exports: ExportLimits::default(),
+            bulk_trigger_max: 1000,
+            redaction: Redaction::default(),
+            target_links: None,
         }
     }
 }
 
+impl Options {
+    /// The defaults, with the private `/metrics` listener.
+    pub fn with_metrics() -> Options {
+        Options {
+            metrics: true,
+            ..Options::default()
+        }
+    }
+}
+
+/// `regen-admin serve` on a fresh SQLite path with `env` set and `unset`
+/// removed, for a start that must be refused: its exit status, its stderr,
+/// and whether the database file was created.
+pub fn refused_serve(
+    env: &[(&str, &str)],
+    unset: &[&str],
+) -> (std::process::ExitStatus, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("x.db");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_regen-admin"));
+    command
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", database.display()))
+        .envs(env.iter().copied());
+    for name in unset {
+        command.env_remove(name);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status, stderr, database.exists())
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, Options::default()).await
+}
+
+/// An app whose bulk triggers take at most `max` jobs.
+pub async fn spawn_app_with_bulk_max(backend: Backend, max: usize) -> TestApp {
+    let options = Options {
+        bulk_trigger_max: max,
+        ..Options::default()
+    };
+    spawn_app_with(backend, options).await
 }
 
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
@@ -107,6 +155,11 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
         config.connections = limits;
     }
     config.exports = options.exports;
+    config.bulk_trigger_max = options.bulk_trigger_max;
+    config.redaction = options.redaction.clone();
+    if let Some(templates) = options.target_links {
+        config.target_links = templates.parse().expect("valid templates");
+    }
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
@@ -159,6 +212,8 @@ pub async fn service_on(db: &TestDatabase, journal: impl Into<PathBuf>) -> Admin
         audit_fallback_path: journal.into(),
         sessions: Default::default(),
         login_throttle: Default::default(),
+        bulk_trigger_max: 1000,
+        redaction: Default::default(),
     })
     .await
     .expect("service connects")
@@ -202,6 +257,19 @@ impl TestApp {
     /// arrange data past the service (never used by the server itself).
     pub async fn store(&self) -> regen_storage::Store {
         self.database.store().await
+    }
+
+    /// A new read-scope API token of `user`.
+    pub async fn read_token(&self, user: &str) -> String {
+        let request = regen_service::TokenRequest {
+            scope: Some(regen_domain::Scope::Read),
+            ..Default::default()
+        };
+        self.service
+            .create_api_token(&Operator::command_line(), user, request)
+            .await
+            .unwrap()
+            .token
     }
 
     pub fn url(&self, path: &str) -> String {

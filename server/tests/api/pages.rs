@@ -6,7 +6,7 @@ use regen_storage::Backend;
 
 use crate::helpers::spawn_app;
 
-async fn html(browser: &reqwest::Client, url: String) -> String {
+pub(crate) async fn html(browser: &reqwest::Client, url: String) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
@@ -35,7 +35,7 @@ async fn the_list_page_shows_every_column_badge_and_link(backend: Backend) {
         "Status",
         "Target type",
         "Target id",
-        "Created (UTC)",
+        "Created <span data-time-zone=\"\">(UTC)</span>",
         "Created by",
     ] {
         assert!(

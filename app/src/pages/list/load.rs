@@ -6,9 +6,11 @@ use regen_domain::{Timestamp, ALL_STATUSES};
 
 use super::view::ListData;
 #[cfg(feature = "ssr")]
-use super::view::{FilterValues, StatusCountLinks, LIST_PATH};
+use super::view::{BulkControls, FilterValues, StatusCountLinks, LIST_PATH};
 #[cfg(feature = "ssr")]
 use crate::components::activity_chart::RenderedChart;
+#[cfg(feature = "ssr")]
+use crate::pages::bulk::BulkForm;
 use crate::pages::PageError;
 
 #[cfg(feature = "ssr")]
@@ -89,6 +91,7 @@ pub(super) async fn load() -> Result<ListData, PageError> {
             crate::ssr::set_status(http::StatusCode::BAD_REQUEST);
             return Ok(ListData {
                 jobs: Vec::new(),
+                target_hrefs: Vec::new(),
                 form,
                 newer_href: None,
                 older_href: None,
@@ -102,6 +105,7 @@ pub(super) async fn load() -> Result<ListData, PageError> {
                 searched: None,
                 filters: String::new(),
                 chart: None,
+                bulk: None,
             });
         }
         Err(error) => return Err(PageError::from_service(error, &info.request_id)),
@@ -142,9 +146,18 @@ pub(super) async fn load() -> Result<ListData, PageError> {
     } else {
         None
     };
+    let bulk = bulk_controls(&query, counts.as_ref(), service.bulk_trigger_max());
     let chart = activity_chart(&service, &info, &query, chart_range, now, &link).await?;
+    let links = crate::ssr::ui_config().target_links;
+    let target_hrefs = page
+        .jobs
+        .iter()
+        .map(|job| links.href(&job.target_type, &job.target_id))
+        .collect();
     Ok(ListData {
+        target_hrefs,
         chart,
+        bulk,
         counts,
         newer_href: href(&page.prev_cursor),
         older_href: href(&page.next_cursor),
@@ -164,6 +177,34 @@ pub(super) async fn load() -> Result<ListData, PageError> {
         }
         .to_query_string(None),
     })
+}
+
+/// The bulk trigger's controls: on a list of PENDING jobs only, with
+/// "Trigger all N matching" when the page shows N exactly (the kept counts:
+/// no filter, or a target type) and N is within the maximum.
+#[cfg(feature = "ssr")]
+fn bulk_controls(
+    query: &regen_service::ListQuery,
+    counts: Option<&StatusCountLinks>,
+    max: usize,
+) -> Option<BulkControls> {
+    let pending = regen_domain::JobStatus::Pending;
+    if query.statuses != [pending.as_str()] {
+        return None;
+    }
+    let all = counts
+        .map(|counts| counts.stats.by_status.get(pending))
+        .filter(|&n| n > 0 && n <= max as u64)
+        .map(|n| BulkForm {
+            ids: Vec::new(),
+            filter: query
+                .target_type
+                .iter()
+                .map(|t| ("targetType", t.clone()))
+                .collect(),
+            expected_count: Some(n),
+        });
+    Some(BulkControls { all })
 }
 
 /// The chart's range, from `?chart=` (the default is 24 hours).

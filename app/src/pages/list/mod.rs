@@ -11,8 +11,9 @@ use load::load;
 use view::JobList;
 
 /// `/admin/regeneration-jobs`: a filterable, keyset-paginated table. Plain
-/// links and a GET form only: nothing on this page changes anything, and it
-/// needs no WASM.
+/// links and a GET form, and, on a list of PENDING jobs only, the bulk
+/// trigger's forms (which lead to a confirmation page, or with WASM to a
+/// dialog); nothing on this page itself changes anything.
 #[component]
 pub fn JobListPage() -> impl IntoView {
     view! {

@@ -6,13 +6,19 @@ use regen_domain::{grouped, waited, JobStats, JobStatus, JobSummary, Timestamp, 
 
 use crate::components::activity_chart::{ActivityChart, RenderedChart};
 use crate::components::badge::StatusBadge;
+use crate::components::bulk_trigger::{BulkDialog, BulkPart, BulkTriggerTools};
 use crate::components::listing::{ExportLinks, FilterField, Pager, Presets};
-use crate::components::time::Time;
+use crate::components::shortcuts::{FILTERS_FORM_ID, GOTO_FIELD_ID};
+use crate::components::target::TargetLink;
+use crate::components::time::{Time, TimeZoneLabel};
+use crate::pages::bulk::{BulkForm, BULK_CONFIRM_PATH, BULK_TRIGGER_PATH};
 
 /// Everything the list page shows, loaded on the server.
 #[derive(Debug, Clone)]
 pub(super) struct ListData {
     pub(super) jobs: Vec<JobSummary>,
+    /// Per job: its target's link (`REGEN_TARGET_URL_TEMPLATES`), if any.
+    pub(super) target_hrefs: Vec<Option<String>>,
     pub(super) form: FilterValues,
     pub(super) newer_href: Option<String>,
     pub(super) older_href: Option<String>,
@@ -36,6 +42,16 @@ pub(super) struct ListData {
     pub(super) filters: String,
     /// Jobs over time for the active target type (absent on a bad filter).
     pub(super) chart: Option<RenderedChart>,
+    /// The bulk trigger's controls, when the list shows PENDING jobs only.
+    pub(super) bulk: Option<BulkControls>,
+}
+
+/// What the bulk trigger offers on a list of PENDING jobs: a checkbox per
+/// row, and "Trigger all N matching" when the page shows the exact count N
+/// and it is within the maximum.
+#[derive(Debug, Clone)]
+pub(super) struct BulkControls {
+    pub(super) all: Option<BulkForm>,
 }
 
 /// The filter form's values, as the visitor sent them.
@@ -64,6 +80,7 @@ const EXPORT_PATH: &str = "/api/admin/regeneration-jobs/export";
 pub(super) fn JobList(data: ListData) -> impl IntoView {
     let ListData {
         jobs,
+        target_hrefs,
         form,
         newer_href,
         older_href,
@@ -77,6 +94,7 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
         searched,
         filters,
         chart,
+        bulk,
     } = data;
     let chart = chart.map(|chart| view! { <ActivityChart chart/> });
     let exports = view! { <ExportLinks what="jobs" endpoint=EXPORT_PATH filters/> };
@@ -129,10 +147,15 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
     let goto_message =
         goto_message.map(|m| view! { <p class="notice warning" role="status">{m}</p> });
     let empty = jobs.is_empty();
+    let selectable = bulk.is_some() && !empty;
     let rows = jobs
         .into_iter()
-        .map(|job| view! { <JobRow job now/> })
+        .zip(target_hrefs.into_iter().chain(std::iter::repeat(None)))
+        .map(|(job, target_href)| view! { <JobRow job target_href now selectable/> })
         .collect_view();
+    let select_header = selectable.then(|| {
+        view! { <th scope="col"><span class="visually-hidden">"Select"</span></th> }
+    });
     let body = if empty && searched_empty {
         ().into_any()
     } else if empty {
@@ -143,36 +166,40 @@ pub(super) fn JobList(data: ListData) -> impl IntoView {
         };
         view! { <p class="empty-state">{message}</p> }.into_any()
     } else {
-        view! {
+        let table = view! {
             <div class="table-wrap">
-                <table class="jobs">
+                <table class="jobs" data-row-nav="">
                     <caption class="visually-hidden">"Regeneration jobs, newest first"</caption>
                     <thead>
                         <tr>
+                            {select_header}
                             <th scope="col">"Id"</th>
                             <th scope="col">"Status"</th>
                             <th scope="col">"Target type"</th>
                             <th scope="col">"Target id"</th>
-                            <th scope="col">"Created (UTC)"</th>
+                            <th scope="col">"Created " <TimeZoneLabel/></th>
                             <th scope="col">"Created by"</th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>
+        };
+        match bulk {
+            Some(bulk) => view! { <BulkControlsView bulk table/> }.into_any(),
+            None => table.into_any(),
         }
-        .into_any()
     };
     view! {
         <h1>"Regeneration jobs"</h1>
         {counts}
         {chart}
         <form class="goto" method="get" action=LIST_PATH role="search" aria-label="Go to a job">
-            <label>"Go to job " <input type="text" name="goto" placeholder="job id" maxlength="64"/></label>
+            <label>"Go to job " <input type="text" id=GOTO_FIELD_ID name="goto" placeholder="job id" maxlength="64"/></label>
             <button type="submit">"Go"</button>
         </form>
         {goto_message}
-        <form class="filters" method="get" action=LIST_PATH role="search" aria-label="Filter jobs">
+        <form class="filters" id=FILTERS_FORM_ID method="get" action=LIST_PATH role="search" aria-label="Filter jobs">
             <fieldset>
                 <legend>"Status"</legend>
                 {status_boxes}
@@ -229,8 +256,48 @@ fn StatusCounts(counts: StatusCountLinks, now: Timestamp) -> impl IntoView {
     }
 }
 
+/// The list's table inside the bulk trigger's form (one checkbox per row,
+/// "Trigger selected"), "Trigger all N matching", and the dialog that
+/// JavaScript uses instead of the confirmation page.
 #[component]
-fn JobRow(job: JobSummary, now: Timestamp) -> impl IntoView {
+fn BulkControlsView(bulk: BulkControls, table: impl IntoView + 'static) -> impl IntoView {
+    let choose = BulkPart::Choose.as_str();
+    let all = bulk.all.map(|all| {
+        let label = format!("Trigger all {} matching", grouped(all.count()));
+        let description = all.in_words();
+        let fields = all.hidden_fields();
+        view! {
+            <form method="post" action=BULK_CONFIRM_PATH class="bulk-all"
+                data-bulk=choose data-final=BULK_TRIGGER_PATH data-description=description>
+                {fields}
+                <button type="submit">{label}</button>
+            </form>
+        }
+    });
+    view! {
+        <BulkTriggerTools>
+            {all}
+            <form method="post" action=BULK_CONFIRM_PATH class="bulk-selected"
+                data-bulk=choose data-final=BULK_TRIGGER_PATH>
+                <div class="bulk-actions">
+                    <button type="submit" class="primary">
+                        "Trigger selected " <span class="bulk-count" data-bulk=BulkPart::Count.as_str()>"(0)"</span>
+                    </button>
+                </div>
+                {table}
+            </form>
+            <BulkDialog/>
+        </BulkTriggerTools>
+    }
+}
+
+#[component]
+fn JobRow(
+    job: JobSummary,
+    target_href: Option<String>,
+    now: Timestamp,
+    selectable: bool,
+) -> impl IntoView {
     let id = job.id.to_string();
     let title = id.clone();
     let href = format!("{LIST_PATH}/{id}");
@@ -239,8 +306,13 @@ fn JobRow(job: JobSummary, now: Timestamp) -> impl IntoView {
     let (head, tail) = id.split_at(id.len() - 8);
     let (head, tail) = (head.to_owned(), tail.to_owned());
     let status: JobStatus = job.status;
+    let select = selectable.then(|| {
+        let label = format!("Select job {id}");
+        view! { <td><input type="checkbox" name="id" value=id.clone() aria-label=label/></td> }
+    });
     view! {
         <tr>
+            {select}
             <td>
                 <a href=href class="job-id" title=title>
                     <code><span class="id-head">{head}</span>"…"<span class="id-tail">{tail}</span></code>
@@ -248,7 +320,12 @@ fn JobRow(job: JobSummary, now: Timestamp) -> impl IntoView {
             </td>
             <td><StatusBadge status/></td>
             <td>{job.target_type}</td>
-            <td class="target-id">{job.target_id}</td>
+            <td class="target-id">
+                {match target_href {
+                    Some(href) => view! { <TargetLink href>{job.target_id}</TargetLink> }.into_any(),
+                    None => job.target_id.into_any(),
+                }}
+            </td>
             <td><Time at=job.created_at now/></td>
             <td>{job.created_by}</td>
         </tr>

@@ -1,12 +1,12 @@
 //! The account tables' row types, the columns they are read from and the
 //! one decoder for each.
 
-use regen_domain::{Role, Scope, SessionSummary, Timestamp, TokenSummary};
+use regen_domain::{Preferences, Role, Scope, SessionSummary, Timestamp, TokenSummary};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::StorageError;
-use crate::rows::{optional_parse, parse};
+use crate::rows::{optional_parse, parse, text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -15,6 +15,7 @@ pub struct UserRecord {
     pub role: Role,
     pub password_hash: String,
     pub disabled: bool,
+    pub preferences: Preferences,
 }
 
 #[derive(Debug, Clone)]
@@ -71,7 +72,8 @@ impl Owner<'_> {
     }
 }
 
-pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.role, u.password_hash, u.disabled_at";
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.username, u.role, u.password_hash, u.disabled_at, u.time_display, u.keyboard_shortcuts";
 pub(super) const SESSION_SUMMARY_COLUMNS: &str =
     "s.id, s.user_id, u.username, s.created_at, s.last_seen_at, \
      s.expires_at, s.client_address, s.user_agent";
@@ -87,6 +89,11 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<UserRecord, StorageError> {
         role: parse(row, "role")?,
         password_hash: row.try_get("password_hash")?,
         disabled: disabled_at.is_some(),
+        preferences: Preferences {
+            time_display: parse(row, "time_display")?,
+            keyboard_shortcuts: Preferences::parse_shortcuts(&text(row, "keyboard_shortcuts")?)
+                .map_err(|e| StorageError::corrupt(format!("keyboard_shortcuts: {e}")))?,
+        },
     })
 }
 

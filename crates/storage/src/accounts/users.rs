@@ -2,7 +2,7 @@
 //! change that takes access away ends the user's sessions in the same
 //! transaction.
 
-use regen_domain::{Role, Scope, UserSummary};
+use regen_domain::{Preferences, Role, Scope, UserSummary};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -27,6 +27,7 @@ impl Store {
             role,
             password_hash: password_hash.to_owned(),
             disabled: false,
+            preferences: Preferences::default(),
         };
         sqlx::query(
             "INSERT INTO users (id, username, role, password_hash, created_at) \
@@ -180,5 +181,23 @@ impl Store {
         };
         tx.commit().await?;
         Ok(taken)
+    }
+
+    /// Stores a user's display preferences; `false` when there is no such
+    /// user.
+    pub async fn set_preferences(
+        &self,
+        user_id: &str,
+        preferences: Preferences,
+    ) -> Result<bool, StorageError> {
+        let done = sqlx::query(
+            "UPDATE users SET time_display = $1, keyboard_shortcuts = $2 WHERE id = $3",
+        )
+        .bind(preferences.time_display.as_str())
+        .bind(preferences.shortcuts_str())
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 }

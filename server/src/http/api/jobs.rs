@@ -3,7 +3,7 @@
 use app::ssr::RequestInfo;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use regen_domain::{JobDetail, JobStatus, JobSummary};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_html_form::de::empty_as_none;
 use utoipa::IntoParams;
 
+use super::idempotency::{answer_once, json_answer};
 use super::query::{instant_or_empty, page_links, PageParameters, QueryParts};
 use super::responses::{ServiceErrors, PROBLEM};
 use crate::http::problem::Problem;
@@ -111,14 +112,17 @@ pub async fn list_jobs(
     Ok(response)
 }
 
-/// One job with its JSON payloads (verbatim) and audit trail.
+/// One job with its JSON payloads (verbatim, but for the values redaction
+/// hides) and audit trail.
 #[utoipa::path(
     get,
     path = "/admin/regeneration-jobs/{jobId}",
     operation_id = "getJob",
     params(("jobId" = String, Path, format = Uuid, description = "The job's id")),
     responses(
-        (status = 200, description = "The job", body = JobDetail),
+        (status = 200, description = "The job", body = JobDetail, headers(
+            ("Regen-Redacted" = u32, description = "Present when redaction (`REGEN_REDACT_KEYS`, `REGEN_REDACT_VALUE_PATTERNS`) hid values of the payloads: how many, each now `\"[REDACTED]\"`"),
+        )),
         (status = 404, description = "Unknown or malformed id", body = Problem, content_type = PROBLEM),
         ServiceErrors,
     )
@@ -127,10 +131,24 @@ pub async fn get_job(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
     Path(id): Path<String>,
-) -> Result<Json<JobDetail>, Problem> {
-    Ok(Json(
-        state.service.get_job(info.caller.as_ref(), &id).await?,
-    ))
+) -> Result<Response, Problem> {
+    let job = state.service.get_job(info.caller.as_ref(), &id).await?;
+    let hidden = job.hidden.count();
+    Ok(with_redacted_count(Json(job).into_response(), hidden))
+}
+
+/// The response header that says how many payload values redaction hid
+/// (`Regen-Redacted`; header names are case-insensitive).
+pub const REDACTED_HEADER: &str = "regen-redacted";
+
+/// Says on `response` how many values redaction hid, when it hid any.
+pub fn with_redacted_count(mut response: Response, hidden: usize) -> Response {
+    if hidden > 0 {
+        response
+            .headers_mut()
+            .insert(REDACTED_HEADER, HeaderValue::from(hidden));
+    }
+    response
 }
 
 /// PENDING → RUNNING, audited; nothing else changes and nothing runs.
@@ -138,12 +156,19 @@ pub async fn get_job(
     post,
     path = "/admin/regeneration-jobs/{jobId}/trigger",
     operation_id = "triggerJob",
-    params(("jobId" = String, Path, format = Uuid, description = "The job's id")),
+    params(
+        ("jobId" = String, Path, format = Uuid, description = "The job's id"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$",
+            description = "Send the request again with the same key (same credential owner, same body, within 24 hours) to get its first answer again instead of a 409"),
+    ),
     responses(
-        (status = 200, description = "Triggered: the job as it is now (RUNNING)", body = JobSummary),
+        (status = 200, description = "Triggered: the job as it is now (RUNNING); with `Idempotent-Replayed: true`, the first answer under this key", body = JobSummary,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same Idempotency-Key"))),
+        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = PROBLEM),
         (status = 404, description = "Unknown or malformed id", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The job is not PENDING; `currentStatus` names its status", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The job is not PENDING (`currentStatus` names its status), or a request with this Idempotency-Key is still running", body = Problem, content_type = PROBLEM),
         (status = 413, description = "Request body over 16 KiB (a trigger needs none)", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "This Idempotency-Key was used for another request", body = Problem, content_type = PROBLEM),
         ServiceErrors,
     )
 )]
@@ -151,16 +176,29 @@ pub async fn trigger_job(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Body,
-) -> Result<Json<JobSummary>, Problem> {
+) -> Result<Response, Problem> {
     // The body is ignored, but read up to the limit so that an oversized one
-    // is refused instead of silently accepted.
-    axum::body::to_bytes(body, TRIGGER_BODY_LIMIT)
+    // is refused instead of silently accepted (and an idempotency key's
+    // fingerprint covers it).
+    let body = axum::body::to_bytes(body, TRIGGER_BODY_LIMIT)
         .await
         .map_err(|_| Problem::body_too_large(TRIGGER_BODY_LIMIT))?;
-    let triggered = state
-        .service
-        .trigger_job(info.caller.as_ref(), &id, Some(&info.request_id))
-        .await?;
-    Ok(Json(triggered.job))
+    let path = format!("{JOBS_PATH}/{id}/trigger");
+    let service = &state.service;
+    let (caller, request_id, id) = (info.caller.as_ref(), info.request_id.as_str(), &id);
+    answer_once(
+        &state,
+        &info,
+        &headers,
+        ("POST", &path, &body[..]),
+        |key| async move {
+            let triggered = service
+                .trigger_job_keyed(caller, id, Some(request_id), key.as_ref())
+                .await?;
+            Ok(json_answer(&triggered.job))
+        },
+    )
+    .await
 }

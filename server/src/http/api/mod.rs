@@ -21,11 +21,15 @@ use super::state::AppState;
 use responses::ServiceErrors;
 
 mod audit;
+mod bulk;
 mod export;
+mod idempotency;
 mod jobs;
 mod query;
 mod responses;
 mod stats;
+
+pub use jobs::{with_redacted_count, REDACTED_HEADER};
 
 pub const API_PREFIX: &str = "/api";
 
@@ -75,6 +79,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(export::export_audit_events))
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::trigger_job))
+        .routes(routes!(bulk::bulk_trigger))
         .routes(routes!(openapi_document))
         .split_for_parts();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
@@ -142,6 +147,49 @@ mod tests {
             .find(|p| p["name"] == name)
             .cloned()
             .unwrap_or_else(|| panic!("no parameter {name}"))
+    }
+
+    #[test]
+    fn both_triggers_describe_the_idempotency_key_the_service_accepts() {
+        let document = serde_json::to_value(openapi()).unwrap();
+        for path in [
+            "/admin/regeneration-jobs/{jobId}/trigger",
+            "/admin/regeneration-jobs/bulk-trigger",
+        ] {
+            let key = document["paths"][path]["post"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "Idempotency-Key")
+                .cloned()
+                .unwrap_or_else(|| panic!("{path} describes no Idempotency-Key"));
+            assert_eq!(key["in"], "header", "{path}");
+            assert_eq!(
+                key["schema"]["maxLength"],
+                regen_service::MAX_IDEMPOTENCY_KEY_LEN,
+                "{path}"
+            );
+            for status in ["400", "409", "422"] {
+                assert!(
+                    document["paths"][path]["post"]["responses"][status].is_object(),
+                    "{path} {status}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_detail_describes_the_redaction_header_it_sends() {
+        let document = serde_json::to_value(openapi()).unwrap();
+        let headers = &document["paths"]["/admin/regeneration-jobs/{jobId}"]["get"]["responses"]
+            ["200"]["headers"];
+        let names: Vec<String> = headers
+            .as_object()
+            .expect("the detail's 200 has headers")
+            .keys()
+            .map(|name| name.to_lowercase())
+            .collect();
+        assert_eq!(names, [REDACTED_HEADER]);
     }
 
     #[test]

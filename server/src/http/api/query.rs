@@ -124,6 +124,18 @@ pub fn instant_or_empty() -> utoipa::openapi::schema::Schema {
     format_or_empty(KnownFormat::DateTime)
 }
 
+/// An RFC 3339 instant, empty or null: an optional field of a JSON body
+/// (where null, like empty, is no filter).
+pub fn instant_empty_or_null() -> utoipa::openapi::schema::Schema {
+    let mut schema = format_or_empty(KnownFormat::DateTime);
+    if let utoipa::openapi::schema::Schema::OneOf(one_of) = &mut schema {
+        one_of
+            .items
+            .push(ObjectBuilder::new().schema_type(Type::Null).into());
+    }
+    schema
+}
+
 /// A UUID, or empty (an unused form field).
 pub fn uuid_or_empty() -> utoipa::openapi::schema::Schema {
     format_or_empty(KnownFormat::Uuid)
