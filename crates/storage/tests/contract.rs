@@ -1451,10 +1451,12 @@ async fn export_pages_of_big_payloads_hold_one_mebibyte_or_one_job(backend: Back
             vec![100, 100],
         ]
     );
-    assert!(
-        regen_storage::MAX_PAGE_BYTES == 1 << 20,
-        "the sizes above assume 1 MiB"
-    );
+    const {
+        assert!(
+            regen_storage::MAX_PAGE_BYTES == 1 << 20,
+            "the sizes above assume 1 MiB"
+        )
+    };
 }
 
 async fn activity_rows(store: &Store, hour: &str) -> i64 {
