@@ -50,7 +50,23 @@ pub struct BulkTriggerByFilter {
     /// The number of jobs the filter selected when the caller looked; any
     /// other number now is a 409 with `currentCount`, and nothing changes.
     #[schema(minimum = 0, maximum = 1_000_000_000)]
+    #[serde(deserialize_with = "whole_number")]
     expected_count: u64,
+}
+
+/// A JSON integer however it is spelt: JSON Schema, and so every client
+/// that validates against the description, counts `5664.0` as 5664.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(whole) = number.as_u64() {
+        return Ok(whole);
+    }
+    match number.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= MAX_EXPECTED_COUNT as f64 => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "expectedCount must be a whole number from 0, not {number}"
+        ))),
+    }
 }
 
 /// The list's filters (an empty value is no filter). The status is always
