@@ -134,7 +134,7 @@ fn selection(body: &[u8]) -> Result<BulkSelection, String> {
     path = "/admin/regeneration-jobs/bulk-trigger",
     operation_id = "bulkTriggerJobs",
     params(
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$",
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$",
             description = "Send the request again with the same key (same credential owner, same body, within 24 hours) to get its first answer again instead of running it twice"),
     ),
     request_body(content = BulkTriggerRequest, content_type = "application/json"),

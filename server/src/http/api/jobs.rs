@@ -158,7 +158,7 @@ pub fn with_redacted_count(mut response: Response, hidden: usize) -> Response {
     operation_id = "triggerJob",
     params(
         ("jobId" = String, Path, format = Uuid, description = "The job's id"),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[ -~]+$",
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$",
             description = "Send the request again with the same key (same credential owner, same body, within 24 hours) to get its first answer again instead of a 409"),
     ),
     responses(
