@@ -8,22 +8,16 @@
 use std::time::Instant;
 
 use regen_domain::{Caller, Timestamp};
-use regen_storage::{JobFilter, KeysetPosition};
 
 use crate::audit::AuditQuery;
 use crate::cursor::MAX_PAGE_SIZE;
 use crate::export_format::{
-    csv_line, job_line, write_audit_events, write_job_rows, ExportFormat, AUDIT_CSV_HEADER,
-    JOB_CSV_HEADER,
+    csv_line, write_audit_events, ExportFormat, AUDIT_CSV_HEADER, JOB_CSV_HEADER,
 };
+use crate::export_pages::JobPages;
 use crate::jobs::ListQuery;
 use crate::secrets::CredentialHash;
 use crate::{require_admin, AdminService, SecurityEvent, ServiceError};
-
-/// Jobs read per page, and so per chunk (whole records: fewer when their
-/// payloads pass `regen_storage::MAX_PAGE_BYTES`). Big pages keep the cost
-/// per statement small against the rows it reads.
-const JOB_PAGE_ROWS: u32 = 1000;
 
 /// What an export reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,11 +95,7 @@ pub enum ExportLimit {
 }
 
 enum Source {
-    /// The listing's filter, and where the next page starts.
-    Jobs {
-        filter: JobFilter,
-        after: Option<KeysetPosition>,
-    },
+    Jobs(JobPages),
     AuditEvents(AuditQuery),
 }
 
@@ -162,10 +152,7 @@ impl AdminService {
         let access = ExportAccess::of(caller, credential, request_id)?;
         refuse_paging(query.limit.is_some(), query.cursor.is_some())?;
         let filter = crate::jobs::validate(&query)?.filter;
-        let source = Source::Jobs {
-            filter,
-            after: None,
-        };
+        let source = Source::Jobs(JobPages::new(filter, format));
         let filter = query.to_query_string(None);
         Ok(self.start_export(access, source, format, filter))
     }
@@ -257,7 +244,7 @@ fn refuse_paging(limit: bool, cursor: bool) -> Result<(), ServiceError> {
 impl Export {
     pub fn kind(&self) -> ExportKind {
         match self.source {
-            Source::Jobs { .. } => ExportKind::Jobs,
+            Source::Jobs(_) => ExportKind::Jobs,
             Source::AuditEvents(_) => ExportKind::AuditEvents,
         }
     }
@@ -396,7 +383,7 @@ impl Export {
             self.header_written = true;
             if self.format == ExportFormat::Csv {
                 match self.source {
-                    Source::Jobs { .. } => csv_line(&mut out, &JOB_CSV_HEADER),
+                    Source::Jobs(_) => csv_line(&mut out, &JOB_CSV_HEADER),
                     Source::AuditEvents(_) => csv_line(&mut out, &AUDIT_CSV_HEADER),
                 }
             }
@@ -416,31 +403,11 @@ impl Export {
 
     /// Appends the next page's rows to `out`.
     async fn read_next_page(&mut self, out: &mut String) -> Result<(), ServiceError> {
-        let store = self.service.store();
         let next = match &mut self.source {
-            Source::Jobs { filter, after } => {
-                let next = match self.format {
-                    ExportFormat::Csv => {
-                        let page = store
-                            .export_job_summaries(filter, *after, JOB_PAGE_ROWS)
-                            .await?;
-                        write_job_rows(out, &page.rows);
-                        self.rows += page.rows.len() as u64;
-                        page.next
-                    }
-                    ExportFormat::Ndjson => {
-                        let page = store.export_jobs(filter, *after, JOB_PAGE_ROWS).await?;
-                        let rows = page.rows.len();
-                        for mut job in page.rows {
-                            self.service.redact_stored_job(&mut job);
-                            job_line(out, &job);
-                        }
-                        self.rows += rows as u64;
-                        page.next
-                    }
-                };
-                *after = next;
-                next.is_some()
+            Source::Jobs(pages) => {
+                let (rows, more) = pages.write_next(&self.service, out).await?;
+                self.rows += rows as u64;
+                more
             }
             Source::AuditEvents(query) => {
                 let page_query = AuditQuery {

@@ -17,6 +17,7 @@ mod device_cookies;
 mod error;
 mod export;
 mod export_format;
+mod export_pages;
 mod idempotency;
 mod jobs;
 mod metrics;

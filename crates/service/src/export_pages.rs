@@ -1,0 +1,116 @@
+//! An export's job pages, read one ahead: while one page is written into
+//! the chunk (on this task), the next is already being read (on the
+//! database's side: sqlx's SQLite worker thread, or PostgreSQL), so the two
+//! halves of the work overlap instead of taking turns.
+
+use regen_storage::{ExportPage, JobFilter, KeysetPosition, Store, StoredJob, SummaryText};
+
+use crate::export_format::{job_line, write_job_rows, ExportFormat};
+use crate::{AdminService, ServiceError};
+
+/// Jobs read per page, and so per chunk (whole records: fewer when their
+/// payloads pass `regen_storage::MAX_PAGE_BYTES`). Big pages keep the cost
+/// per statement small against the rows it reads.
+const JOB_PAGE_ROWS: u32 = 1000;
+
+/// One page in the export's format: summaries for CSV, whole records for
+/// NDJSON.
+pub(crate) enum JobPage {
+    Summaries(ExportPage<SummaryText>),
+    Records(ExportPage<StoredJob>),
+}
+
+impl JobPage {
+    /// Where the page after this one starts (`None`: this was the last).
+    fn next(&self) -> Option<KeysetPosition> {
+        match self {
+            JobPage::Summaries(page) => page.next,
+            JobPage::Records(page) => page.next,
+        }
+    }
+}
+
+/// Where an export of jobs stands: its filter, the page read ahead, and
+/// where the one after it starts.
+pub(crate) struct JobPages {
+    filter: JobFilter,
+    format: ExportFormat,
+    after: Option<KeysetPosition>,
+    ahead: Option<JobPage>,
+}
+
+impl JobPages {
+    pub(crate) fn new(filter: JobFilter, format: ExportFormat) -> JobPages {
+        JobPages {
+            filter,
+            format,
+            after: None,
+            ahead: None,
+        }
+    }
+
+    /// Writes the next page into `out`, reading the one after it meanwhile.
+    /// Returns the rows written, and whether more pages follow.
+    pub(crate) async fn write_next(
+        &mut self,
+        service: &AdminService,
+        out: &mut String,
+    ) -> Result<(usize, bool), ServiceError> {
+        let store = service.store();
+        let page = match self.ahead.take() {
+            Some(page) => page,
+            None => read(store, &self.filter, self.format, self.after).await?,
+        };
+        let next = page.next();
+        let read_ahead = async {
+            match next {
+                Some(position) => read(store, &self.filter, self.format, Some(position))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        // Polled first, the read is under way when the writing starts.
+        let (ahead, rows) = tokio::join!(read_ahead, async { write(service, page, out) });
+        self.ahead = ahead?;
+        self.after = next;
+        Ok((rows, next.is_some()))
+    }
+}
+
+async fn read(
+    store: &Store,
+    filter: &JobFilter,
+    format: ExportFormat,
+    after: Option<KeysetPosition>,
+) -> Result<JobPage, ServiceError> {
+    Ok(match format {
+        ExportFormat::Csv => JobPage::Summaries(
+            store
+                .export_job_summaries(filter, after, JOB_PAGE_ROWS)
+                .await?,
+        ),
+        ExportFormat::Ndjson => {
+            JobPage::Records(store.export_jobs(filter, after, JOB_PAGE_ROWS).await?)
+        }
+    })
+}
+
+/// The page's rows into `out` (whole records redacted as they go); how
+/// many.
+fn write(service: &AdminService, page: JobPage, out: &mut String) -> usize {
+    match page {
+        JobPage::Summaries(page) => {
+            write_job_rows(out, &page.rows);
+            page.rows.len()
+        }
+        JobPage::Records(page) => {
+            let rows = page.rows.len();
+            for mut job in page.rows {
+                service.redact_stored_job(&mut job);
+                job_line(out, &job);
+            }
+            rows
+        }
+    }
+}
