@@ -31,7 +31,7 @@ pub fn LoginForm(next: String, error: Option<String>, options: LoginOptions) -> 
         view! {
             <p class="sso">
                 <a class="button primary sso" href=format!("/auth/oidc/start?next={next}")>
-                    "Sign in with " {provider}
+                    {format!("Sign in with {provider}")}
                 </a>
             </p>
         }
