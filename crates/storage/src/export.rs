@@ -1,7 +1,9 @@
 //! Reading every job a filter matches, for an export: keyset pages in
 //! listing order, each one short statement (no transaction is held across
 //! pages, so SQLite's checkpoints and PostgreSQL's vacuum go on), each read
-//! as one JSON value (`json_rows`: one message per page, not per row).
+//! as one value (one message per page, not per row): summaries as JSON
+//! (`json_rows`), whole records framed by their lengths (`framed_rows`), so
+//! that neither the database nor this side escapes and unescapes payloads.
 //!
 //! Pages of whole records are sized by their payloads' bytes: a first,
 //! cheap statement reads the payloads' lengths (SQLite's `octet_length`
@@ -14,6 +16,7 @@ use sqlx::Row;
 use crate::error::StorageError;
 use crate::listing::{budget_end, keyset_position, BudgetEnd, Listing};
 use crate::rows::{json_rows, summary_texts_from_json, SummaryText, JOB_COLUMNS};
+use crate::Backend;
 use crate::{JobFilter, KeysetPosition, PageDirection, Store};
 
 /// The payload bytes one page of whole records may hold (a single bigger
@@ -114,11 +117,7 @@ impl Store {
                 next: budget.as_ref().map(keyset_position).transpose()?,
             });
         };
-        let sql = json_rows(
-            self.backend(),
-            JOB_COLUMNS,
-            &listing.page_sql_of(JOB_COLUMNS, true),
-        );
+        let sql = framed_rows(self.backend(), &listing.page_sql_of(JOB_COLUMNS, true));
         let bound = (cut.created_at.clone(), cut.id.clone());
         // LIMIT ends the scan (SQLite checks the cut as a filter, not as the
         // end of the index range). A job inserted into the range meanwhile
@@ -129,7 +128,7 @@ impl Store {
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        let mut rows = stored_jobs_from_json(&page)?;
+        let mut rows = stored_jobs_from_frames(&page)?;
         // Fixed-width UTC text: text order is time order.
         rows.sort_unstable_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
         let reached_cut = rows.last().is_some_and(|last| last.id == cut.id);
@@ -190,33 +189,118 @@ async fn page_cut(
         }))
 }
 
-/// Whole jobs as `json_rows` reads them: one JSON array of `[JOB_COLUMNS]`
-/// arrays, the payloads as JSON strings holding their stored text.
-fn stored_jobs_from_json(page: &str) -> Result<Vec<StoredJob>, StorageError> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-    );
-    let rows: Vec<Row> =
-        serde_json::from_str(page).map_err(|e| StorageError::corrupt(format!("jobs: {e}")))?;
-    let job =
-        |(id, status, target_type, target_id, instruction, output, error, at, by): Row| StoredJob {
-            id,
-            status,
-            target_type,
-            target_id,
-            instruction_json: instruction,
-            output_ref: output,
-            error_json: error,
-            created_at: at,
-            created_by: by,
+/// One page of whole jobs as one text value: every column of every row as
+/// its byte length, `:` and its text, or `-` for NULL, one after the other
+/// (`9:PENDING…`). The text goes in as stored: nothing escapes it, and
+/// [`stored_jobs_from_frames`] cuts it out again by the lengths. Both
+/// databases count `octet_length` in UTF-8 bytes, as Rust's strings do.
+fn framed_rows(backend: Backend, rows_sql: &str) -> String {
+    let frames = JOB_COLUMNS
+        .split(',')
+        .map(|column| {
+            let column = column.trim();
+            format!(
+                "COALESCE(octet_length(CAST({column} AS TEXT)) || ':' || CAST({column} AS TEXT), '-')"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" || ");
+    let aggregate = match backend {
+        Backend::Sqlite => "group_concat",
+        Backend::Postgres => "string_agg",
+    };
+    format!("SELECT COALESCE({aggregate}({frames}, ''), '') FROM ({rows_sql}) AS page")
+}
+
+/// The columns of [`JOB_COLUMNS`] per row.
+const JOB_COLUMN_COUNT: usize = 9;
+
+/// The first column's value (`None` for NULL) and the text after it.
+fn next_frame(text: &str) -> Result<(Option<String>, &str), StorageError> {
+    let corrupt = |what: &str| StorageError::corrupt(format!("framed page: {what}"));
+    if let Some(after) = text.strip_prefix('-') {
+        return Ok((None, after));
+    }
+    let (length, after) = text.split_once(':').ok_or_else(|| corrupt("no length"))?;
+    let length: usize = length
+        .parse()
+        .map_err(|_| corrupt("a length is not a number"))?;
+    let value = after
+        .get(..length)
+        .ok_or_else(|| corrupt("a length runs past its text"))?;
+    Ok((Some(value.to_owned()), &after[length..]))
+}
+
+/// Whole jobs out of [`framed_rows`]' text.
+fn stored_jobs_from_frames(page: &str) -> Result<Vec<StoredJob>, StorageError> {
+    let mut rest = page;
+    let mut jobs = Vec::new();
+    while !rest.is_empty() {
+        let mut columns: [Option<String>; JOB_COLUMN_COUNT] = Default::default();
+        for column in &mut columns {
+            let (value, after) = next_frame(rest)?;
+            *column = value;
+            rest = after;
+        }
+        let [id, status, target_type, target_id, instruction_json, output_ref, error_json, created_at, created_by] =
+            columns;
+        let required = |value: Option<String>| {
+            value.ok_or_else(|| StorageError::corrupt("framed page: a NULL where none may be"))
         };
-    Ok(rows.into_iter().map(job).collect())
+        jobs.push(StoredJob {
+            id: required(id)?,
+            status: required(status)?,
+            target_type: required(target_type)?,
+            target_id: required(target_id)?,
+            instruction_json: required(instruction_json)?,
+            output_ref,
+            error_json,
+            created_at: required(created_at)?,
+            created_by: required(created_by)?,
+        });
+    }
+    Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framed_text_is_cut_by_byte_lengths_whatever_it_holds() {
+        let row = |id: &str, instruction: &str, output: Option<&str>| {
+            let frame = |text: Option<&str>| match text {
+                Some(text) => format!("{}:{text}", text.len()),
+                None => "-".to_owned(),
+            };
+            [
+                Some(id),
+                Some("PENDING"),
+                Some("article"),
+                Some("a:1-"),
+                Some(instruction),
+                output,
+                None,
+                Some("2026-01-01T00:00:00.000Z"),
+                Some("svc"),
+            ]
+            .into_iter()
+            .map(frame)
+            .collect::<String>()
+        };
+        let tricky = "{\"x\":\"9:-é\u{1F600}\n\",\"y\":\"-\"}";
+        let page = row("id-1", tricky, Some("\"out\"")) + &row("id-2", "{}", None);
+        let jobs = stored_jobs_from_frames(&page).unwrap();
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(jobs[0].instruction_json, tricky);
+        assert_eq!(jobs[0].target_id, "a:1-");
+        assert_eq!(jobs[0].output_ref.as_deref(), Some("\"out\""));
+        assert_eq!(jobs[1].id, "id-2");
+        assert_eq!(jobs[1].output_ref, None);
+        assert_eq!(jobs[1].created_by, "svc");
+        assert!(stored_jobs_from_frames("").unwrap().is_empty());
+        for broken in ["4:id-1", "x:abc", "99:short", "3:id-", "-"] {
+            assert!(stored_jobs_from_frames(broken).is_err(), "{broken}");
+        }
+    }
 }

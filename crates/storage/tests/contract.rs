@@ -1366,9 +1366,12 @@ async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(bac
     let jobs: Vec<_> = (0..40)
         .map(|n| {
             let mut job = new_job(JobStatus::Pending, ["insight", "article"][n % 2], "t");
-            // Spacing, escapes and digits exactly as stored, and a line break.
-            job.instruction_json =
-                JsonText::parse(format!("{{ \"n\" : {n}.10,\n\"s\":\"\\u00e9\\\"\" }}")).unwrap();
+            // Spacing, escapes and digits exactly as stored, a line break,
+            // and characters of two and four bytes (pages are cut by bytes).
+            job.instruction_json = JsonText::parse(format!(
+                "{{ \"n\" : {n}.10,\n\"s\":\"\\u00e9\\\" é😀 9:-\" }}"
+            ))
+            .unwrap();
             job.output_ref = (n % 3 == 0).then(|| JsonText::parse("[1, 2]").unwrap());
             // Three share a creation time: the id breaks the tie.
             let at = regen_domain::Timestamp::from_millis(start.millis() + (n as i64 / 3) * 1000);
