@@ -244,7 +244,8 @@ impl AdminService {
         };
         let settings = &sso.policy;
         let is_admin = claim_matches(&login.claims, &settings.admin_claim, &settings.admin_values);
-        let subject_label = format!("{:?}", login.subject);
+        // Escaped, so that a provider's odd subject cannot forge log lines.
+        let subject_label = login.subject.escape_debug().to_string();
         let existing = self
             .store()
             .find_sso_user(&login.issuer, &login.subject)
