@@ -75,6 +75,10 @@ impl Application {
         };
         let mut config = config;
         config.site_addr = listener.local_addr()?;
+        // SSO's callback names the address actually bound (port 0 in tests).
+        if let Some(sso) = &config.sso {
+            service.start_sso(sso.settings(&config.origin())).await;
+        }
         let assets = std::sync::Arc::new(AssetManifest::read(&config.site_root.join("pkg")));
         let options = leptos_options(&config);
         let state = AppState::new(service, config, assets);

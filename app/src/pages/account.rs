@@ -232,6 +232,46 @@ fn AccountView(account: AccountOverview, query: String) -> impl IntoView {
             .map(|_| format!("{field}-error"))
     };
     let invalid = |field: &'static str| notice.filter(|n| n.field() == Some(field)).map(|_| "true");
+    // An SSO account has no password here: its provider holds it.
+    let password_change = match &account.signs_in_with {
+        Some(provider) => view! {
+            <section aria-labelledby="password-heading" class="password-change">
+                <h2 id="password-heading">"Password"</h2>
+                <p class="hint">"You sign in through " {provider.clone()} ", which holds your password."</p>
+            </section>
+        }
+        .into_any(),
+        None => view! {
+            <section aria-labelledby="password-heading" class="password-change">
+                <h2 id="password-heading">"Change password"</h2>
+                <p class="hint">"Changing it signs out your other sessions."</p>
+                <form method="post" action="/admin/account/password" class="stacked-form">
+                    <input type="text" name="username" value=account.username.clone() autocomplete="username" hidden/>
+                    <label>"Current password"
+                        <input type="password" name="currentPassword" autocomplete="current-password" required
+                            aria-invalid=invalid("currentPassword") aria-describedby=described("currentPassword")/>
+                    </label>
+                    {field_error("currentPassword")}
+                    <label>"New password"
+                        <input type="password" name="newPassword" autocomplete="new-password" required minlength="8"
+                            aria-invalid=invalid("newPassword") aria-describedby=described("newPassword")/>
+                    </label>
+                    {field_error("newPassword")}
+                    <label>"New password again"
+                        <input type="password" name="repeatPassword" autocomplete="new-password" required minlength="8"
+                            aria-invalid=invalid("repeatPassword") aria-describedby=described("repeatPassword")/>
+                    </label>
+                    {field_error("repeatPassword")}
+                    <label class="checkbox">
+                        <input type="checkbox" name="revokeTokens" value="on" checked/>
+                        "Also revoke my API tokens"
+                    </label>
+                    <button type="submit" class="primary">"Change password"</button>
+                </form>
+            </section>
+        }
+        .into_any(),
+    };
     view! {
         <h1>"Your account"</h1>
         {banner}
@@ -258,33 +298,7 @@ fn AccountView(account: AccountOverview, query: String) -> impl IntoView {
             {tokens}
         </section>
         <PreferencesForm preferences=account.preferences/>
-        <section aria-labelledby="password-heading" class="password-change">
-            <h2 id="password-heading">"Change password"</h2>
-            <p class="hint">"Changing it signs out your other sessions."</p>
-            <form method="post" action="/admin/account/password" class="stacked-form">
-                <input type="text" name="username" value=account.username.clone() autocomplete="username" hidden/>
-                <label>"Current password"
-                    <input type="password" name="currentPassword" autocomplete="current-password" required
-                        aria-invalid=invalid("currentPassword") aria-describedby=described("currentPassword")/>
-                </label>
-                {field_error("currentPassword")}
-                <label>"New password"
-                    <input type="password" name="newPassword" autocomplete="new-password" required minlength="8"
-                        aria-invalid=invalid("newPassword") aria-describedby=described("newPassword")/>
-                </label>
-                {field_error("newPassword")}
-                <label>"New password again"
-                    <input type="password" name="repeatPassword" autocomplete="new-password" required minlength="8"
-                        aria-invalid=invalid("repeatPassword") aria-describedby=described("repeatPassword")/>
-                </label>
-                {field_error("repeatPassword")}
-                <label class="checkbox">
-                    <input type="checkbox" name="revokeTokens" value="on" checked/>
-                    "Also revoke my API tokens"
-                </label>
-                <button type="submit" class="primary">"Change password"</button>
-            </form>
-        </section>
+        {password_change}
     }
 }
 

@@ -15,6 +15,24 @@ pub struct UserSummary {
     pub disabled_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
+    /// The OpenID provider an SSO account signs in through; `None`: a
+    /// local account with a password. Serialised as `origin` (see there).
+    #[serde(rename = "origin", serialize_with = "serialize_origin")]
+    pub oidc_issuer: Option<String>,
+}
+
+fn serialize_origin<S: serde::Serializer>(
+    issuer: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&origin_of(issuer.as_deref()))
+}
+
+fn origin_of(issuer: Option<&str>) -> String {
+    match issuer {
+        Some(issuer) => format!("oidc:{issuer}"),
+        None => "local".to_owned(),
+    }
 }
 
 impl UserSummary {
@@ -24,6 +42,11 @@ impl UserSummary {
         } else {
             "active"
         }
+    }
+
+    /// `local`, or `oidc:` and the issuer of an SSO account.
+    pub fn origin(&self) -> String {
+        origin_of(self.oidc_issuer.as_deref())
     }
 }
 
@@ -75,6 +98,9 @@ pub struct AccountOverview {
     pub current_session: Option<String>,
     pub now: Timestamp,
     pub preferences: crate::Preferences,
+    /// The provider an SSO account signs in through (it has no password
+    /// here); `None` for a local account.
+    pub signs_in_with: Option<String>,
 }
 
 /// The rule a new password broke, so that every place a password is set

@@ -156,6 +156,11 @@ impl AdminService {
     ) -> Result<AccessTaken, ServiceError> {
         validate_password(username, password).map_err(ServiceError::WeakPassword)?;
         let user = self.user_named(username).await?;
+        if let Some(issuer) = &user.oidc_issuer {
+            return Err(ServiceError::InvalidInput(format!(
+                "{username} signs in through {issuer} and has no password here"
+            )));
+        }
         let hash = hash_password(password.to_owned()).await;
         let ended = self
             .store()
@@ -322,7 +327,18 @@ impl AdminService {
     ) -> Result<AccountOverview, ServiceError> {
         let caller = require_acting(caller)?;
         let owner = Owner::User(&caller.user_id);
+        let sso_account = self
+            .store()
+            .find_user_by_id(&caller.user_id)
+            .await?
+            .is_some_and(|user| user.oidc_issuer.is_some());
+        let signs_in_with = sso_account.then(|| {
+            self.sso_provider_name()
+                .unwrap_or("your identity provider")
+                .to_owned()
+        });
         Ok(AccountOverview {
+            signs_in_with,
             username: caller.username.clone(),
             role: caller.role,
             sessions: self.store().list_sessions(owner, self.idle_since()).await?,
@@ -424,6 +440,15 @@ impl AdminService {
             .find_user_by_id(&caller.user_id)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
+        if user.oidc_issuer.is_some() {
+            self.end_login_attempt(&keys, &attempt_id, true).await;
+            return Err(ServiceError::InvalidParameter {
+                parameter: "currentPassword",
+                message:
+                    "This account signs in through your identity provider and has no password here."
+                        .into(),
+            });
+        }
         let verified = self
             .check_password(change.current, user.password_hash)
             .await;

@@ -56,7 +56,7 @@ fn short(username: &str) -> String {
     username.chars().take(MAX_USERNAME).collect()
 }
 
-fn after(duration: Duration) -> Timestamp {
+pub(crate) fn after(duration: Duration) -> Timestamp {
     let now = regen_storage::now();
     Timestamp::from_millis(now.millis() + duration.as_millis() as i64).unwrap_or(now)
 }
@@ -103,6 +103,8 @@ impl AdminService {
                 .find_user_by_name(username)
                 .await
                 .map_err(ServiceError::from)?
+                // An SSO account has no password: to this form it does not exist.
+                .filter(|user| user.oidc_issuer.is_none())
         };
         let device_key = self.device_key().await?;
         let device = client
@@ -161,30 +163,8 @@ impl AdminService {
             }
         };
         self.end_login_attempt(&keys, &attempt_id, true).await;
-        // Logins are rare: a good moment to drop sessions that have ended.
-        let idle_since = before(self.session_policy().idle_timeout);
-        if let Err(error) = self.store().delete_expired_sessions(idle_since).await {
-            tracing::warn!(error = %error, "could not purge ended sessions");
-        }
-        let secret = SessionSecret::random();
-        let session_id = uuid::Uuid::now_v7().to_string();
-        let policy = self.session_policy();
-        self.store()
-            .create_session(&NewSession {
-                id: session_id.clone(),
-                id_hash: sha256_hex(secret.as_str()),
-                user_id: user.id.clone(),
-                expires_at: after(policy.absolute_lifetime),
-                client_address: Some(client.address.chars().take(64).collect()),
-                user_agent: client
-                    .user_agent
-                    .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
-            })
-            .await
-            .map_err(ServiceError::from)?;
-        if let Err(error) = self.store().record_login(&user.id).await {
-            tracing::warn!(error = %error, "could not record the login time");
-        }
+        let lifetime = self.session_policy().absolute_lifetime;
+        let (secret, session_id) = self.open_session(&user.id, lifetime, client, None).await?;
         self.security_event(
             SecurityEvent::LoginSuccess,
             &user.username,
@@ -200,6 +180,42 @@ impl AdminService {
             session: secret,
             device_cookie,
         })
+    }
+
+    /// Opens a session for a user who just proved who they are (a password,
+    /// or the provider's ID token, kept for logout), for at most `lifetime`.
+    /// Returns its secret and public id.
+    pub(crate) async fn open_session(
+        &self,
+        user_id: &str,
+        lifetime: Duration,
+        client: ClientInfo<'_>,
+        id_token: Option<String>,
+    ) -> Result<(SessionSecret, String), ServiceError> {
+        // Logins are rare: a good moment to drop sessions that have ended.
+        let idle_since = before(self.session_policy().idle_timeout);
+        if let Err(error) = self.store().delete_expired_sessions(idle_since).await {
+            tracing::warn!(error = %error, "could not purge ended sessions");
+        }
+        let secret = SessionSecret::random();
+        let session_id = uuid::Uuid::now_v7().to_string();
+        self.store()
+            .create_session(&NewSession {
+                id: session_id.clone(),
+                id_hash: sha256_hex(secret.as_str()),
+                user_id: user_id.to_owned(),
+                expires_at: after(lifetime),
+                client_address: Some(client.address.chars().take(64).collect()),
+                user_agent: client
+                    .user_agent
+                    .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+                id_token,
+            })
+            .await?;
+        if let Err(error) = self.store().record_login(user_id).await {
+            tracing::warn!(error = %error, "could not record the login time");
+        }
+        Ok((secret, session_id))
     }
 
     /// The caller a session cookie stands for, if the session is live and
@@ -239,13 +255,15 @@ impl AdminService {
         })
     }
 
+    /// Ends the session; the provider's ID token it was opened with, when
+    /// it came from SSO (so the provider's session can be ended too).
     pub async fn logout(
         &self,
         caller: Option<&Caller>,
         secret: &str,
         request_id: Option<&str>,
-    ) -> Result<(), ServiceError> {
-        self.store().delete_session(&sha256_hex(secret)).await?;
+    ) -> Result<Option<String>, ServiceError> {
+        let id_token = self.store().delete_session(&sha256_hex(secret)).await?;
         if let Some(caller) = caller {
             self.security_event(
                 SecurityEvent::Logout,
@@ -255,7 +273,7 @@ impl AdminService {
                 "success",
             );
         }
-        Ok(())
+        Ok(id_token)
     }
 
     /// The caller an API token stands for, if it is usable: known, not

@@ -27,6 +27,7 @@ mod passwords;
 mod payloads;
 mod preferences;
 mod secrets;
+mod sso;
 mod stats;
 mod target_jobs;
 mod throttle;
@@ -51,10 +52,14 @@ pub use jobs::{JobPage, ListQuery};
 pub use metrics::{ExportCount, SecurityEvent, ServiceMetrics, TriggerCounts};
 pub use operator::Operator;
 pub use page_chart::PAGE_CHART_MAX_AGE;
+pub use regen_oidc::OidcSettings;
 pub use regen_redact::{RedactKeys, Redaction, ValuePatterns};
 pub use regen_storage::AccessTaken;
 pub use regen_storage::StoredAnswer;
 pub use secrets::{CredentialHash, SessionSecret, API_TOKEN_PREFIX};
+pub use sso::{
+    SsoFailure, SsoPolicy, SsoReturn, SsoSettings, SsoSignedIn, SsoStart, SIGN_IN_LIFETIME,
+};
 pub use stats::CountMismatch;
 pub use target_jobs::{OtherJobs, OTHER_JOBS_SHOWN};
 pub use throttle::LoginThrottle;
@@ -129,6 +134,8 @@ struct Inner {
     page_charts: page_chart::PageCharts,
     bulk_trigger_max: usize,
     redaction: Redaction,
+    /// Set by `start_sso` when `REGEN_OIDC_ISSUER` is; the CLI never sets it.
+    sso: sso::SsoCell,
 }
 
 impl AdminService {
@@ -154,6 +161,7 @@ impl AdminService {
                 page_charts: Default::default(),
                 bulk_trigger_max: settings.bulk_trigger_max,
                 redaction: settings.redaction.clone(),
+                sso: sso::SsoCell::new(),
             }),
         })
     }

@@ -28,7 +28,10 @@ mod target_jobs;
 pub mod testing;
 mod trigger;
 
-pub use accounts::{AccessTaken, NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
+pub use accounts::{
+    AccessTaken, NewApiToken, NewSession, NewSignIn, Owner, PendingSignIn, SessionRecord,
+    UserRecord,
+};
 pub use activity::{ActivityRow, BucketActivity};
 pub use audit::{AuditFilter, AuditPosition};
 pub use bulk_trigger::{BulkAuditFailure, BulkOutcome, BulkSelection, BulkTrigger, BulkTriggered};

@@ -33,6 +33,9 @@ macro_rules! contract_tests {
 #[path = "contract/target_and_preferences.rs"]
 mod target_and_preferences;
 
+#[path = "contract/sso.rs"]
+mod sso;
+
 contract_tests!(
     an_inserted_job_reads_back_byte_for_byte,
     inserting_a_job_records_its_creation_audit_event,
@@ -924,6 +927,7 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
         expires_at: Timestamp::from_millis(in_a_minute).unwrap(),
         client_address: Some("10.0.0.1".into()),
         user_agent: None,
+        id_token: None,
     };
     store.create_session(&session("s1")).await.unwrap();
     store.create_session(&session("s2")).await.unwrap();

@@ -42,6 +42,7 @@ fn user_rows(users: &[UserSummary]) -> impl Iterator<Item = Vec<String>> + '_ {
             u.username.clone(),
             u.role.to_string(),
             u.state().to_owned(),
+            u.origin(),
             u.created_at.to_string(),
             time(u.last_login_at),
         ]
@@ -117,7 +118,7 @@ pub async fn run_user(
                 print_json(&users)?;
             } else {
                 print_table(
-                    &["name", "role", "state", "created", "last_login"],
+                    &["name", "role", "state", "origin", "created", "last_login"],
                     user_rows(&users),
                 );
             }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use regen_service::{LoginThrottle, Redaction, SessionPolicy};
 
 pub use settings::{
-    ignoring_blank_variables, malformed_variables, DatabaseUrl, LogFormat, Settings,
+    ignoring_blank_variables, malformed_variables, CommaSeparated, DatabaseUrl, LogFormat, Settings,
 };
 
 /// How long an export may run, and how long its client may stop reading.
@@ -64,6 +64,146 @@ pub struct Config {
     pub log_filter: Option<String>,
     pub shutdown_grace: Duration,
     pub connections: ConnectionLimits,
+    /// `REGEN_PASSWORD_LOGIN`: whether the login page shows the password
+    /// form (`/login?local` always does).
+    pub password_login: bool,
+    /// Sign-in through an OpenID provider, when `REGEN_OIDC_ISSUER` is set.
+    pub sso: Option<SsoConfig>,
+}
+
+/// The `REGEN_OIDC_*` settings, checked. Its Debug form leaves out the
+/// client secret.
+#[derive(Clone)]
+pub struct SsoConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub scopes: Vec<String>,
+    pub admin_claim: String,
+    pub admin_values: Vec<String>,
+    pub username_claim: String,
+    pub provider_name: String,
+    pub max_session: Duration,
+    pub retry_interval: Duration,
+}
+
+impl std::fmt::Debug for SsoConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("admin_claim", &self.admin_claim)
+            .field("admin_values", &self.admin_values)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SsoConfig {
+    /// Longest wait for each call to the provider (discovery, keys, token,
+    /// userinfo): a sign-in never hangs on a provider that does not answer.
+    const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// The service's settings, for an instance reached at `origin`.
+    pub fn settings(&self, origin: &str) -> regen_service::SsoSettings {
+        regen_service::SsoSettings {
+            oidc: regen_service::OidcSettings {
+                issuer: self.issuer.clone(),
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+                scopes: self.scopes.clone(),
+                redirect_url: format!("{origin}/auth/oidc/callback"),
+                retry_interval: self.retry_interval,
+                http_timeout: Self::HTTP_TIMEOUT,
+                max_clock_skew: Duration::from_secs(60),
+            },
+            policy: regen_service::SsoPolicy {
+                provider_name: self.provider_name.clone(),
+                admin_claim: self.admin_claim.clone(),
+                admin_values: self.admin_values.clone(),
+                username_claim: self.username_claim.clone(),
+                max_session: self.max_session,
+            },
+        }
+    }
+
+    /// Checks the `REGEN_OIDC_*` settings together; `None` when SSO is off.
+    fn from_settings(settings: &Settings) -> Result<Option<SsoConfig>, String> {
+        let Some(issuer) = settings.oidc_issuer.clone() else {
+            if !settings.password_login {
+                return Err("REGEN_PASSWORD_LOGIN=off needs REGEN_OIDC_ISSUER: without either, only /login?local could sign anyone in".into());
+            }
+            return Ok(None);
+        };
+        let required = |value: Option<&str>, name: &str, why: &str| {
+            value
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{name} must be set with REGEN_OIDC_ISSUER: {why}"))
+        };
+        let client_id = required(
+            settings.oidc_client_id.as_deref(),
+            "REGEN_OIDC_CLIENT_ID",
+            "the provider knows regen-admin by it",
+        )?;
+        let admin_claim = required(
+            settings.oidc_admin_claim.as_deref(),
+            "REGEN_OIDC_ADMIN_CLAIM",
+            "without it nobody could be an admin",
+        )?;
+        let admin_values = settings
+            .oidc_admin_values
+            .clone()
+            .map(|values| values.0)
+            .ok_or("REGEN_OIDC_ADMIN_VALUES must be set with REGEN_OIDC_ISSUER: without it nobody could be an admin")?;
+        let client_secret = match (
+            &settings.oidc_client_secret,
+            &settings.oidc_client_secret_file,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "set REGEN_OIDC_CLIENT_SECRET or REGEN_OIDC_CLIENT_SECRET_FILE, not both"
+                        .into(),
+                )
+            }
+            (Some(secret), None) => Some(secret.clone()),
+            (None, Some(path)) => {
+                let secret = std::fs::read_to_string(path).map_err(|error| {
+                    format!("REGEN_OIDC_CLIENT_SECRET_FILE={}: {error}", path.display())
+                })?;
+                let secret = secret.trim().to_owned();
+                if secret.is_empty() {
+                    return Err(format!(
+                        "REGEN_OIDC_CLIENT_SECRET_FILE={} is empty",
+                        path.display()
+                    ));
+                }
+                Some(secret)
+            }
+            (None, None) => None,
+        };
+        let provider_name = settings.oidc_provider_name.clone().unwrap_or_else(|| {
+            url::Url::parse(&issuer)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_else(|| issuer.clone())
+        });
+        Ok(Some(SsoConfig {
+            issuer,
+            client_id,
+            client_secret,
+            scopes: settings
+                .oidc_scopes
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            admin_claim,
+            admin_values,
+            username_claim: settings.oidc_username_claim.clone(),
+            provider_name,
+            max_session: settings.oidc_max_session,
+            retry_interval: Duration::from_secs(settings.oidc_retry_seconds),
+        }))
+    }
 }
 
 /// What each listener allows its clients, so that slow or silent ones hold
@@ -136,6 +276,7 @@ impl Config {
                 settings.site_addr
             ));
         }
+        let sso = SsoConfig::from_settings(&settings)?;
         let env_color = settings
             .env_color
             .unwrap_or_else(|| default_colour(settings.env_label.as_deref()));
@@ -143,6 +284,8 @@ impl Config {
             .audit_fallback_path
             .unwrap_or_else(|| default_fallback_path(settings.database_url.as_str()));
         Ok(Config {
+            password_login: settings.password_login,
+            sso,
             site_root: settings.site_root.unwrap_or_else(default_site_root),
             site_addr: settings.site_addr,
             public_origin: settings.public_origin,
@@ -212,7 +355,17 @@ impl Config {
                 header_read_timeout: Duration::from_secs(10),
                 max_connections: 1024,
             },
+            password_login: true,
+            sso: None,
         }
+    }
+
+    /// Where browsers reach this instance: `REGEN_PUBLIC_ORIGIN`, else the
+    /// loopback address it listens on.
+    pub fn origin(&self) -> String {
+        self.public_origin
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.site_addr))
     }
 
     /// The warning start-up logs when the login throttle will see every

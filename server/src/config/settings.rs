@@ -161,6 +161,112 @@ pub struct Settings {
         default_value = "3", value_parser = positive::<usize>)]
     pub login_free_attempts: usize,
 
+    /// the password form on the login page: `on` or `off`. `off` hides it
+    /// (for sign-in through the OpenID provider only); `/login?local` still
+    /// shows it, for a break-glass admin the CLI created
+    #[arg(long, global = true, env = "REGEN_PASSWORD_LOGIN", value_name = "on|off",
+        default_value = "on", value_parser = on_off)]
+    pub password_login: bool,
+
+    /// OpenID Connect provider (issuer URL, e.g.
+    /// `https://login.example.com/realms/staff`): turns on "Sign in with …"
+    /// (code flow with PKCE), discovered through its
+    /// `/.well-known/openid-configuration` at start-up. The callback is
+    /// `REGEN_PUBLIC_ORIGIN/auth/oidc/callback`. Unset: no SSO
+    #[arg(long, global = true, env = "REGEN_OIDC_ISSUER", value_name = "URL",
+        value_parser = issuer_url)]
+    pub oidc_issuer: Option<String>,
+
+    /// the client id registered at the provider (required with the issuer)
+    #[arg(long, global = true, env = "REGEN_OIDC_CLIENT_ID", value_name = "ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// the client's secret; unset: `REGEN_OIDC_CLIENT_SECRET_FILE`, else a
+    /// public client (PKCE alone)
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_OIDC_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub oidc_client_secret: Option<String>,
+
+    /// a file holding the client's secret (one line), read at start-up
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_OIDC_CLIENT_SECRET_FILE",
+        value_name = "PATH"
+    )]
+    pub oidc_client_secret_file: Option<PathBuf>,
+
+    /// scopes asked for, space-separated (`openid` is always asked)
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_OIDC_SCOPES",
+        value_name = "SCOPES",
+        default_value = "openid profile email"
+    )]
+    pub oidc_scopes: String,
+
+    /// the claim that makes an admin, a dotted path for nested claims, e.g.
+    /// `groups` or `realm_access.roles` (read from the ID token, then from
+    /// userinfo); required with the issuer. It is read at every sign-in:
+    /// without a match the sign-in is refused (403), and an account that
+    /// lost it becomes a member, its sessions and tokens ended
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_OIDC_ADMIN_CLAIM",
+        value_name = "CLAIM"
+    )]
+    pub oidc_admin_claim: Option<String>,
+
+    /// the claim values that make an admin, comma-separated, matched exactly
+    /// (a string claim, or any item of a list); required with the issuer
+    #[arg(long, global = true, env = "REGEN_OIDC_ADMIN_VALUES", value_name = "VALUES",
+        value_parser = comma_separated)]
+    pub oidc_admin_values: Option<CommaSeparated>,
+
+    /// the claim a new SSO account takes its name from (`email` when it is
+    /// missing). The account is keyed by issuer and subject, never by name;
+    /// a name a local account (or another SSO account) has gets `-sso`,
+    /// `-sso-2`… appended
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_OIDC_USERNAME_CLAIM",
+        value_name = "CLAIM",
+        default_value = "preferred_username"
+    )]
+    pub oidc_username_claim: String,
+
+    /// the provider's name on the login page ("Sign in with …"); unset: the
+    /// issuer's host
+    #[arg(
+        long,
+        global = true,
+        env = "REGEN_OIDC_PROVIDER_NAME",
+        value_name = "TEXT"
+    )]
+    pub oidc_provider_name: Option<String>,
+
+    /// longest life of a session opened through SSO, whatever the provider
+    /// says (`90m`, `12h`, `1d`; a bare number is seconds); also at most
+    /// `REGEN_SESSION_MAX_SECS`
+    #[arg(long, global = true, env = "REGEN_OIDC_MAX_SESSION", value_name = "DURATION",
+        default_value = "12h", value_parser = duration)]
+    pub oidc_max_session: std::time::Duration,
+
+    /// when discovery fails (the provider is down at start-up), the sign-in
+    /// button answers 503 and a sign-in tries discovery again, at most this
+    /// often (no background task)
+    #[arg(long, global = true, env = "REGEN_OIDC_RETRY_SECONDS", value_name = "SECONDS",
+        default_value = "60", value_parser = positive::<u64>)]
+    pub oidc_retry_seconds: u64,
+
     /// an export (CSV, NDJSON) running longer than this is cut off, its
     /// stream ended with an error
     #[arg(long, global = true, env = "REGEN_EXPORT_MAX_SECONDS", value_name = "SECONDS",
@@ -259,6 +365,64 @@ fn positive<T: FromStr + PartialOrd + Default>(text: &str) -> Result<T, String> 
     match text.parse::<T>() {
         Ok(number) if number > T::default() => Ok(number),
         _ => Err("must be a positive whole number".to_owned()),
+    }
+}
+
+fn on_off(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("must be on or off".to_owned()),
+    }
+}
+
+/// `90s`, `30m`, `12h`, `1d`, or a bare number of seconds; more than zero.
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let seconds_per = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(n) if n > 0 && seconds_per > 0 => n
+            .checked_mul(seconds_per)
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(|| "is too long".to_owned()),
+        _ => Err("must be a duration like 90m, 12h or 1d".to_owned()),
+    }
+}
+
+/// An issuer is an `https` URL (or `http`, for a provider on this machine).
+fn issuer_url(text: &str) -> Result<String, String> {
+    let issuer = text.trim();
+    match url::Url::parse(issuer) {
+        Ok(url) if url.scheme() == "https" && url.host().is_some() => Ok(issuer.to_owned()),
+        Ok(url) if url.scheme() == "http" && url.host().is_some() => Ok(issuer.to_owned()),
+        _ => Err("must be an https:// URL".to_owned()),
+    }
+}
+
+/// Comma-separated values, each trimmed, none empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommaSeparated(pub Vec<String>);
+
+fn comma_separated(text: &str) -> Result<CommaSeparated, String> {
+    let values: Vec<String> = text
+        .split(',')
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .collect();
+    if values.is_empty() {
+        Err("must hold at least one value".to_owned())
+    } else {
+        Ok(CommaSeparated(values))
     }
 }
 

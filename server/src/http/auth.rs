@@ -40,7 +40,7 @@ pub enum Credential {
     RejectedToken,
 }
 
-fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -129,8 +129,16 @@ pub fn client_address(state: &AppState, request: &Request) -> String {
 /// Where anonymous and non-admin callers may go. Everything else requires
 /// the admin role; the service checks again. Static files never get here:
 /// they are served outside this layer.
+/// Where a sign-in through the OpenID provider begins, and where the
+/// provider sends the browser back.
+pub const SSO_START: &str = "/auth/oidc/start";
+pub const SSO_CALLBACK: &str = "/auth/oidc/callback";
+
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/logout" | "/healthz" | "/readyz" | "/")
+    matches!(
+        path,
+        "/login" | "/logout" | "/healthz" | "/readyz" | "/" | SSO_START | SSO_CALLBACK
+    )
 }
 
 /// Paths answered in problem+json rather than HTML.

@@ -23,6 +23,7 @@ pub mod pages;
 pub mod problem;
 mod request_metrics;
 pub mod security;
+mod sso;
 mod state;
 
 pub use state::AppState;
@@ -100,6 +101,8 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
+        .route(auth::SSO_START, get(sso::start))
+        .route(auth::SSO_CALLBACK, get(sso::callback))
         .route(
             "/admin/regeneration-jobs/{jobId}/trigger",
             post(pages::trigger_form),

@@ -3,6 +3,7 @@
 //! and health checks. Their HTML comes from `app::documents`.
 
 use app::documents;
+use app::pages::login::LoginOptions;
 use app::ssr::RequestInfo;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -24,7 +25,7 @@ use super::state::AppState;
 const HOME: &str = "/admin/regeneration-jobs";
 
 /// Only paths on this site: no scheme, no host, no `//evil.example`.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(path)
             if path.starts_with('/')
@@ -39,20 +40,48 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct NextQuery {
+pub struct LoginQuery {
     next: Option<String>,
+    /// `/login?local`: the password form even when `REGEN_PASSWORD_LOGIN=off`
+    /// (a break-glass admin's way in).
+    local: Option<String>,
+}
+
+/// What the login page shows: the provider's button when SSO is on, the
+/// password form unless it is turned off (and not asked for by `local`).
+pub(super) fn login_options(state: &AppState, local: bool) -> LoginOptions {
+    LoginOptions {
+        sso_provider: state.service.sso_provider_name().map(str::to_owned),
+        password_form: state.config.password_login || local,
+    }
+}
+
+/// The login page; a failure's message, with its status.
+pub(super) fn login_page(
+    state: &AppState,
+    local: bool,
+    next: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let options = login_options(state, local);
+    (
+        status,
+        Html(documents::login_document(&state.ui, &options, next, error)),
+    )
+        .into_response()
 }
 
 pub async fn login_form(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
-    axum::extract::Query(query): axum::extract::Query<NextQuery>,
+    axum::extract::Query(query): axum::extract::Query<LoginQuery>,
 ) -> Response {
     let next = safe_next(query.next.as_deref());
     if info.caller.is_some_and(|c| c.is_admin()) {
         return Redirect::to(&next).into_response();
     }
-    Html(documents::login_document(&state.ui, &next, None)).into_response()
+    login_page(&state, query.local.is_some(), &next, StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
@@ -65,8 +94,16 @@ pub struct LoginForm {
 pub async fn login(State(state): State<AppState>, request: Request) -> Response {
     let client = client_address(&state, &request);
     let https = is_https(&state.config);
-    let login_page =
-        |next: &str, error: &str| Html(documents::login_document(&state.ui, next, Some(error)));
+    // Whoever posted the form saw it: show it again, whatever the setting.
+    let login_page = |next: &str, error: &str| {
+        let options = login_options(&state, true);
+        Html(documents::login_document(
+            &state.ui,
+            &options,
+            next,
+            Some(error),
+        ))
+    };
     let old_session = session_cookie(request.headers());
     let device = device_cookie(request.headers());
     let user_agent = request
@@ -151,16 +188,29 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     }
 }
 
+/// Ends the session, and for a session from SSO sends the browser on to the
+/// provider's end-session endpoint (RP-Initiated Logout), so that the
+/// provider's session ends too and the next sign-in asks again.
 pub async fn logout(State(state): State<AppState>, request: Request) -> Response {
+    let mut id_token = None;
     if let Some(secret) = session_cookie(request.headers()) {
         let info = request.extensions().get::<RequestInfo>();
         let caller = info.and_then(|i| i.caller.as_ref());
         let request_id = info.map(|i| i.request_id.as_str());
-        if let Err(error) = state.service.logout(caller, &secret, request_id).await {
-            tracing::warn!(error = ?error, "logout could not delete the session");
+        match state.service.logout(caller, &secret, request_id).await {
+            Ok(token) => id_token = token,
+            Err(error) => tracing::warn!(error = ?error, "logout could not delete the session"),
         }
     }
-    let mut response = Redirect::to("/login").into_response();
+    let back = format!("{}/login", state.config.origin());
+    let provider_logout = id_token.and_then(|token| state.service.sso_logout_url(&token, &back));
+    let mut response = match provider_logout {
+        Some(url) => {
+            let provider = state.service.sso_provider_name().unwrap_or("the provider");
+            Html(documents::signed_out_document(&state.ui, provider, &url)).into_response()
+        }
+        None => Redirect::to("/login").into_response(),
+    };
     response
         .headers_mut()
         .insert(header::SET_COOKIE, end_session_cookie());

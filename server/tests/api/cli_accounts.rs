@@ -38,10 +38,13 @@ async fn user_commands_list_change_role_disable_enable_and_set_passwords(backend
 
     let (list, _) = ok(&db.url, &["user", "list"], "");
     let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines[0], "name\trole\tstate\tcreated\tlast_login");
-    assert!(lines[1].starts_with("ada\tadmin\tactive\t2"), "{list}");
+    assert_eq!(lines[0], "name\trole\tstate\torigin\tcreated\tlast_login");
+    assert!(
+        lines[1].starts_with("ada\tadmin\tactive\tlocal\t2"),
+        "{list}"
+    );
     assert!(lines[1].ends_with("\t-"), "never logged in: {list}");
-    assert!(lines[2].starts_with("mel\tmember\tactive\t"));
+    assert!(lines[2].starts_with("mel\tmember\tactive\tlocal\t"));
     assert_eq!(lines.len(), 3);
 
     let (out, err) = ok(&db.url, &["user", "set-role", "mel", "admin"], "");

@@ -43,6 +43,10 @@ pub struct Options {
     pub redaction: Redaction,
     /// `REGEN_TARGET_URL_TEMPLATES`; unset: none.
     pub target_links: Option<&'static str>,
+    /// `REGEN_OIDC_*`; unset: no SSO.
+    pub sso: Option<server::config::SsoConfig>,
+    /// `REGEN_PASSWORD_LOGIN`.
+    pub password_login: bool,
 }
 
 impl Default for Options {
@@ -58,6 +62,8 @@ impl Default for Options {
             bulk_trigger_max: 1000,
             redaction: Redaction::default(),
             target_links: None,
+            sso: None,
+            password_login: true,
         }
     }
 }
@@ -163,6 +169,8 @@ async fn start_instance(database: TestDatabase, options: &Options) -> TestApp {
     if options.metrics {
         config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
     }
+    config.sso = options.sso.clone();
+    config.password_login = options.password_login;
     let app = Application::build(config).await.expect("app starts");
     let address = format!("http://{}", app.local_addr());
     let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));

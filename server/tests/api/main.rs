@@ -36,5 +36,6 @@ mod ops;
 mod pages;
 mod progress;
 mod redaction;
+mod sso;
 mod stats;
 mod ux;

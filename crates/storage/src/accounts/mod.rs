@@ -5,7 +5,9 @@
 mod login_attempts;
 mod records;
 mod sessions;
+mod sso;
 mod tokens;
 mod users;
 
 pub use records::{AccessTaken, NewApiToken, NewSession, Owner, SessionRecord, UserRecord};
+pub use sso::{NewSignIn, PendingSignIn};

@@ -16,6 +16,9 @@ pub struct UserRecord {
     pub password_hash: String,
     pub disabled: bool,
     pub preferences: Preferences,
+    /// The OpenID provider's issuer for an SSO account (keyed by issuer and
+    /// subject, and without a password); `None` for a local account.
+    pub oidc_issuer: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +31,8 @@ pub struct NewSession {
     pub expires_at: Timestamp,
     pub client_address: Option<String>,
     pub user_agent: Option<String>,
+    /// The provider's ID token of an SSO sign-in, kept for logout.
+    pub id_token: Option<String>,
 }
 
 /// A live session and the user it stands for.
@@ -73,7 +78,8 @@ impl Owner<'_> {
 }
 
 pub(super) const USER_COLUMNS: &str =
-    "u.id, u.username, u.role, u.password_hash, u.disabled_at, u.time_display, u.keyboard_shortcuts";
+    "u.id, u.username, u.role, u.password_hash, u.disabled_at, u.time_display, u.keyboard_shortcuts, \
+     u.oidc_issuer";
 pub(super) const SESSION_SUMMARY_COLUMNS: &str =
     "s.id, s.user_id, u.username, s.created_at, s.last_seen_at, \
      s.expires_at, s.client_address, s.user_agent";
@@ -94,6 +100,7 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<UserRecord, StorageError> {
             keyboard_shortcuts: Preferences::parse_shortcuts(&text(row, "keyboard_shortcuts")?)
                 .map_err(|e| StorageError::corrupt(format!("keyboard_shortcuts: {e}")))?,
         },
+        oidc_issuer: row.try_get("oidc_issuer")?,
     })
 }
 

@@ -17,7 +17,7 @@ impl Store {
         let at = now().to_string();
         sqlx::query(
             "INSERT INTO sessions (id_hash, id, user_id, created_at, last_seen_at, expires_at, \
-             client_address, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+             client_address, user_agent, id_token) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
         )
         .bind(&session.id_hash)
         .bind(&session.id)
@@ -26,6 +26,7 @@ impl Store {
         .bind(session.expires_at.to_string())
         .bind(session.client_address.as_deref())
         .bind(session.user_agent.as_deref())
+        .bind(session.id_token.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -90,12 +91,17 @@ impl Store {
         rows.iter().map(session_summary).collect()
     }
 
-    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StorageError> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+    /// Ends a session; the provider's ID token it was opened with, if it
+    /// came from SSO (logout hands it back to the provider).
+    pub async fn delete_session(&self, id_hash: &str) -> Result<Option<String>, StorageError> {
+        let row = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 RETURNING id_token")
             .bind(id_hash)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(())
+        Ok(match row {
+            Some(row) => row.try_get("id_token")?,
+            None => None,
+        })
     }
 
     /// Ends one session by its public id; `None` when that owner has none.

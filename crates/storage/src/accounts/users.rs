@@ -28,6 +28,7 @@ impl Store {
             password_hash: password_hash.to_owned(),
             disabled: false,
             preferences: Preferences::default(),
+            oidc_issuer: None,
         };
         sqlx::query(
             "INSERT INTO users (id, username, role, password_hash, created_at) \
@@ -69,7 +70,7 @@ impl Store {
     /// Every user, by name.
     pub async fn list_users(&self) -> Result<Vec<UserSummary>, StorageError> {
         let rows = sqlx::query(
-            "SELECT id, username, role, disabled_at, created_at, last_login_at \
+            "SELECT id, username, role, disabled_at, created_at, last_login_at, oidc_issuer \
              FROM users ORDER BY username",
         )
         .fetch_all(&self.pool)
@@ -83,6 +84,7 @@ impl Store {
                     disabled_at: optional_parse(row, "disabled_at")?,
                     created_at: parse(row, "created_at")?,
                     last_login_at: optional_parse(row, "last_login_at")?,
+                    oidc_issuer: row.try_get("oidc_issuer")?,
                 })
             })
             .collect()
