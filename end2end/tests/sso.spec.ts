@@ -112,7 +112,7 @@ test('logout reaches the provider\'s end-session endpoint', async ({ page }) => 
 
   await page.getByRole('button', { name: 'Log out' }).click();
 
-  // oidc-provider always asks before it ends its own session (RP-Initiated
+  // oidc-provider asks before it ends a session it holds (RP-Initiated
   // Logout leaves that to the provider), then sends the browser back.
   await expect(page).toHaveURL((url) => url.origin === provider.issuer && url.pathname === '/session/end');
   await expect(page.getByRole('heading', { name: `Sign out of ${PROVIDER_NAME}?` })).toBeVisible();
