@@ -19,6 +19,8 @@ compile_error!(
 
 mod claims;
 mod provider;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};

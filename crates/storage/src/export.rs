@@ -49,7 +49,9 @@ pub struct ExportPage<T> {
     pub next: Option<KeysetPosition>,
 }
 
-/// The payload bytes of a row, read from the stored lengths.
+/// The payload bytes of a row, read from the stored lengths. SQLite's time
+/// index holds this very expression (migration 0014), so an unfiltered page
+/// is sized from the index alone: change both or neither.
 const PAYLOAD_BYTES: &str =
     "octet_length(instruction_json) + COALESCE(octet_length(output_ref), 0) \
      + COALESCE(octet_length(error_json), 0) AS bytes";

@@ -3,19 +3,18 @@
 //! on loopback, driven through its `/__test/` control API. The browser here
 //! is an HTTP client that keeps cookies and follows each redirect by hand.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use regen_domain::Scope;
 use regen_service::Operator;
 use regen_storage::Backend;
 use reqwest::{Response, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use server::config::SsoConfig;
 use sqlx::Row;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::{spawn_app_with, Options, TestApp};
+use regen_oidc::testing::{unused_port, TestProvider, CLIENT_ID, CLIENT_SECRET};
 
 both_backends!(
     an_admin_signs_in_through_the_provider_and_lands_on_next,
@@ -25,84 +24,11 @@ both_backends!(
     logout_ends_the_session_and_sends_the_browser_to_the_providers_end_session_endpoint,
 );
 
-/// The test provider, killed when dropped.
-pub struct TestProvider {
-    pub issuer: String,
-    http: reqwest::Client,
-    _child: tokio::process::Child,
-}
-
-impl TestProvider {
-    pub async fn start() -> TestProvider {
-        Self::on_port(0).await
-    }
-
-    pub async fn on_port(port: u16) -> TestProvider {
-        let end2end = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end");
-        let script = end2end.join("oidc/provider.mjs");
-        assert!(
-            end2end.join("node_modules/oidc-provider").is_dir(),
-            "the test OpenID provider needs its npm packages: run .ci/setup (or `npm ci` in end2end/)"
-        );
-        let mut child = tokio::process::Command::new("node")
-            .arg(&script)
-            .arg("--port")
-            .arg(port.to_string())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node runs the test provider");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("the provider starts within 30 s")
-            .unwrap()
-            .expect("a READY line");
-        let issuer = ready
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("expected READY, got {ready:?}"))
-            .to_owned();
-        TestProvider {
-            issuer,
-            http: reqwest::Client::new(),
-            _child: child,
-        }
-    }
-
-    pub async fn control(&self, path: &str, body: Value) {
-        let response = self
-            .http
-            .post(format!("{}/__test/{path}", self.issuer))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{path}: {response:?}");
-    }
-
-    pub async fn end_sessions(&self) -> Vec<Value> {
-        self.http
-            .get(format!("{}/__test/end-sessions", self.issuer))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    pub fn config(&self) -> SsoConfig {
-        sso_config(&self.issuer)
-    }
-}
-
 pub fn sso_config(issuer: &str) -> SsoConfig {
     SsoConfig {
         issuer: issuer.to_owned(),
-        client_id: "regen-admin".into(),
-        client_secret: Some("regen-admin-secret".into()),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.into()),
         scopes: vec!["openid".into(), "profile".into(), "email".into()],
         admin_claim: "groups".into(),
         admin_values: vec!["regen-admins".into()],
@@ -117,7 +43,7 @@ pub async fn app_with_provider(backend: Backend, provider: &TestProvider) -> Tes
     spawn_app_with(
         backend,
         Options {
-            sso: Some(provider.config()),
+            sso: Some(sso_config(&provider.issuer)),
             ..Options::default()
         },
     )
@@ -157,9 +83,7 @@ impl Browser {
     /// the provider (signing in there as `user`) up to regen-admin's
     /// callback URL, which it returns without calling.
     pub async fn callback_url_for(&self, provider: &TestProvider, user: &str) -> String {
-        provider
-            .control("auto-login", json!({ "user": user }))
-            .await;
+        provider.auto_login(user).await;
         let start = self
             .get(&format!("/auth/oidc/start?next={}", urlencode(NEXT)))
             .await;
@@ -231,7 +155,7 @@ async fn sessions_of(app: &TestApp, username: &str) -> Vec<Option<String>> {
 }
 
 async fn an_admin_signs_in_through_the_provider_and_lands_on_next(backend: Backend) {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = app_with_provider(backend, &provider).await;
     let browser = Browser::new(&app);
 
@@ -315,7 +239,7 @@ async fn an_admin_signs_in_through_the_provider_and_lands_on_next(backend: Backe
 }
 
 async fn a_non_member_is_refused_and_gets_neither_an_account_nor_a_session(backend: Backend) {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = app_with_provider(backend, &provider).await;
     let browser = Browser::new(&app);
 
@@ -341,7 +265,7 @@ async fn a_non_member_is_refused_and_gets_neither_an_account_nor_a_session(backe
 async fn losing_the_group_demotes_the_account_and_ends_its_sessions_and_tokens_at_the_next_sign_in(
     backend: Backend,
 ) {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = app_with_provider(backend, &provider).await;
     let first = Browser::new(&app);
     assert_eq!(
@@ -375,9 +299,7 @@ async fn losing_the_group_demotes_the_account_and_ends_its_sessions_and_tokens_a
     };
     assert_eq!(api(token.clone()).await, StatusCode::OK);
 
-    provider
-        .control("users/alice", json!({ "groups": ["staff"] }))
-        .await;
+    provider.set_groups("alice", &["staff"]).await;
     let second = Browser::new(&app);
     assert_eq!(
         second.sign_in(&provider, "alice").await.status(),
@@ -399,9 +321,7 @@ async fn losing_the_group_demotes_the_account_and_ends_its_sessions_and_tokens_a
 
     // Back in the group: an admin again at the next sign-in, but the revoked
     // token stays revoked.
-    provider
-        .control("users/alice", json!({ "groups": ["regen-admins"] }))
-        .await;
+    provider.set_groups("alice", &["regen-admins"]).await;
     assert_eq!(
         second.sign_in(&provider, "alice").await.status(),
         StatusCode::OK
@@ -412,7 +332,7 @@ async fn losing_the_group_demotes_the_account_and_ends_its_sessions_and_tokens_a
 }
 
 async fn a_local_account_and_an_sso_account_of_one_name_stay_apart(backend: Backend) {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = app_with_provider(backend, &provider).await;
     app.service
         .create_user(
@@ -469,7 +389,7 @@ async fn a_local_account_and_an_sso_account_of_one_name_stay_apart(backend: Back
 async fn logout_ends_the_session_and_sends_the_browser_to_the_providers_end_session_endpoint(
     backend: Backend,
 ) {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = app_with_provider(backend, &provider).await;
     let browser = Browser::new(&app);
     assert_eq!(
@@ -511,6 +431,7 @@ async fn logout_ends_the_session_and_sends_the_browser_to_the_providers_end_sess
         "{at_provider:?}"
     );
     let recorded = provider.end_sessions().await;
+    let recorded = recorded.as_array().unwrap();
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert_eq!(recorded[0]["id_token_hint"], json!(true));
 }
@@ -547,7 +468,7 @@ fn with_query(url: &str, name: &str, value: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_replayed_or_foreign_state_is_refused() {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = app_with_provider(Backend::Sqlite, &provider).await;
     let browser = Browser::new(&app);
 
@@ -597,7 +518,7 @@ async fn a_tampered_replayed_or_foreign_state_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_id_token_that_fails_any_check_is_refused_and_makes_no_account() {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = app_with_provider(Backend::Sqlite, &provider).await;
     for tamper in [
         "audience",
@@ -608,9 +529,7 @@ async fn an_id_token_that_fails_any_check_is_refused_and_makes_no_account() {
         "signature",
         "azp",
     ] {
-        provider
-            .control("next-id-token", json!({ "tamper": tamper }))
-            .await;
+        provider.tamper_next_id_token(tamper).await;
         let browser = Browser::new(&app);
         let answer = browser.sign_in(&provider, "alice").await;
         assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{tamper}");
@@ -621,14 +540,14 @@ async fn an_id_token_that_fails_any_check_is_refused_and_makes_no_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_rotated_at_the_provider_is_fetched_and_the_sign_in_succeeds() {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = app_with_provider(Backend::Sqlite, &provider).await;
     let browser = Browser::new(&app);
     assert_eq!(
         browser.sign_in(&provider, "alice").await.status(),
         StatusCode::OK
     );
-    provider.control("rotate-keys", json!({})).await;
+    provider.rotate_keys().await;
     let browser = Browser::new(&app);
     assert_eq!(
         browser.sign_in(&provider, "alice").await.status(),
@@ -639,10 +558,7 @@ async fn a_key_rotated_at_the_provider_is_fetched_and_the_sign_in_succeeds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_in_answers_503_while_the_provider_is_down_and_works_once_it_is_back() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = unused_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let app = spawn_app_with(
         Backend::Sqlite,
@@ -666,7 +582,7 @@ async fn the_sign_in_answers_503_while_the_provider_is_down_and_works_once_it_is
         "the password form still works"
     );
 
-    let provider = TestProvider::on_port(port).await;
+    let provider = TestProvider::spawn_on(port).await;
     // Discovery is tried again at most once per interval (1 s here).
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
@@ -677,11 +593,11 @@ async fn the_sign_in_answers_503_while_the_provider_is_down_and_works_once_it_is
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_password_login_off_only_login_local_shows_the_form() {
-    let provider = TestProvider::start().await;
+    let provider = TestProvider::spawn().await;
     let app = spawn_app_with(
         Backend::Sqlite,
         Options {
-            sso: Some(provider.config()),
+            sso: Some(sso_config(&provider.issuer)),
             password_login: false,
             ..Options::default()
         },
@@ -714,8 +630,8 @@ async fn with_password_login_off_only_login_local_shows_the_form() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sso_session_ends_at_its_cap_whatever_the_provider_says() {
-    let provider = TestProvider::start().await;
-    let mut config = provider.config();
+    let provider = TestProvider::spawn().await;
+    let mut config = sso_config(&provider.issuer);
     config.max_session = Duration::from_secs(90);
     let app = spawn_app_with(
         Backend::Sqlite,
