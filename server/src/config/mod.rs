@@ -438,6 +438,58 @@ mod tests {
         }
     }
 
+    /// The settings as `regen-admin serve ARGS` reads them (no environment).
+    fn settings(args: &[&str]) -> Settings {
+        use clap::Parser;
+        let mut all = vec!["regen-admin", "serve"];
+        all.extend_from_slice(args);
+        crate::cli::Cli::try_parse_from(all)
+            .expect("valid flags")
+            .settings
+    }
+
+    #[test]
+    fn sso_reads_its_client_secret_from_a_file_and_names_its_provider_by_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "  from-the-file\n").unwrap();
+        let path = file.to_string_lossy().into_owned();
+        let config = Config::from_settings(settings(&[
+            "--oidc-issuer",
+            "https://login.example.com/realms/staff",
+            "--oidc-client-id",
+            "regen-admin",
+            "--oidc-client-secret-file",
+            &path,
+            "--oidc-admin-claim",
+            "realm_access.roles",
+            "--oidc-admin-values",
+            "regen-admins, ops ,",
+        ]))
+        .unwrap();
+        let sso = config.sso.expect("SSO is on");
+        assert_eq!(sso.client_secret.as_deref(), Some("from-the-file"));
+        assert_eq!(sso.provider_name, "login.example.com");
+        assert_eq!(sso.admin_values, ["regen-admins", "ops"]);
+        assert_eq!(sso.scopes, ["openid", "profile", "email"]);
+        assert_eq!(sso.max_session, Duration::from_secs(12 * 3600));
+        assert_eq!(sso.retry_interval, Duration::from_secs(60));
+        assert!(config.password_login);
+        assert!(!format!("{sso:?}").contains("from-the-file"));
+        let settings = sso.settings("https://regen.example.com");
+        assert_eq!(
+            settings.oidc.redirect_url,
+            "https://regen.example.com/auth/oidc/callback"
+        );
+    }
+
+    #[test]
+    fn without_an_issuer_sso_is_off() {
+        let config = Config::from_settings(settings(&[])).unwrap();
+        assert!(config.sso.is_none());
+        assert!(config.password_login);
+    }
+
     #[test]
     fn the_fallback_journal_sits_next_to_the_sqlite_file() {
         assert_eq!(

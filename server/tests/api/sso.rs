@@ -668,3 +668,74 @@ async fn an_sso_session_ends_at_its_cap_whatever_the_provider_says() {
     let lifetime = expires.millis() - created.millis();
     assert!((89_000..=91_000).contains(&lifetime), "{lifetime} ms");
 }
+
+/// A start refused for its SSO settings: one line on stderr naming them,
+/// a non-zero exit, and no database created.
+fn assert_refused(env: &[(&str, &str)], names: &[&str]) {
+    let mut env = env.to_vec();
+    env.push(("LEPTOS_SITE_ADDR", "127.0.0.1:0"));
+    let (status, stderr, created) = crate::helpers::refused_serve(&env, &[]);
+    assert!(!status.success(), "{env:?}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for name in names {
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+    assert!(!created, "nothing is written before the settings are right");
+}
+
+#[test]
+fn sso_settings_that_cannot_work_stop_the_start_in_one_line() {
+    let issuer = ("REGEN_OIDC_ISSUER", "https://idp.example.com");
+    let client = ("REGEN_OIDC_CLIENT_ID", "regen-admin");
+    let claim = ("REGEN_OIDC_ADMIN_CLAIM", "groups");
+    let values = ("REGEN_OIDC_ADMIN_VALUES", "regen-admins");
+    assert_refused(&[issuer, claim, values], &["REGEN_OIDC_CLIENT_ID"]);
+    assert_refused(&[issuer, client, values], &["REGEN_OIDC_ADMIN_CLAIM"]);
+    assert_refused(&[issuer, client, claim], &["REGEN_OIDC_ADMIN_VALUES"]);
+    assert_refused(
+        &[
+            issuer,
+            client,
+            claim,
+            values,
+            ("REGEN_OIDC_CLIENT_SECRET_FILE", "/nonexistent/secret"),
+        ],
+        &["REGEN_OIDC_CLIENT_SECRET_FILE=/nonexistent/secret"],
+    );
+    assert_refused(
+        &[
+            issuer,
+            client,
+            claim,
+            values,
+            ("REGEN_OIDC_CLIENT_SECRET", "s3cret-value"),
+            ("REGEN_OIDC_CLIENT_SECRET_FILE", "/etc/hostname"),
+        ],
+        &["REGEN_OIDC_CLIENT_SECRET", "not both"],
+    );
+    assert_refused(&[("REGEN_PASSWORD_LOGIN", "off")], &["REGEN_OIDC_ISSUER"]);
+    assert_refused(
+        &[("REGEN_PASSWORD_LOGIN", "maybe")],
+        &["REGEN_PASSWORD_LOGIN"],
+    );
+    assert_refused(
+        &[("REGEN_OIDC_MAX_SESSION", "soon")],
+        &["REGEN_OIDC_MAX_SESSION"],
+    );
+    assert_refused(
+        &[("REGEN_OIDC_ISSUER", "idp.example.com")],
+        &["REGEN_OIDC_ISSUER"],
+    );
+    // The secret never reaches the message.
+    let (_, stderr, _) = crate::helpers::refused_serve(
+        &[
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+            issuer,
+            claim,
+            values,
+            ("REGEN_OIDC_CLIENT_SECRET", "s3cret-value"),
+        ],
+        &[],
+    );
+    assert!(!stderr.contains("s3cret-value"), "{stderr}");
+}
