@@ -65,7 +65,19 @@ pub struct StartQuery {
     next: Option<String>,
 }
 
+/// Without SSO configured, its two routes do not exist.
+fn not_configured(state: &AppState) -> Option<Response> {
+    state
+        .service
+        .sso_provider_name()
+        .is_none()
+        .then(|| StatusCode::NOT_FOUND.into_response())
+}
+
 pub async fn start(State(state): State<AppState>, Query(query): Query<StartQuery>) -> Response {
+    if let Some(response) = not_configured(&state) {
+        return response;
+    }
     let next = safe_next(query.next.as_deref());
     match state.service.begin_sso(&next).await {
         Ok(start) => {
@@ -106,6 +118,9 @@ pub async fn callback(
     Extension(info): Extension<RequestInfo>,
     request: axum::extract::Request,
 ) -> Response {
+    if let Some(response) = not_configured(&state) {
+        return response;
+    }
     let headers: &HeaderMap = request.headers();
     // A query that does not parse is answered like any other bad return.
     let query: CallbackQuery = request

@@ -739,3 +739,23 @@ fn sso_settings_that_cannot_work_stop_the_start_in_one_line() {
     );
     assert!(!stderr.contains("s3cret-value"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_sso_its_routes_do_not_exist_and_the_login_page_has_no_button() {
+    let app = spawn_app_with(Backend::Sqlite, Options::default()).await;
+    let browser = Browser::new(&app);
+    assert_eq!(
+        browser.get("/auth/oidc/start?next=/").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        browser
+            .get("/auth/oidc/callback?state=x&code=y")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let login = browser.get("/login").await.text().await.unwrap();
+    assert!(!login.contains("/auth/oidc/start"), "{login}");
+    assert!(login.contains("name=\"password\""), "{login}");
+}
