@@ -132,14 +132,19 @@ async fn first_sign_ins_of_one_subject_at_once_make_one_account(backend: Backend
     });
     let users: Vec<_> = futures_join_all(attempts).await;
     assert!(users.iter().all(|u| u.id == users[0].id), "{users:?}");
-    let count: i64 = store
+    let count: i64 = rows_in(&store, "users").await;
+    assert_eq!(count, 1);
+}
+
+/// How many rows `table` holds, counted with raw SQL.
+async fn rows_in(store: &regen_storage::Store, table: &str) -> i64 {
+    store
         .pool()
-        .fetch_one("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(format!("SELECT COUNT(*) AS n FROM {table}").as_str())
         .await
         .unwrap()
         .try_get("n")
-        .unwrap();
-    assert_eq!(count, 1);
+        .unwrap()
 }
 
 async fn futures_join_all<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
@@ -178,13 +183,7 @@ async fn a_sign_in_is_taken_once_and_never_after_it_expires(backend: Backend) {
         .await
         .unwrap();
     assert!(store.take_sign_in("state-old").await.unwrap().is_none());
-    let left: i64 = store
-        .pool()
-        .fetch_one("SELECT COUNT(*) AS n FROM oidc_sign_ins")
-        .await
-        .unwrap()
-        .try_get("n")
-        .unwrap();
+    let left: i64 = rows_in(&store, "oidc_sign_ins").await;
     assert_eq!(left, 0);
 }
 
@@ -215,13 +214,7 @@ async fn sign_ins_beyond_the_limit_are_refused_and_expired_ones_forgotten(backen
         .begin_sign_in(&sign_in("after", in_minutes(10)), 3)
         .await
         .unwrap());
-    let left: i64 = store
-        .pool()
-        .fetch_one("SELECT COUNT(*) AS n FROM oidc_sign_ins")
-        .await
-        .unwrap()
-        .try_get("n")
-        .unwrap();
+    let left: i64 = rows_in(&store, "oidc_sign_ins").await;
     assert_eq!(left, 1, "the expired sign-ins were deleted");
 }
 
