@@ -45,15 +45,16 @@ impl AdminService {
     }
 
     async fn stats_for(&self, target_type: Option<&str>) -> Result<JobStats, ServiceError> {
-        let counts = self.store().job_counts().await?;
-        let oldest = self.store().oldest_pending(target_type).await?;
-        let counts = counts
+        let kept = self.store().job_counts(target_type).await?;
+        let counts = kept
+            .rows
             .into_iter()
             .filter(|row| target_type.is_none_or(|t| t == row.target_type))
             .map(|row| (row.target_type, row.status, row.jobs.max(0) as u64));
         Ok(JobStats::from_counts(
             counts,
-            oldest.map(|(id, created_at)| OldestPending { id, created_at }),
+            kept.oldest_pending
+                .map(|(id, created_at)| OldestPending { id, created_at }),
         ))
     }
 

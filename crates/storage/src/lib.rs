@@ -41,7 +41,7 @@ pub use export::{ExportPage, StoredJob, MAX_PAGE_BYTES};
 pub use idempotency::{IdempotencyClaim, KeyClaim, KeyPolicy, StoredAnswer};
 pub use listing::{JobFilter, JobListing, KeysetPosition, PageDirection, SCAN_BUDGET};
 pub use rows::SummaryText;
-pub use stats::CountRow;
+pub use stats::{CountRow, KeptCounts};
 pub use trigger::{AnswerUnder, AuditWriteFailure, TriggerResult};
 
 /// A statement with its arguments, on whichever backend is connected.

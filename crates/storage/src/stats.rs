@@ -31,19 +31,86 @@ fn rows(raw: Vec<(String, String, i64)>) -> Result<Vec<CountRow>, StorageError> 
     Ok(rows)
 }
 
-const KEPT: &str = "SELECT target_type, status, CAST(SUM(jobs) AS BIGINT) \
+const KEPT: &str = "SELECT target_type, status, CAST(SUM(jobs) AS BIGINT) AS jobs \
                     FROM regeneration_job_counts GROUP BY target_type, status \
                     HAVING SUM(jobs) <> 0";
 
 const RECOUNT: &str = "SELECT target_type, status, COUNT(*) FROM regeneration_jobs \
                        GROUP BY target_type, status";
 
+/// The kept counts and the PENDING job that has waited longest, as one
+/// statement reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptCounts {
+    /// One row per (target type, status) that has jobs, every target type.
+    pub rows: Vec<CountRow>,
+    /// The oldest PENDING job (of the target type asked for, if any).
+    pub oldest_pending: Option<(JobId, Timestamp)>,
+}
+
+/// The oldest PENDING job as a JSON `[id, created_at]`: one probe of an
+/// index on (status, created_at) or (target_type, status, created_at).
+fn oldest_pending_sql(backend: Backend, of_target_type: bool) -> String {
+    let filter = if of_target_type {
+        "status = $1 AND target_type = $2"
+    } else {
+        "status = $1"
+    };
+    let pair = match backend {
+        Backend::Sqlite => "json_array(id, created_at)",
+        Backend::Postgres => "json_build_array(id, created_at)::text",
+    };
+    format!("SELECT {pair} FROM regeneration_jobs WHERE {filter} ORDER BY created_at, id LIMIT 1")
+}
+
+/// The kept counts as one JSON array of `[target_type, status, jobs]`.
+fn kept_json_sql(backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "SELECT json_group_array(json_array(target_type, status, jobs)) \
+             FROM ({KEPT}) AS kept"
+        ),
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array(target_type, status, jobs))::text, '[]') \
+             FROM ({KEPT}) AS kept"
+        ),
+    }
+}
+
 impl Store {
-    /// The kept counts, one row per (target type, status) that has jobs. Costs
-    /// the same at any number of jobs: it reads the counters, not the jobs.
-    pub async fn job_counts(&self) -> Result<Vec<CountRow>, StorageError> {
-        let raw: Vec<(String, String, i64)> = sqlx::query_as(KEPT).fetch_all(&self.pool).await?;
-        rows(raw)
+    /// The kept counts and the oldest PENDING job (of `oldest_of`, a target
+    /// type, when given), read by one statement as one row: a page that
+    /// shows both makes one round trip to the database, not one per row.
+    /// Costs the same at any number of jobs: it reads the counters and one
+    /// index entry, not the jobs.
+    pub async fn job_counts(&self, oldest_of: Option<&str>) -> Result<KeptCounts, StorageError> {
+        let backend = self.backend();
+        let sql = format!(
+            "SELECT ({}) AS kept, ({}) AS oldest",
+            kept_json_sql(backend),
+            oldest_pending_sql(backend, oldest_of.is_some())
+        );
+        let mut query = sqlx::query_as(&sql).bind(JobStatus::Pending.as_str());
+        if let Some(target_type) = oldest_of {
+            query = query.bind(target_type);
+        }
+        let (kept, oldest): (String, Option<String>) = query.fetch_one(&self.pool).await?;
+        let kept: Vec<(String, String, i64)> = serde_json::from_str(&kept)
+            .map_err(|e| StorageError::corrupt(format!("job counts: {e}")))?;
+        let oldest_pending = oldest
+            .map(|pair| {
+                let (id, at): (String, String) = serde_json::from_str(&pair)
+                    .map_err(|e| StorageError::corrupt(format!("oldest pending: {e}")))?;
+                Ok::<_, StorageError>((
+                    id.parse().map_err(StorageError::corrupt)?,
+                    at.parse().map_err(StorageError::corrupt)?,
+                ))
+            })
+            .transpose()?;
+        Ok(KeptCounts {
+            rows: rows(kept)?,
+            oldest_pending,
+        })
     }
 
     /// The kept counts and a recount of the jobs with `COUNT(*)`, read in one
@@ -93,44 +160,5 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(total)
-    }
-
-    /// The PENDING job that has waited longest, optionally of one target
-    /// type: one probe of an index on (status, created_at) or
-    /// (target_type, status, created_at).
-    pub async fn oldest_pending(
-        &self,
-        target_type: Option<&str>,
-    ) -> Result<Option<(JobId, Timestamp)>, StorageError> {
-        let pending = JobStatus::Pending.as_str();
-        let mut conn = self.pool.acquire().await?;
-        let row: Option<(String, String)> = match target_type {
-            None => {
-                sqlx::query_as(
-                    "SELECT id, created_at FROM regeneration_jobs WHERE status = $1 \
-                     ORDER BY created_at, id LIMIT 1",
-                )
-                .bind(pending)
-                .fetch_optional(&mut *conn)
-                .await?
-            }
-            Some(target_type) => {
-                sqlx::query_as(
-                    "SELECT id, created_at FROM regeneration_jobs \
-                     WHERE target_type = $1 AND status = $2 ORDER BY created_at, id LIMIT 1",
-                )
-                .bind(target_type)
-                .bind(pending)
-                .fetch_optional(&mut *conn)
-                .await?
-            }
-        };
-        row.map(|(id, at)| {
-            Ok((
-                id.parse().map_err(StorageError::corrupt)?,
-                at.parse().map_err(StorageError::corrupt)?,
-            ))
-        })
-        .transpose()
     }
 }

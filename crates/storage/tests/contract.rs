@@ -1196,7 +1196,7 @@ async fn kept_counts_equal_a_recount_after_inserts_triggers_and_raw_sql(backend:
     }
     script.commit().await.unwrap();
 
-    let kept = store.job_counts().await.unwrap();
+    let kept = store.job_counts(None).await.unwrap().rows;
 
     assert_every_figure_recounts(&store).await;
     let total: i64 = kept.iter().map(|r| r.jobs).sum();
@@ -1225,7 +1225,7 @@ async fn kept_counts_stay_exact_under_concurrent_triggers(backend: Backend) {
         task.await.unwrap();
     }
 
-    let kept = store.job_counts().await.unwrap();
+    let kept = store.job_counts(None).await.unwrap().rows;
 
     assert_eq!(kept, store.kept_and_recounted().await.unwrap().1);
     let running = kept
@@ -1246,7 +1246,7 @@ async fn a_corrupted_counter_is_caught_by_a_recount_and_repaired_by_a_rebuild(ba
         .await
         .unwrap();
     assert_ne!(
-        store.job_counts().await.unwrap(),
+        store.job_counts(None).await.unwrap().rows,
         store.kept_and_recounted().await.unwrap().1
     );
 
@@ -1254,28 +1254,41 @@ async fn a_corrupted_counter_is_caught_by_a_recount_and_repaired_by_a_rebuild(ba
 
     assert_eq!(counted, 3);
     assert_eq!(
-        store.job_counts().await.unwrap(),
+        store.job_counts(None).await.unwrap().rows,
         store.kept_and_recounted().await.unwrap().1
     );
 }
 
 async fn the_oldest_pending_job_is_found_overall_and_per_target_type(backend: Backend) {
     let (_db, store) = store(backend).await;
-    assert_eq!(store.oldest_pending(None).await.unwrap(), None);
+    assert_eq!(store.job_counts(None).await.unwrap().oldest_pending, None);
     raw_insert_job(&store, "article", "PENDING", "2026-01-02T00:00:00.000Z").await;
     raw_insert_job(&store, "insight", "PENDING", "2026-01-01T00:00:00.000Z").await;
     raw_insert_job(&store, "insight", "FAILED", "2025-01-01T00:00:00.000Z").await;
 
-    let overall = store.oldest_pending(None).await.unwrap().unwrap();
-    let article = store
-        .oldest_pending(Some("article"))
+    let overall = store
+        .job_counts(None)
         .await
         .unwrap()
+        .oldest_pending
+        .unwrap();
+    let article = store
+        .job_counts(Some("article"))
+        .await
+        .unwrap()
+        .oldest_pending
         .unwrap();
 
     assert_eq!(overall.1.to_string(), "2026-01-01T00:00:00.000Z");
     assert_eq!(article.1.to_string(), "2026-01-02T00:00:00.000Z");
-    assert_eq!(store.oldest_pending(Some("summary")).await.unwrap(), None);
+    assert_eq!(
+        store
+            .job_counts(Some("summary"))
+            .await
+            .unwrap()
+            .oldest_pending,
+        None
+    );
 }
 
 async fn a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there(backend: Backend) {
