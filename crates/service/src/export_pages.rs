@@ -106,6 +106,9 @@ fn write(service: &AdminService, page: JobPage, out: &mut String) -> usize {
         }
         JobPage::Records(page) => {
             let rows = page.rows.len();
+            // Room for the page at once: a String that grows by doubling
+            // holds two copies of a 5 MB payload while it moves.
+            out.reserve(page.rows.iter().map(line_room).sum());
             for mut job in page.rows {
                 service.redact_stored_job(&mut job);
                 job_line(out, &job);
@@ -113,4 +116,13 @@ fn write(service: &AdminService, page: JobPage, out: &mut String) -> usize {
             rows
         }
     }
+}
+
+/// About the room a job's NDJSON line takes: its payloads, which go in as
+/// stored, and the rest of the line.
+fn line_room(job: &StoredJob) -> usize {
+    let payloads = job.instruction_json.len()
+        + job.output_ref.as_ref().map_or(0, String::len)
+        + job.error_json.as_ref().map_or(0, String::len);
+    payloads + 512
 }

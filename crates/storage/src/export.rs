@@ -119,17 +119,24 @@ impl Store {
                 next: budget.as_ref().map(keyset_position).transpose()?,
             });
         };
-        let sql = framed_rows(self.backend(), &listing.page_sql_of(JOB_COLUMNS, true));
+        let sql = framed_rows(
+            self.backend(),
+            &listing.page_sql_of(JOB_COLUMNS, true),
+            cut.rows > 1,
+        );
         let bound = (cut.created_at.clone(), cut.id.clone());
         // LIMIT ends the scan (SQLite checks the cut as a filter, not as the
         // end of the index range). A job inserted into the range meanwhile
         // can push the cut's last rows out: the next page starts after the
         // last row read, so none is skipped.
-        let page: String = listing
+        let page: String = match listing
             .page_query(&sql, Some(&bound), cut.rows as u32)
-            .fetch_one(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?
-            .try_get(0)?;
+        {
+            Some(row) => row.try_get(0)?,
+            None => String::new(),
+        };
         let mut rows = stored_jobs_from_frames(&page)?;
         // Fixed-width UTC text: text order is time order.
         rows.sort_unstable_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
@@ -196,7 +203,12 @@ async fn page_cut(
 /// (`9:PENDING…`). The text goes in as stored: nothing escapes it, and
 /// [`stored_jobs_from_frames`] cuts it out again by the lengths. Both
 /// databases count `octet_length` in UTF-8 bytes, as Rust's strings do.
-fn framed_rows(backend: Backend, rows_sql: &str) -> String {
+///
+/// A page of one row (a job whose payloads pass [`MAX_PAGE_BYTES`] by
+/// themselves) is read without the aggregate: `group_concat` would copy a
+/// 5 MB payload into a buffer it grows by doubling, one more copy of it
+/// alive at once on top of those that reading it needs.
+fn framed_rows(backend: Backend, rows_sql: &str, aggregate: bool) -> String {
     let frames = JOB_COLUMNS
         .split(',')
         .map(|column| {
@@ -207,6 +219,9 @@ fn framed_rows(backend: Backend, rows_sql: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" || ");
+    if !aggregate {
+        return format!("SELECT {frames} FROM ({rows_sql}) AS page");
+    }
     let aggregate = match backend {
         Backend::Sqlite => "group_concat",
         Backend::Postgres => "string_agg",
