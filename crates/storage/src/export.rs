@@ -10,6 +10,8 @@
 //! and PostgreSQL's read the stored length, not the value) and finds where
 //! [`MAX_PAGE_BYTES`] ends; the page is then read down to that row. A page
 //! of 5 MB payloads holds one job, a page of small ones up to the row limit.
+//! A page of one job is read as a plain row, not framed: its payload is then
+//! copied as few times as sqlx allows, which keeps an export's memory flat.
 
 use sqlx::Row;
 
@@ -119,25 +121,33 @@ impl Store {
                 next: budget.as_ref().map(keyset_position).transpose()?,
             });
         };
-        let sql = framed_rows(
-            self.backend(),
-            &listing.page_sql_of(JOB_COLUMNS, true),
-            cut.rows > 1,
-        );
+        let rows_sql = listing.page_sql_of(JOB_COLUMNS, true);
         let bound = (cut.created_at.clone(), cut.id.clone());
         // LIMIT ends the scan (SQLite checks the cut as a filter, not as the
         // end of the index range). A job inserted into the range meanwhile
         // can push the cut's last rows out: the next page starts after the
         // last row read, so none is skipped.
-        let page: String = match listing
-            .page_query(&sql, Some(&bound), cut.rows as u32)
-            .fetch_optional(&mut *conn)
-            .await?
-        {
-            Some(row) => row.try_get(0)?,
-            None => String::new(),
+        let mut rows = if cut.rows > 1 {
+            let sql = framed_rows(self.backend(), &rows_sql);
+            let page: String = listing
+                .page_query(&sql, Some(&bound), cut.rows as u32)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            stored_jobs_from_frames(&page)?
+        } else {
+            // One job whose payloads pass MAX_PAGE_BYTES by themselves (up
+            // to 5 MB): read as a plain row and copied out of it once. The
+            // framing would copy the payload again on both sides (SQLite's
+            // concatenations, and the page's text beside the job's).
+            listing
+                .page_query(&rows_sql, Some(&bound), 1)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|row| stored_job_from_row(&row))
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?
         };
-        let mut rows = stored_jobs_from_frames(&page)?;
         // Fixed-width UTC text: text order is time order.
         rows.sort_unstable_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
         let reached_cut = rows.last().is_some_and(|last| last.id == cut.id);
@@ -203,12 +213,7 @@ async fn page_cut(
 /// (`9:PENDING…`). The text goes in as stored: nothing escapes it, and
 /// [`stored_jobs_from_frames`] cuts it out again by the lengths. Both
 /// databases count `octet_length` in UTF-8 bytes, as Rust's strings do.
-///
-/// A page of one row (a job whose payloads pass [`MAX_PAGE_BYTES`] by
-/// themselves) is read without the aggregate: `group_concat` would copy a
-/// 5 MB payload into a buffer it grows by doubling, one more copy of it
-/// alive at once on top of those that reading it needs.
-fn framed_rows(backend: Backend, rows_sql: &str, aggregate: bool) -> String {
+fn framed_rows(backend: Backend, rows_sql: &str) -> String {
     let frames = JOB_COLUMNS
         .split(',')
         .map(|column| {
@@ -219,9 +224,6 @@ fn framed_rows(backend: Backend, rows_sql: &str, aggregate: bool) -> String {
         })
         .collect::<Vec<_>>()
         .join(" || ");
-    if !aggregate {
-        return format!("SELECT {frames} FROM ({rows_sql}) AS page");
-    }
     let aggregate = match backend {
         Backend::Sqlite => "group_concat",
         Backend::Postgres => "string_agg",
@@ -233,7 +235,7 @@ fn framed_rows(backend: Backend, rows_sql: &str, aggregate: bool) -> String {
 const JOB_COLUMN_COUNT: usize = 9;
 
 /// The first column's value (`None` for NULL) and the text after it.
-fn next_frame(text: &str) -> Result<(Option<String>, &str), StorageError> {
+fn next_frame(text: &str) -> Result<(Option<&str>, &str), StorageError> {
     let corrupt = |what: &str| StorageError::corrupt(format!("framed page: {what}"));
     if let Some(after) = text.strip_prefix('-') {
         return Ok((None, after));
@@ -245,7 +247,7 @@ fn next_frame(text: &str) -> Result<(Option<String>, &str), StorageError> {
     let value = after
         .get(..length)
         .ok_or_else(|| corrupt("a length runs past its text"))?;
-    Ok((Some(value.to_owned()), &after[length..]))
+    Ok((Some(value), &after[length..]))
 }
 
 /// Whole jobs out of [`framed_rows`]' text.
@@ -253,30 +255,48 @@ fn stored_jobs_from_frames(page: &str) -> Result<Vec<StoredJob>, StorageError> {
     let mut rest = page;
     let mut jobs = Vec::new();
     while !rest.is_empty() {
-        let mut columns: [Option<String>; JOB_COLUMN_COUNT] = Default::default();
+        let mut columns: [Option<&str>; JOB_COLUMN_COUNT] = Default::default();
         for column in &mut columns {
             let (value, after) = next_frame(rest)?;
             *column = value;
             rest = after;
         }
-        let [id, status, target_type, target_id, instruction_json, output_ref, error_json, created_at, created_by] =
-            columns;
-        let required = |value: Option<String>| {
-            value.ok_or_else(|| StorageError::corrupt("framed page: a NULL where none may be"))
-        };
-        jobs.push(StoredJob {
-            id: required(id)?,
-            status: required(status)?,
-            target_type: required(target_type)?,
-            target_id: required(target_id)?,
-            instruction_json: required(instruction_json)?,
-            output_ref,
-            error_json,
-            created_at: required(created_at)?,
-            created_by: required(created_by)?,
-        });
+        jobs.push(stored_job(columns)?);
     }
     Ok(jobs)
+}
+
+/// A whole job out of a row of [`JOB_COLUMNS`], its text borrowed from the
+/// row and copied once.
+fn stored_job_from_row(row: &sqlx::any::AnyRow) -> Result<StoredJob, StorageError> {
+    let mut columns: [Option<&str>; JOB_COLUMN_COUNT] = Default::default();
+    for (index, column) in columns.iter_mut().enumerate() {
+        *column = row.try_get(index)?;
+    }
+    stored_job(columns)
+}
+
+/// The one decoder of a stored job: its [`JOB_COLUMNS`], in order, however
+/// they were read.
+fn stored_job(columns: [Option<&str>; JOB_COLUMN_COUNT]) -> Result<StoredJob, StorageError> {
+    let [id, status, target_type, target_id, instruction_json, output_ref, error_json, created_at, created_by] =
+        columns;
+    let required = |value: Option<&str>| {
+        value
+            .map(str::to_owned)
+            .ok_or_else(|| StorageError::corrupt("stored job: a NULL where none may be"))
+    };
+    Ok(StoredJob {
+        id: required(id)?,
+        status: required(status)?,
+        target_type: required(target_type)?,
+        target_id: required(target_id)?,
+        instruction_json: required(instruction_json)?,
+        output_ref: output_ref.map(str::to_owned),
+        error_json: error_json.map(str::to_owned),
+        created_at: required(created_at)?,
+        created_by: required(created_by)?,
+    })
 }
 
 #[cfg(test)]
