@@ -22,8 +22,13 @@ use crate::Backend;
 use crate::{JobFilter, KeysetPosition, PageDirection, Store};
 
 /// The payload bytes one page of whole records may hold (a single bigger
-/// job still makes a page of its own).
-pub const MAX_PAGE_BYTES: i64 = 1 << 20;
+/// job still makes a page of its own). An export holds about four pages'
+/// worth at once (the page read ahead, as the database's buffer, sqlx's
+/// copies and the jobs; the page being written; the chunks the channel and
+/// the socket hold): at 1 MiB a 20,000-job export of 4 KB payloads grew the
+/// server's peak RSS by 23 to 31 MB, at 256 KiB by 6 to 12 MB
+/// (bench/NOTES.md, round 3, fourth session).
+pub const MAX_PAGE_BYTES: i64 = 1 << 18;
 
 /// A whole job as the database holds it: exports write every column as it
 /// is, never parsed and written again. The table's CHECK constraints keep
@@ -129,12 +134,12 @@ impl Store {
         // last row read, so none is skipped.
         let mut rows = if cut.rows > 1 {
             let sql = framed_rows(self.backend(), &rows_sql);
-            let page: String = listing
+            let page = listing
                 .page_query(&sql, Some(&bound), cut.rows as u32)
                 .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
-            stored_jobs_from_frames(&page)?
+                .await?;
+            // Borrowed from the row: the page's text is not copied again.
+            stored_jobs_from_frames(page.try_get(0)?)?
         } else {
             // One job whose payloads pass MAX_PAGE_BYTES by themselves (up
             // to 5 MB): read as a plain row and copied out of it once. The

@@ -74,7 +74,7 @@ contract_tests!(
     the_oldest_pending_job_is_found_overall_and_per_target_type,
     a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there,
     export_pages_visit_every_matching_job_once_with_its_stored_payloads,
-    export_pages_of_big_payloads_hold_one_mebibyte_or_one_job,
+    export_pages_of_big_payloads_hold_a_quarter_mebibyte_or_one_job,
     concurrent_bulk_imports_and_triggers_all_commit_with_exact_counts,
     folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
     a_bulk_insert_statement_writes_each_counter_row_once,
@@ -1436,12 +1436,12 @@ async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(bac
     assert_eq!(summaries.next, None, "a short page is the last");
 }
 
-async fn export_pages_of_big_payloads_hold_one_mebibyte_or_one_job(backend: Backend) {
+async fn export_pages_of_big_payloads_hold_a_quarter_mebibyte_or_one_job(backend: Backend) {
     let (_db, store) = store(backend).await;
     let payload = |bytes: usize| JsonText::parse(format!("\"{}\"", "x".repeat(bytes))).unwrap();
     let start = regen_domain::Timestamp::from_millis(1_780_000_000_000).unwrap();
-    // Newest first: two small, three of 600 KB, one of 1.5 MB, two small.
-    let sizes = [100, 100, 600_000, 600_000, 600_000, 1_500_000, 100, 100];
+    // Newest first: two small, three of 150 KB, one of 375 KB, two small.
+    let sizes = [100, 100, 150_000, 150_000, 150_000, 375_000, 100, 100];
     let jobs: Vec<_> = sizes
         .iter()
         .rev()
@@ -1464,17 +1464,17 @@ async fn export_pages_of_big_payloads_hold_one_mebibyte_or_one_job(backend: Back
     assert_eq!(
         page_sizes,
         [
-            vec![100, 100, 600_000],
-            vec![600_000],
-            vec![600_000],
-            vec![1_500_000],
+            vec![100, 100, 150_000],
+            vec![150_000],
+            vec![150_000],
+            vec![375_000],
             vec![100, 100],
         ]
     );
     const {
         assert!(
-            regen_storage::MAX_PAGE_BYTES == 1 << 20,
-            "the sizes above assume 1 MiB"
+            regen_storage::MAX_PAGE_BYTES == 1 << 18,
+            "the sizes above assume 256 KiB"
         )
     };
 }

@@ -798,6 +798,7 @@ async fn a_large_export_keeps_memory_flat(backend: Backend) {
     }
     let growth = server.memory("VmHWM").saturating_sub(before);
     server.stop();
+    eprintln!("peak RSS growth: {growth} bytes");
     assert!(growth < 20 * 1024 * 1024, "peak RSS grew by {growth} bytes");
 }
 
