@@ -200,21 +200,11 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers() {
     );
 }
 
-/// The crates that depend directly on `krate` in the server's runtime tree.
-fn direct_dependents(root: &std::path::Path, krate: &str) -> Vec<String> {
+/// `cargo tree` of the server's runtime dependencies with `args` added.
+fn cargo_tree(root: &std::path::Path, args: &[&str]) -> String {
     let output = std::process::Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "-p",
-            "server",
-            "-e",
-            "normal",
-            "-i",
-            krate,
-            "--prefix",
-            "depth",
-            "--offline",
-        ])
+        .args(["tree", "-p", "server", "-e", "normal", "--offline"])
+        .args(args)
         .current_dir(root)
         .output()
         .expect("cargo tree runs");
@@ -223,7 +213,12 @@ fn direct_dependents(root: &std::path::Path, krate: &str) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8_lossy(&output.stdout)
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The crates that depend directly on `krate` in the server's runtime tree.
+fn direct_dependents(root: &std::path::Path, krate: &str) -> Vec<String> {
+    cargo_tree(root, &["-i", krate, "--prefix", "depth"])
         .lines()
         .filter_map(|line| line.strip_prefix('1'))
         .filter_map(|line| line.split(' ').next())
@@ -240,26 +235,7 @@ fn the_product_contains_no_generator_or_background_work() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap();
-    let output = std::process::Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "-p",
-            "server",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--offline",
-        ])
-        .current_dir(root)
-        .output()
-        .expect("cargo tree runs");
-    let tree = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let tree = cargo_tree(root, &["--prefix", "none"]);
     for client in ["ureq ", "surf ", "isahc ", "hyper-tls ", "awc "] {
         assert!(
             !tree.lines().any(|l| l.starts_with(client)),
