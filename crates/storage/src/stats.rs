@@ -6,6 +6,7 @@ use regen_domain::{JobId, JobStatus, Timestamp};
 use sqlx::Executor;
 
 use crate::error::StorageError;
+use crate::rows::json_rows;
 use crate::{Backend, Store};
 
 /// The number of jobs with one target type and status.
@@ -63,20 +64,6 @@ fn oldest_pending_sql(backend: Backend, of_target_type: bool) -> String {
     format!("SELECT {pair} FROM regeneration_jobs WHERE {filter} ORDER BY created_at, id LIMIT 1")
 }
 
-/// The kept counts as one JSON array of `[target_type, status, jobs]`.
-fn kept_json_sql(backend: Backend) -> String {
-    match backend {
-        Backend::Sqlite => format!(
-            "SELECT json_group_array(json_array(target_type, status, jobs)) \
-             FROM ({KEPT}) AS kept"
-        ),
-        Backend::Postgres => format!(
-            "SELECT COALESCE(json_agg(json_build_array(target_type, status, jobs))::text, '[]') \
-             FROM ({KEPT}) AS kept"
-        ),
-    }
-}
-
 impl Store {
     /// The kept counts and the oldest PENDING job (of `oldest_of`, a target
     /// type, when given), read by one statement as one row: a page that
@@ -87,7 +74,7 @@ impl Store {
         let backend = self.backend();
         let sql = format!(
             "SELECT ({}) AS kept, ({}) AS oldest",
-            kept_json_sql(backend),
+            json_rows(backend, "target_type, status, jobs", KEPT),
             oldest_pending_sql(backend, oldest_of.is_some())
         );
         let mut query = sqlx::query_as(&sql).bind(JobStatus::Pending.as_str());
