@@ -1,7 +1,8 @@
-use regen_domain::{Caller, JobStatus, JobSummary, Timestamp, MAX_LABEL_LEN};
-use regen_storage::{JobFilter, KeysetPosition, PageDirection};
+use regen_domain::{Caller, JobStats, JobStatus, JobSummary, Timestamp, MAX_LABEL_LEN};
+use regen_storage::{JobFilter, JobListing, KeysetPosition, PageDirection};
 
 use crate::cursor::{page_request, trim_page, Cursor};
+use crate::stats::stats_from;
 use crate::{require_admin, AdminService, ServiceError};
 
 /// A listing request as it arrives from a query string, before validation.
@@ -236,54 +237,81 @@ impl AdminService {
             .store()
             .list_jobs(&listing.filter, from, listing.limit + 1)
             .await?;
-        let stopped_at = found.scan_stopped_at;
-        let mut jobs = found.jobs;
-        let direction = from.map(|(d, _)| d).unwrap_or(PageDirection::Older);
-        let neighbours = trim_page(&mut jobs, listing.limit as usize, direction, from.is_some());
-        let cursor = |direction, position| {
-            Some(
-                Cursor {
-                    direction,
-                    position,
-                }
-                .encode(),
-            )
-        };
-        let cursor_at = |job: Option<&JobSummary>, direction| {
-            job.and_then(|job| cursor(direction, KeysetPosition::from(job)))
-        };
-        let mut next_cursor = neighbours
-            .has_older
-            .then(|| cursor_at(jobs.last(), PageDirection::Older))
-            .flatten();
-        let mut prev_cursor = neighbours
-            .has_newer
-            .then(|| cursor_at(jobs.first(), PageDirection::Newer))
-            .flatten();
-        // A scan that stopped at its budget goes on from where it stopped.
-        if let Some(position) = stopped_at {
-            match direction {
-                PageDirection::Older => next_cursor = cursor(PageDirection::Older, position),
-                PageDirection::Newer => prev_cursor = cursor(PageDirection::Newer, position),
+        Ok(job_page(found, &listing))
+    }
+
+    /// A page of jobs, as [`AdminService::list_jobs`] reads it, and the job
+    /// stats of its target type (every job's, without one), as
+    /// [`AdminService::job_stats`] reads them: what the list page shows,
+    /// read by one statement.
+    pub async fn list_jobs_with_stats(
+        &self,
+        caller: Option<&Caller>,
+        query: &ListQuery,
+    ) -> Result<(JobPage, JobStats), ServiceError> {
+        require_admin(caller)?;
+        let listing = validate(query)?;
+        let from = listing.cursor.map(|c| (c.direction, c.position));
+        let (found, kept) = self
+            .store()
+            .list_jobs_with_counts(&listing.filter, from, listing.limit + 1)
+            .await?;
+        let stats = stats_from(kept, listing.filter.target_type.as_deref());
+        Ok((job_page(found, &listing), stats))
+    }
+}
+
+/// The page the client sees of the `limit + 1` jobs the store found: its
+/// jobs, and the cursors to the pages on either side.
+fn job_page(found: JobListing, listing: &ValidListing) -> JobPage {
+    let from = listing.cursor.map(|c| (c.direction, c.position));
+    let stopped_at = found.scan_stopped_at;
+    let mut jobs = found.jobs;
+    let direction = from.map(|(d, _)| d).unwrap_or(PageDirection::Older);
+    let neighbours = trim_page(&mut jobs, listing.limit as usize, direction, from.is_some());
+    let cursor = |direction, position| {
+        Some(
+            Cursor {
+                direction,
+                position,
             }
+            .encode(),
+        )
+    };
+    let cursor_at = |job: Option<&JobSummary>, direction| {
+        job.and_then(|job| cursor(direction, KeysetPosition::from(job)))
+    };
+    let mut next_cursor = neighbours
+        .has_older
+        .then(|| cursor_at(jobs.last(), PageDirection::Older))
+        .flatten();
+    let mut prev_cursor = neighbours
+        .has_newer
+        .then(|| cursor_at(jobs.first(), PageDirection::Newer))
+        .flatten();
+    // A scan that stopped at its budget goes on from where it stopped.
+    if let Some(position) = stopped_at {
+        match direction {
+            PageDirection::Older => next_cursor = cursor(PageDirection::Older, position),
+            PageDirection::Newer => prev_cursor = cursor(PageDirection::Newer, position),
         }
-        // An empty page has no rows to take the way back from: go back from
-        // where this page started.
-        if let (true, Some((direction, position))) = (jobs.is_empty(), from) {
-            match direction {
-                PageDirection::Older => prev_cursor = cursor(PageDirection::Newer, position),
-                PageDirection::Newer => next_cursor = cursor(PageDirection::Older, position),
-            }
+    }
+    // An empty page has no rows to take the way back from: go back from
+    // where this page started.
+    if let (true, Some((direction, position))) = (jobs.is_empty(), from) {
+        match direction {
+            PageDirection::Older => prev_cursor = cursor(PageDirection::Newer, position),
+            PageDirection::Newer => next_cursor = cursor(PageDirection::Older, position),
         }
-        let short = jobs.len() < listing.limit as usize;
-        Ok(JobPage {
-            next_cursor,
-            prev_cursor,
-            searched_without_filling: stopped_at
-                .filter(|_| short)
-                .map(|_| regen_storage::SCAN_BUDGET),
-            jobs,
-        })
+    }
+    let short = jobs.len() < listing.limit as usize;
+    JobPage {
+        next_cursor,
+        prev_cursor,
+        searched_without_filling: stopped_at
+            .filter(|_| short)
+            .map(|_| regen_storage::SCAN_BUDGET),
+        jobs,
     }
 }
 

@@ -4,7 +4,7 @@
 use regen_domain::{Caller, JobStats, OldestPending, MAX_LABEL_LEN};
 use std::collections::BTreeMap;
 
-use regen_storage::{ActivityRow, CountRow};
+use regen_storage::{ActivityRow, CountRow, KeptCounts};
 
 use crate::{require_admin, AdminService, Operator, ServiceError};
 
@@ -46,16 +46,7 @@ impl AdminService {
 
     async fn stats_for(&self, target_type: Option<&str>) -> Result<JobStats, ServiceError> {
         let kept = self.store().job_counts(target_type).await?;
-        let counts = kept
-            .rows
-            .into_iter()
-            .filter(|row| target_type.is_none_or(|t| t == row.target_type))
-            .map(|row| (row.target_type, row.status, row.jobs.max(0) as u64));
-        Ok(JobStats::from_counts(
-            counts,
-            kept.oldest_pending
-                .map(|(id, created_at)| OldestPending { id, created_at }),
-        ))
+        Ok(stats_from(kept, target_type))
     }
 
     /// Recounts every job with `COUNT(*)` (and the hourly activity from the
@@ -77,6 +68,21 @@ impl AdminService {
     pub async fn rebuild_job_counts(&self, _operator: &Operator) -> Result<i64, ServiceError> {
         Ok(self.store().rebuild_job_counts().await?)
     }
+}
+
+/// The stats of one target type's jobs (every job's, without one), from the
+/// kept counts and the oldest PENDING job read for it.
+pub(crate) fn stats_from(kept: KeptCounts, target_type: Option<&str>) -> JobStats {
+    let counts = kept
+        .rows
+        .into_iter()
+        .filter(|row| target_type.is_none_or(|t| t == row.target_type))
+        .map(|row| (row.target_type, row.status, row.jobs.max(0) as u64));
+    JobStats::from_counts(
+        counts,
+        kept.oldest_pending
+            .map(|(id, created_at)| OldestPending { id, created_at }),
+    )
 }
 
 /// Where two sets of (key, figure) differ; a missing key counts 0.

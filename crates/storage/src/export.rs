@@ -16,7 +16,7 @@
 use sqlx::Row;
 
 use crate::error::StorageError;
-use crate::listing::{budget_end, keyset_position, BudgetEnd, Listing};
+use crate::listing::{keyset_position, BudgetEnd, Listing, PageLimit};
 use crate::rows::{json_rows, summary_texts_from_json, SummaryText, JOB_COLUMNS};
 use crate::Backend;
 use crate::{JobFilter, KeysetPosition, PageDirection, Store};
@@ -114,11 +114,7 @@ impl Store {
         );
         // One connection for the page's statements: it is checked out once.
         let mut conn = self.pool.acquire().await?;
-        let budget = if listing.budgeted() {
-            budget_end(&mut conn, &listing).await?
-        } else {
-            None
-        };
+        let budget = listing.budget_bound(&mut conn).await?;
         let Some(cut) = page_cut(&mut conn, &listing, budget.as_ref(), limit).await? else {
             // Nothing more up to the scan budget's end: go on from there.
             return Ok(ExportPage {
@@ -126,7 +122,8 @@ impl Store {
                 next: budget.as_ref().map(keyset_position).transpose()?,
             });
         };
-        let rows_sql = listing.page_sql_of(JOB_COLUMNS, true);
+        let cut_rows = PageLimit::Bound(cut.rows as u32);
+        let rows_sql = listing.page_sql_of(JOB_COLUMNS, true, cut_rows);
         let bound = (cut.created_at.clone(), cut.id.clone());
         // LIMIT ends the scan (SQLite checks the cut as a filter, not as the
         // end of the index range). A job inserted into the range meanwhile
@@ -135,7 +132,7 @@ impl Store {
         let mut rows = if cut.rows > 1 {
             let sql = framed_rows(self.backend(), &rows_sql);
             let page = listing
-                .page_query(&sql, Some(&bound), cut.rows as u32)
+                .page_query(&sql, Some(&bound), cut_rows)
                 .fetch_one(&mut *conn)
                 .await?;
             // Borrowed from the row: the page's text is not copied again.
@@ -146,7 +143,7 @@ impl Store {
             // framing would copy the payload again on both sides (SQLite's
             // concatenations, and the page's text beside the job's).
             listing
-                .page_query(&rows_sql, Some(&bound), 1)
+                .page_query(&rows_sql, Some(&bound), cut_rows)
                 .fetch_optional(&mut *conn)
                 .await?
                 .map(|row| stored_job_from_row(&row))
@@ -181,7 +178,8 @@ async fn page_cut(
     limit: u32,
 ) -> Result<Option<Cut>, StorageError> {
     let bounded = budget.is_some();
-    let sized = listing.page_sql_of(&format!("created_at, id, {PAYLOAD_BYTES}"), bounded);
+    let limit = PageLimit::Bound(limit);
+    let sized = listing.page_sql_of(&format!("created_at, id, {PAYLOAD_BYTES}"), bounded, limit);
     let sql = json_rows(listing.backend(), "created_at, id, bytes", &sized);
     let page: String = listing
         .page_query(&sql, budget, limit)

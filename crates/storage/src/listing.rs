@@ -14,6 +14,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::error::StorageError;
 use crate::rows::{job_ids, json_rows, parse_text, summaries_from_json, SUMMARY_COLUMNS};
+use crate::stats::{bind_counts, counts_columns_sql, kept_counts, KeptCounts};
 use crate::{AnyQuery, Backend, Store};
 
 /// Which jobs a listing shows. Empty `statuses` means every status.
@@ -75,6 +76,20 @@ impl std::ops::Deref for JobListing {
 
 /// The (created_at, id) of the last row a page's scan budget lets it examine.
 pub(crate) type BudgetEnd = (String, String);
+
+/// How many rows a page statement reads, and how its LIMIT is written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PageLimit {
+    /// Bound as the statement's last value: one prepared statement for
+    /// pages of every size (an export's, whose sizes vary page by page).
+    Bound(u32),
+    /// Written into the statement, for pages that come in a few sizes (a
+    /// listing's). PostgreSQL plans a statement with a bound LIMIT again on
+    /// every execution (its generic plan, made without knowing the LIMIT,
+    /// always looks dearer), which cost a listing page as much as reading
+    /// it; with the LIMIT written, its plan is made once per connection.
+    Written(u32),
+}
 
 /// The filter whose index drives the scan, most selective first. Each of
 /// these indexes ends in (created_at, id), so the time window and the keyset
@@ -260,47 +275,70 @@ impl Listing {
     /// The position of the last row the budget lets one page examine.
     fn budget_end_sql(&self) -> String {
         format!(
-            "SELECT created_at, id FROM regeneration_jobs {} {} LIMIT 1 OFFSET ${}",
+            "SELECT created_at, id FROM regeneration_jobs {} {} LIMIT 1 OFFSET {}",
             self.driving,
             self.ordered,
-            self.conditions.params.len() + 1
+            SCAN_BUDGET - 1
         )
     }
 
     /// The page, down to `bound` when the budget ends before the range does.
-    /// LIMIT is bound, so one statement per filter shape is prepared and
-    /// cached, not one per page size.
-    fn page_sql(&self, bounded: bool) -> String {
-        self.page_sql_of(SUMMARY_COLUMNS, bounded)
+    fn page_sql(&self, bounded: bool, limit: PageLimit) -> String {
+        self.page_sql_of(SUMMARY_COLUMNS, bounded, limit)
     }
 
     /// [`Listing::page_sql`] selecting `columns`. With `bounded`, the page
     /// ends at a keyset position (inclusive), bound after the filter's
-    /// values; LIMIT comes last.
-    pub(crate) fn page_sql_of(&self, columns: &str, bounded: bool) -> String {
+    /// values; a bound LIMIT comes last.
+    pub(crate) fn page_sql_of(&self, columns: &str, bounded: bool, limit: PageLimit) -> String {
         let mut conditions = self.conditions.driving.clone();
-        let mut n = self.conditions.params.len();
         if bounded {
+            let n = self.conditions.params.len();
             let comparison = if self.order == "ASC" { "<=" } else { ">=" };
             conditions.push(format!(
                 "(created_at, id) {comparison} (${}, ${})",
                 n + 1,
                 n + 2
             ));
-            n += 2;
         }
         conditions.extend(self.conditions.residual.iter().cloned());
+        let limit = match limit {
+            PageLimit::Bound(_) => format!("${}", self.page_params(bounded, limit)),
+            PageLimit::Written(rows) => rows.to_string(),
+        };
         format!(
-            "SELECT {columns} FROM regeneration_jobs {} {} LIMIT ${}",
+            "SELECT {columns} FROM regeneration_jobs {} {} LIMIT {limit}",
             where_clause(&conditions),
             self.ordered,
-            n + 1
         )
     }
 
+    /// How many values [`Listing::page_query`] binds: the filter's, the
+    /// bound's two, and a bound LIMIT, which comes last.
+    pub(crate) fn page_params(&self, bounded: bool, limit: PageLimit) -> usize {
+        let limit = match limit {
+            PageLimit::Bound(_) => 1,
+            PageLimit::Written(_) => 0,
+        };
+        self.conditions.params.len() + if bounded { 2 } else { 0 } + limit
+    }
+
+    /// Where the scan budget ends, when the filter needs one (see
+    /// [`budget_end`]).
+    pub(crate) async fn budget_bound(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<Option<BudgetEnd>, StorageError> {
+        if self.budgeted() {
+            budget_end(conn, self).await
+        } else {
+            Ok(None)
+        }
+    }
+
     /// The page as one row holding a JSON array of its rows (`json_rows`).
-    fn page_as_json_sql(&self, bounded: bool) -> String {
-        json_rows(self.backend, SUMMARY_COLUMNS, &self.page_sql(bounded))
+    fn page_as_json_sql(&self, bounded: bool, limit: PageLimit) -> String {
+        json_rows(self.backend, SUMMARY_COLUMNS, &self.page_sql(bounded, limit))
     }
 
     fn bind_filter<'q>(&'q self, mut query: AnyQuery<'q>) -> AnyQuery<'q> {
@@ -315,19 +353,21 @@ impl Listing {
         &'q self,
         sql: &'q str,
         bound: Option<&'q (String, String)>,
-        limit: u32,
+        limit: PageLimit,
     ) -> AnyQuery<'q> {
         let mut query = self.bind_filter(sqlx::query(sql));
         if let Some((at, id)) = bound {
             query = query.bind(at).bind(id);
         }
-        query.bind(i64::from(limit))
+        match limit {
+            PageLimit::Bound(rows) => query.bind(i64::from(rows)),
+            PageLimit::Written(_) => query,
+        }
     }
 
     /// `sql` (the budget statement or an EXPLAIN of it) with every value bound.
     fn budget_query<'q>(&'q self, sql: &'q str) -> AnyQuery<'q> {
         self.bind_filter(sqlx::query(sql))
-            .bind(i64::from(SCAN_BUDGET) - 1)
     }
 }
 
@@ -362,7 +402,8 @@ impl Store {
             }
             bound = budget_end(&mut conn, &listing).await?;
         }
-        let sql = format!("{explain} {}", listing.page_sql(bound.is_some()));
+        let limit = PageLimit::Written(limit);
+        let sql = format!("{explain} {}", listing.page_sql(bound.is_some(), limit));
         for row in listing
             .page_query(&sql, bound.as_ref(), limit)
             .fetch_all(&mut *conn)
@@ -381,18 +422,39 @@ impl Store {
         limit: u32,
     ) -> Result<JobListing, StorageError> {
         let (page, bound) = self.list_page_json(filter, from, limit).await?;
-        let mut jobs = summaries_from_json(&page)?;
-        let scan_stopped_at = match &bound {
-            Some(end) if jobs.len() < limit as usize => Some(keyset_position(end)?),
-            _ => None,
-        };
-        // Newest first, whichever way the page was read (an aggregate keeps
-        // no promised order).
-        jobs.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
-        Ok(JobListing {
-            jobs,
-            scan_stopped_at,
-        })
+        job_listing(&page, bound, limit)
+    }
+
+    /// [`Store::list_jobs`] and, read by the same statement,
+    /// [`Store::job_counts`] with the oldest PENDING job of the filter's
+    /// target type. The list page shows both: this way they come from one
+    /// snapshot, in one round trip and one checkout of a connection.
+    pub async fn list_jobs_with_counts(
+        &self,
+        filter: &JobFilter,
+        from: Option<(PageDirection, KeysetPosition)>,
+        limit: u32,
+    ) -> Result<(JobListing, KeptCounts), StorageError> {
+        let listing = Listing::new(filter, from, self.backend());
+        let oldest_of = filter.target_type.as_deref();
+        let mut conn = self.pool.acquire().await?;
+        let bound = listing.budget_bound(&mut conn).await?;
+        let bounded = bound.is_some();
+        let rows = PageLimit::Written(limit);
+        let sql = format!(
+            "SELECT ({}) AS page, {}",
+            listing.page_as_json_sql(bounded, rows),
+            counts_columns_sql(
+                self.backend(),
+                listing.page_params(bounded, rows) + 1,
+                oldest_of.is_some()
+            )
+        );
+        let row = bind_counts(listing.page_query(&sql, bound.as_ref(), rows), oldest_of)
+            .fetch_one(&mut *conn)
+            .await?;
+        let page: &str = row.try_get("page")?;
+        Ok((job_listing(page, bound, limit)?, kept_counts(&row)?))
     }
 
     /// One listing page as `json_rows` reads it, and where its scan budget
@@ -405,19 +467,36 @@ impl Store {
     ) -> Result<(String, Option<BudgetEnd>), StorageError> {
         let listing = Listing::new(filter, from, self.backend());
         let mut conn = self.pool.acquire().await?;
-        let bound = if listing.budgeted() {
-            budget_end(&mut conn, &listing).await?
-        } else {
-            None
-        };
-        let sql = listing.page_as_json_sql(bound.is_some());
+        let bound = listing.budget_bound(&mut conn).await?;
+        let rows = PageLimit::Written(limit);
+        let sql = listing.page_as_json_sql(bound.is_some(), rows);
         let page: String = listing
-            .page_query(&sql, bound.as_ref(), limit)
+            .page_query(&sql, bound.as_ref(), rows)
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
         Ok((page, bound))
     }
+}
+
+/// A page read by `json_rows`, decoded: newest first, whichever way it was
+/// read (an aggregate keeps no promised order), and where its scan stopped
+/// when the budget ended before `limit` rows were found.
+fn job_listing(
+    page: &str,
+    bound: Option<BudgetEnd>,
+    limit: u32,
+) -> Result<JobListing, StorageError> {
+    let mut jobs = summaries_from_json(page)?;
+    let scan_stopped_at = match &bound {
+        Some(end) if jobs.len() < limit as usize => Some(keyset_position(end)?),
+        _ => None,
+    };
+    jobs.sort_unstable_by_key(|job| std::cmp::Reverse((job.created_at, job.id)));
+    Ok(JobListing {
+        jobs,
+        scan_stopped_at,
+    })
 }
 
 /// A keyset position as stored text, parsed.

@@ -3,11 +3,12 @@
 //! them.
 
 use regen_domain::{JobId, JobStatus, Timestamp};
-use sqlx::Executor;
+use sqlx::any::AnyRow;
+use sqlx::{Executor, Row};
 
 use crate::error::StorageError;
-use crate::rows::json_rows;
-use crate::{Backend, Store};
+use crate::rows::{json_rows, parse_text};
+use crate::{AnyQuery, Backend, Store};
 
 /// The number of jobs with one target type and status.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,18 +51,59 @@ pub struct KeptCounts {
 }
 
 /// The oldest PENDING job as a JSON `[id, created_at]`: one probe of an
-/// index on (status, created_at) or (target_type, status, created_at).
-fn oldest_pending_sql(backend: Backend, of_target_type: bool) -> String {
+/// index on (status, created_at) or (target_type, status, created_at). Its
+/// status is bound as `$first`, the target type (if any) as the next.
+fn oldest_pending_sql(backend: Backend, first: usize, of_target_type: bool) -> String {
     let filter = if of_target_type {
-        "status = $1 AND target_type = $2"
+        format!("status = ${first} AND target_type = ${}", first + 1)
     } else {
-        "status = $1"
+        format!("status = ${first}")
     };
     let pair = match backend {
         Backend::Sqlite => "json_array(id, created_at)",
         Backend::Postgres => "json_build_array(id, created_at)::text",
     };
     format!("SELECT {pair} FROM regeneration_jobs WHERE {filter} ORDER BY created_at, id LIMIT 1")
+}
+
+/// The select-list items `kept` and `oldest` that read the kept counts and
+/// the oldest PENDING job (of a target type, with `of_target_type`), whose
+/// values are bound from `$first` on by [`bind_counts`]. A statement that
+/// selects them is decoded by [`kept_counts`].
+pub(crate) fn counts_columns_sql(backend: Backend, first: usize, of_target_type: bool) -> String {
+    format!(
+        "({}) AS kept, ({}) AS oldest",
+        json_rows(backend, "target_type, status, jobs", KEPT),
+        oldest_pending_sql(backend, first, of_target_type)
+    )
+}
+
+/// Binds the values of [`counts_columns_sql`], after those bound before it.
+pub(crate) fn bind_counts<'q>(query: AnyQuery<'q>, oldest_of: Option<&'q str>) -> AnyQuery<'q> {
+    let query = query.bind(JobStatus::Pending.as_str());
+    match oldest_of {
+        Some(target_type) => query.bind(target_type),
+        None => query,
+    }
+}
+
+/// The `kept` and `oldest` columns of [`counts_columns_sql`], decoded.
+pub(crate) fn kept_counts(row: &AnyRow) -> Result<KeptCounts, StorageError> {
+    let kept: &str = row.try_get("kept")?;
+    let oldest: Option<&str> = row.try_get("oldest")?;
+    let kept: Vec<(String, String, i64)> = serde_json::from_str(kept)
+        .map_err(|e| StorageError::corrupt(format!("job counts: {e}")))?;
+    let oldest_pending = oldest
+        .map(|pair| {
+            let (id, at): (&str, &str) = serde_json::from_str(pair)
+                .map_err(|e| StorageError::corrupt(format!("oldest pending: {e}")))?;
+            Ok::<_, StorageError>((parse_text("id", id)?, parse_text("created_at", at)?))
+        })
+        .transpose()?;
+    Ok(KeptCounts {
+        rows: rows(kept)?,
+        oldest_pending,
+    })
 }
 
 impl Store {
@@ -71,33 +113,14 @@ impl Store {
     /// Costs the same at any number of jobs: it reads the counters and one
     /// index entry, not the jobs.
     pub async fn job_counts(&self, oldest_of: Option<&str>) -> Result<KeptCounts, StorageError> {
-        let backend = self.backend();
         let sql = format!(
-            "SELECT ({}) AS kept, ({}) AS oldest",
-            json_rows(backend, "target_type, status, jobs", KEPT),
-            oldest_pending_sql(backend, oldest_of.is_some())
+            "SELECT {}",
+            counts_columns_sql(self.backend(), 1, oldest_of.is_some())
         );
-        let mut query = sqlx::query_as(&sql).bind(JobStatus::Pending.as_str());
-        if let Some(target_type) = oldest_of {
-            query = query.bind(target_type);
-        }
-        let (kept, oldest): (String, Option<String>) = query.fetch_one(&self.pool).await?;
-        let kept: Vec<(String, String, i64)> = serde_json::from_str(&kept)
-            .map_err(|e| StorageError::corrupt(format!("job counts: {e}")))?;
-        let oldest_pending = oldest
-            .map(|pair| {
-                let (id, at): (String, String) = serde_json::from_str(&pair)
-                    .map_err(|e| StorageError::corrupt(format!("oldest pending: {e}")))?;
-                Ok::<_, StorageError>((
-                    id.parse().map_err(StorageError::corrupt)?,
-                    at.parse().map_err(StorageError::corrupt)?,
-                ))
-            })
-            .transpose()?;
-        Ok(KeptCounts {
-            rows: rows(kept)?,
-            oldest_pending,
-        })
+        let row = bind_counts(sqlx::query(&sql), oldest_of)
+            .fetch_one(&self.pool)
+            .await?;
+        kept_counts(&row)
     }
 
     /// The kept counts and a recount of the jobs with `COUNT(*)`, read in one

@@ -72,6 +72,7 @@ contract_tests!(
     kept_counts_stay_exact_under_concurrent_triggers,
     a_corrupted_counter_is_caught_by_a_recount_and_repaired_by_a_rebuild,
     the_oldest_pending_job_is_found_overall_and_per_target_type,
+    a_page_read_with_its_counts_is_the_page_and_the_counts_read_apart,
     a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there,
     export_pages_visit_every_matching_job_once_with_its_stored_payloads,
     export_pages_of_big_payloads_hold_a_quarter_mebibyte_or_one_job,
@@ -172,6 +173,63 @@ async fn sqlite_serves_every_documented_filter_shape_from_an_ordered_index() {
         assert!(
             !plan.iter().any(|line| line.contains("TEMP B-TREE")),
             "{shape}: {plan:?}"
+        );
+    }
+}
+
+/// PostgreSQL plans a listing page once per connection, not on every
+/// request: with its LIMIT written into the statement (not bound), the
+/// page runs on its generic plan once the planner's five trial runs are
+/// over. With a bound LIMIT every run was planned again, which cost as much
+/// as reading the page.
+#[tokio::test]
+async fn a_postgres_listing_page_is_planned_once_per_connection() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let one_connection = StoreOptions {
+        max_connections: 1,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect(&db.url, &one_connection).await.unwrap();
+    store.migrate().await.unwrap();
+    for n in 0..20 {
+        store
+            .insert_job(new_job(JobStatus::Pending, "insight", &format!("i-{n}")))
+            .await
+            .unwrap();
+    }
+    let filters = [
+        JobFilter::default(),
+        JobFilter {
+            statuses: vec![JobStatus::Pending],
+            ..JobFilter::default()
+        },
+        JobFilter {
+            target_type: Some("insight".into()),
+            ..JobFilter::default()
+        },
+    ];
+    for _ in 0..10 {
+        for filter in &filters {
+            store.list_jobs(filter, None, 51).await.unwrap();
+            store.list_jobs_with_counts(filter, None, 51).await.unwrap();
+        }
+    }
+    let plans: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE statement LIKE '%FROM regeneration_jobs%LIMIT 51%'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let plans: Vec<_> = plans
+        .into_iter()
+        .filter(|(statement, ..)| !statement.contains("pg_prepared_statements"))
+        .collect();
+    assert_eq!(plans.len(), 2 * filters.len(), "{plans:?}");
+    for (statement, generic, custom) in plans {
+        assert!(
+            custom <= 5 && generic >= 5,
+            "planned {custom} times for 10 runs: {statement}"
         );
     }
 }
@@ -1291,6 +1349,80 @@ async fn the_oldest_pending_job_is_found_overall_and_per_target_type(backend: Ba
     );
 }
 
+/// The list page reads its jobs and its counts with one statement; what it
+/// gets must be exactly what the two reads give apart, for every kind of
+/// filter and cursor (the budgeted filters are in the scan budget's test).
+async fn a_page_read_with_its_counts_is_the_page_and_the_counts_read_apart(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    for (n, (target_type, status)) in [
+        ("article", "PENDING"),
+        ("article", "FAILED"),
+        ("insight", "PENDING"),
+        ("insight", "COMPLETED"),
+        ("article", "PENDING"),
+        ("summary", "RUNNING"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = format!("2026-01-0{}T00:00:00.000Z", n + 1);
+        raw_insert_job(&store, target_type, status, &at).await;
+    }
+    let second = store.list_jobs(&JobFilter::default(), None, 2).await.unwrap()[1].clone();
+    let article = || JobFilter {
+        target_type: Some("article".into()),
+        ..JobFilter::default()
+    };
+    let filters = [
+        JobFilter::default(),
+        article(),
+        JobFilter {
+            statuses: vec![JobStatus::Pending],
+            ..article()
+        },
+        JobFilter {
+            statuses: vec![JobStatus::Pending],
+            ..JobFilter::default()
+        },
+        JobFilter {
+            target_type: Some("nothing-of-this-type".into()),
+            ..JobFilter::default()
+        },
+    ];
+    let froms = [
+        None,
+        Some((PageDirection::Older, KeysetPosition::from(&second))),
+        Some((PageDirection::Newer, KeysetPosition::from(&second))),
+    ];
+    for filter in &filters {
+        for from in froms {
+            for limit in [1, 2, 51] {
+                let together = store
+                    .list_jobs_with_counts(filter, from, limit)
+                    .await
+                    .unwrap();
+                let apart = (
+                    store.list_jobs(filter, from, limit).await.unwrap(),
+                    store
+                        .job_counts(filter.target_type.as_deref())
+                        .await
+                        .unwrap(),
+                );
+                assert_eq!(together, apart, "{filter:?} from {from:?}, limit {limit}");
+            }
+        }
+    }
+    let (page, counts) = store
+        .list_jobs_with_counts(&article(), None, 51)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 3);
+    assert_eq!(
+        counts.oldest_pending.unwrap().1.to_string(),
+        "2026-01-01T00:00:00.000Z"
+    );
+}
+
 async fn a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there(backend: Backend) {
     let (_db, store) = store(backend).await;
     let start = regen_domain::Timestamp::from_millis(1_780_000_000_000).unwrap();
@@ -1318,6 +1450,28 @@ async fn a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there(bac
     let stop = first
         .scan_stopped_at
         .expect("the scan stopped at its budget");
+    // Read with its counts, a budgeted page (whose bound is bound before
+    // the counts' values) is the same page.
+    let rare_of_type = JobFilter {
+        target_type: Some("insight".into()),
+        ..rare.clone()
+    };
+    for filter in [&rare, &rare_of_type] {
+        for from in [None, Some((PageDirection::Older, stop))] {
+            let (page, counts) = store
+                .list_jobs_with_counts(filter, from, 51)
+                .await
+                .unwrap();
+            assert_eq!(page, store.list_jobs(filter, from, 51).await.unwrap());
+            assert_eq!(
+                counts,
+                store
+                    .job_counts(filter.target_type.as_deref())
+                    .await
+                    .unwrap()
+            );
+        }
+    }
     let rest = store
         .list_jobs(&rare, Some((PageDirection::Older, stop)), 51)
         .await

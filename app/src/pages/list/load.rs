@@ -85,8 +85,26 @@ pub(super) async fn load() -> Result<ListData, PageError> {
         (label, link(&window))
     })
     .collect();
-    let page = match service.list_jobs(info.caller.as_ref(), &query).await {
-        Ok(page) => page,
+    // The kept counts answer "all jobs" and "one target type" exactly; with
+    // any other filter they would not describe the list, so none are shown.
+    // When they are, the page and its counts come from one statement.
+    let countable = query.target_id.is_none()
+        && query.created_from.is_none()
+        && query.created_to.is_none()
+        && query.created_by.is_none();
+    let read = if countable {
+        service
+            .list_jobs_with_stats(info.caller.as_ref(), &query)
+            .await
+            .map(|(page, stats)| (page, Some(stats)))
+    } else {
+        service
+            .list_jobs(info.caller.as_ref(), &query)
+            .await
+            .map(|page| (page, None))
+    };
+    let (page, stats) = match read {
+        Ok(read) => read,
         Err(ServiceError::InvalidParameter { parameter, message }) => {
             crate::ssr::set_status(http::StatusCode::BAD_REQUEST);
             return Ok(ListData {
@@ -115,17 +133,7 @@ pub(super) async fn load() -> Result<ListData, PageError> {
             .as_deref()
             .map(|c| format!("{LIST_PATH}?{}", query.to_query_string(Some(c))))
     };
-    // The kept counts answer "all jobs" and "one target type" exactly; with
-    // any other filter they would not describe the list, so none are shown.
-    let countable = query.target_id.is_none()
-        && query.created_from.is_none()
-        && query.created_to.is_none()
-        && query.created_by.is_none();
-    let counts = if countable {
-        let stats = service
-            .job_stats(info.caller.as_ref(), query.target_type.as_deref())
-            .await
-            .map_err(|e| PageError::from_service(e, &info.request_id))?;
+    let counts = stats.map(|stats| {
         let hrefs = ALL_STATUSES
             .into_iter()
             .map(|status| {
@@ -138,14 +146,12 @@ pub(super) async fn load() -> Result<ListData, PageError> {
             .oldest_pending
             .as_ref()
             .map(|oldest| format!("{LIST_PATH}/{}", oldest.id));
-        Some(StatusCountLinks {
+        StatusCountLinks {
             stats,
             hrefs,
             oldest_href,
-        })
-    } else {
-        None
-    };
+        }
+    });
     let bulk = bulk_controls(&query, counts.as_ref(), service.bulk_trigger_max());
     let chart = activity_chart(&service, &info, &query, chart_range, now, &link).await?;
     let links = crate::ssr::ui_config().target_links;
