@@ -338,7 +338,11 @@ impl Listing {
 
     /// The page as one row holding a JSON array of its rows (`json_rows`).
     fn page_as_json_sql(&self, bounded: bool, limit: PageLimit) -> String {
-        json_rows(self.backend, SUMMARY_COLUMNS, &self.page_sql(bounded, limit))
+        json_rows(
+            self.backend,
+            SUMMARY_COLUMNS,
+            &self.page_sql(bounded, limit),
+        )
     }
 
     fn bind_filter<'q>(&'q self, mut query: AnyQuery<'q>) -> AnyQuery<'q> {

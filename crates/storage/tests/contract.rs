@@ -63,6 +63,7 @@ contract_tests!(
     replaying_an_audit_event_is_idempotent,
     jobs_missing_audit_are_reported,
     users_tokens_and_sessions_round_trip,
+    requests_that_find_a_credential_stale_together_write_it_once,
     taking_access_away_revokes_tokens_for_good,
     raw_tokens_with_an_unknown_scope_or_a_long_label_are_refused,
     login_attempts_are_seen_by_every_reader_and_forgotten_on_request,
@@ -1049,6 +1050,89 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
 /// Disabling revokes every token, a demotion every admin-scope token, and
 /// a password change every token when asked; undoing the change (enable,
 /// promote) brings none of them back.
+/// Requests that find a token's last-used time (or a session's last-seen
+/// time) stale at the same moment write it once. Written by all of them,
+/// each would wait for the one before it to commit: every request of that
+/// credential stalled once a minute. The writes are counted by triggers
+/// added here with raw SQL.
+async fn requests_that_find_a_credential_stale_together_write_it_once(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
+    store
+        .create_api_token(&NewApiToken {
+            user_id: user.id.clone(),
+            token_hash: "tokenhash".into(),
+            scope: Scope::Admin,
+            label: None,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    store
+        .create_session(&regen_storage::NewSession {
+            id: "s1".into(),
+            id_hash: "hash-s1".into(),
+            user_id: user.id.clone(),
+            expires_at: Timestamp::from_millis(regen_storage::now().millis() + 60_000).unwrap(),
+            client_address: None,
+            user_agent: None,
+            id_token: None,
+        })
+        .await
+        .unwrap();
+    let counting = match backend {
+        Backend::Sqlite => {
+            "CREATE TABLE credential_writes (written TEXT NOT NULL); \
+             CREATE TRIGGER token_written AFTER UPDATE OF last_used_at ON api_tokens \
+             BEGIN INSERT INTO credential_writes VALUES ('api_tokens'); END; \
+             CREATE TRIGGER session_written AFTER UPDATE OF last_seen_at ON sessions \
+             BEGIN INSERT INTO credential_writes VALUES ('sessions'); END;"
+        }
+        Backend::Postgres => {
+            "CREATE TABLE credential_writes (written TEXT NOT NULL); \
+             CREATE FUNCTION count_credential_write() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN INSERT INTO credential_writes VALUES (TG_TABLE_NAME); RETURN NULL; END $$; \
+             CREATE TRIGGER token_written AFTER UPDATE OF last_used_at ON api_tokens \
+             FOR EACH ROW EXECUTE FUNCTION count_credential_write(); \
+             CREATE TRIGGER session_written AFTER UPDATE OF last_seen_at ON sessions \
+             FOR EACH ROW EXECUTE FUNCTION count_credential_write();"
+        }
+    };
+    store.pool().execute(sqlx::raw_sql(counting)).await.unwrap();
+    let long_ago = Timestamp::from_millis(0).unwrap();
+    for round in 0..3 {
+        store
+            .pool()
+            .execute(
+                "UPDATE api_tokens SET last_used_at = '2000-01-01T00:00:00.000Z'; \
+                 UPDATE sessions SET last_seen_at = '2000-01-01T00:00:00.000Z'; \
+                 DELETE FROM credential_writes;",
+            )
+            .await
+            .unwrap();
+        let uses: Vec<_> = (0..32)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let token = store.use_api_token("tokenhash").await.unwrap();
+                    let session = store.touch_session("hash-s1", long_ago).await.unwrap();
+                    token.is_some() && session.is_some()
+                })
+            })
+            .collect();
+        for used in uses {
+            assert!(used.await.unwrap());
+        }
+        let writes: Vec<(String,)> =
+            sqlx::query_as("SELECT written FROM credential_writes ORDER BY written")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        let writes: Vec<&str> = writes.iter().map(|(w,)| w.as_str()).collect();
+        assert_eq!(writes, ["api_tokens", "sessions"], "round {round}");
+    }
+}
+
 async fn taking_access_away_revokes_tokens_for_good(backend: Backend) {
     let (_db, store) = store(backend).await;
     let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
@@ -1368,7 +1452,11 @@ async fn a_page_read_with_its_counts_is_the_page_and_the_counts_read_apart(backe
         let at = format!("2026-01-0{}T00:00:00.000Z", n + 1);
         raw_insert_job(&store, target_type, status, &at).await;
     }
-    let second = store.list_jobs(&JobFilter::default(), None, 2).await.unwrap()[1].clone();
+    let second = store
+        .list_jobs(&JobFilter::default(), None, 2)
+        .await
+        .unwrap()[1]
+        .clone();
     let article = || JobFilter {
         target_type: Some("article".into()),
         ..JobFilter::default()
@@ -1458,10 +1546,7 @@ async fn a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there(bac
     };
     for filter in [&rare, &rare_of_type] {
         for from in [None, Some((PageDirection::Older, stop))] {
-            let (page, counts) = store
-                .list_jobs_with_counts(filter, from, 51)
-                .await
-                .unwrap();
+            let (page, counts) = store.list_jobs_with_counts(filter, from, 51).await.unwrap();
             assert_eq!(page, store.list_jobs(filter, from, 51).await.unwrap());
             assert_eq!(
                 counts,

@@ -32,6 +32,10 @@ impl Store {
         Ok(())
     }
 
+    /// How stale a session's last-seen time may get before a request
+    /// writes it.
+    const LAST_SEEN_PRECISION_MS: i64 = 10_000;
+
     /// The session with its user, if it exists, has not reached its absolute
     /// expiry, was seen after `idle_since`, and its user is not disabled. A
     /// live session's last-seen time is moved to now.
@@ -61,13 +65,19 @@ impl Store {
             last_seen_at: parse(&row, "last_seen_at")?,
             expires_at: parse(&row, "expires_at")?,
         };
-        // Only write when it matters, so that reads stay reads.
-        if at.millis() - record.last_seen_at.millis() > 10_000 {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
-                .bind(at.to_string())
-                .bind(id_hash)
-                .execute(&mut *conn)
-                .await?;
+        // Only write when it matters, so that reads stay reads; and only
+        // once when many requests of one session find it stale together.
+        let stale_before =
+            Timestamp::from_millis(at.millis() - Self::LAST_SEEN_PRECISION_MS).unwrap_or(at);
+        if record.last_seen_at < stale_before {
+            sqlx::query(
+                "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $3",
+            )
+            .bind(at.to_string())
+            .bind(id_hash)
+            .bind(stale_before.to_string())
+            .execute(&mut *conn)
+            .await?;
         }
         Ok(Some(record))
     }

@@ -1,7 +1,7 @@
 //! API tokens: stored as hashes, listed, revoked, and looked up with their
 //! owner on every request that carries one.
 
-use regen_domain::{Scope, TokenSummary};
+use regen_domain::{Scope, Timestamp, TokenSummary};
 use uuid::Uuid;
 
 use super::records::{
@@ -75,6 +75,9 @@ impl Store {
         token_summary(&row).map(Some)
     }
 
+    /// How stale a token's last-used time may get before a use writes it.
+    const LAST_USED_PRECISION_MS: i64 = 60_000;
+
     /// The owner and scope of a usable token (not revoked, not expired,
     /// owner not disabled), recording the use. The last-used time is kept to
     /// the minute: writing it on every request would turn each read into a
@@ -100,13 +103,21 @@ impl Store {
         else {
             return Ok(None);
         };
-        let stale = last_used.is_none_or(|last| at.millis() - last.millis() > 60_000);
-        if stale {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
-                .bind(at_text)
-                .bind(token_hash)
-                .execute(&self.pool)
-                .await?;
+        let stale_before =
+            Timestamp::from_millis(at.millis() - Self::LAST_USED_PRECISION_MS).unwrap_or(at);
+        if last_used.is_none_or(|last| last < stale_before) {
+            // Every request that finds the time stale at once would write
+            // it, each waiting for the one before to commit; the condition
+            // lets the first write and the others change nothing.
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 \
+                 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind(at_text)
+            .bind(token_hash)
+            .bind(stale_before.to_string())
+            .execute(&self.pool)
+            .await?;
         }
         Ok(Some((user, scope)))
     }
