@@ -13,8 +13,16 @@ use regen_domain::{ActivityBucket, Caller};
 use crate::activity::ActivityQuery;
 use crate::{require_admin, AdminService, ServiceError};
 
-/// How old the list page's chart may be.
+/// How old the list page's chart may be before a request reads it again.
 pub const PAGE_CHART_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// How old a chart may be shown while one request reads it again: the
+/// other requests answer the kept chart meanwhile instead of all reading the
+/// same figures at once (up to one per connection, once a second, and each
+/// read of a 30-day chart costs the database about two milliseconds). Past
+/// this age a read that is still running is not waited for: every request
+/// reads.
+const PAGE_CHART_MAX_AGE_WHILE_READ: Duration = Duration::from_secs(5);
 
 /// Target types come from the URL: a cache holding this many charts drops
 /// the stale ones, and everything if none is stale.
@@ -27,6 +35,24 @@ struct Kept {
     read_at: Instant,
     figures: Vec<ActivityBucket>,
     markup: Arc<str>,
+    /// A request is reading this chart's figures again.
+    being_read: bool,
+}
+
+/// A request's turn to read a chart again, given back when it ends (read,
+/// failed, or dropped with its request).
+struct ReadTurn<'a> {
+    charts: &'a PageCharts,
+    key: ChartKey,
+}
+
+impl Drop for ReadTurn<'_> {
+    fn drop(&mut self) {
+        let mut charts = self.charts.charts.lock().expect("chart cache");
+        if let Some(kept) = charts.get_mut(&self.key) {
+            kept.being_read = false;
+        }
+    }
 }
 
 /// The kept charts of one instance.
@@ -37,12 +63,23 @@ pub(crate) struct PageCharts {
 
 impl PageCharts {
     /// The markup of a chart read less than [`PAGE_CHART_MAX_AGE`] before
-    /// `now`.
-    fn fresh(&self, key: &ChartKey, now: Instant) -> Option<Arc<str>> {
-        let charts = self.charts.lock().expect("chart cache");
-        let kept = charts.get(key)?;
-        (now.saturating_duration_since(kept.read_at) < PAGE_CHART_MAX_AGE)
-            .then(|| kept.markup.clone())
+    /// `now`, or of one that another request is reading again (up to
+    /// [`PAGE_CHART_MAX_AGE_WHILE_READ`]). Otherwise the caller reads the
+    /// chart, and holds the turn to do so until it drops it.
+    fn kept_or_read(&self, key: &ChartKey, now: Instant) -> Result<Arc<str>, ReadTurn<'_>> {
+        let mut charts = self.charts.lock().expect("chart cache");
+        if let Some(kept) = charts.get_mut(key) {
+            let age = now.saturating_duration_since(kept.read_at);
+            if age < PAGE_CHART_MAX_AGE || (kept.being_read && age < PAGE_CHART_MAX_AGE_WHILE_READ)
+            {
+                return Ok(kept.markup.clone());
+            }
+            kept.being_read = true;
+        }
+        Err(ReadTurn {
+            charts: self,
+            key: key.clone(),
+        })
     }
 
     /// The markup kept for a chart, if it was drawn from these figures.
@@ -74,17 +111,19 @@ impl PageCharts {
                 read_at,
                 figures,
                 markup,
+                being_read: false,
             },
         );
     }
 }
 
 impl AdminService {
-    /// The list page's chart for `query`, at most [`PAGE_CHART_MAX_AGE`]
+    /// The list page's chart for `query`, about [`PAGE_CHART_MAX_AGE`]
     /// old: within that age the kept markup is answered and nothing is read;
-    /// after it the figures are read again, and `draw` (the page's
-    /// renderer) runs only if they changed, so a busy page draws its chart
-    /// about once a second.
+    /// after it one request reads the figures again (the others answer the
+    /// kept markup meanwhile), and `draw` (the page's renderer) runs only if
+    /// they changed, so a busy page reads and draws its chart about once a
+    /// second.
     pub async fn page_chart(
         &self,
         caller: Option<&Caller>,
@@ -99,9 +138,10 @@ impl AdminService {
             query.target_type.clone(),
         );
         let charts = &self.inner.page_charts;
-        if let Some(markup) = charts.fresh(&key, Instant::now()) {
-            return Ok(markup);
-        }
+        let _turn = match charts.kept_or_read(&key, Instant::now()) {
+            Ok(markup) => return Ok(markup),
+            Err(turn) => turn,
+        };
         let read_at = Instant::now();
         let figures = self.job_activity(caller, query).await?;
         let markup = match charts.drawn_from(&key, &figures) {
@@ -131,6 +171,11 @@ mod tests {
         (1, 2, 3, Some(target_type.to_owned()))
     }
 
+    /// The kept markup, or `None` when the caller is to read the chart.
+    fn kept(charts: &PageCharts, key: &ChartKey, now: Instant) -> Option<String> {
+        charts.kept_or_read(key, now).ok().map(|m| m.to_string())
+    }
+
     #[test]
     fn a_chart_is_answered_without_reading_for_less_than_its_max_age() {
         let charts = PageCharts::default();
@@ -138,11 +183,34 @@ mod tests {
         charts.keep(key("a"), read_at, figures(1), "drawn".into());
         let just_before = read_at + PAGE_CHART_MAX_AGE - Duration::from_millis(1);
         assert_eq!(
-            charts.fresh(&key("a"), just_before).as_deref(),
+            kept(&charts, &key("a"), just_before).as_deref(),
             Some("drawn")
         );
-        assert_eq!(charts.fresh(&key("a"), read_at + PAGE_CHART_MAX_AGE), None);
-        assert_eq!(charts.fresh(&key("b"), read_at), None, "another chart");
+        assert_eq!(kept(&charts, &key("a"), read_at + PAGE_CHART_MAX_AGE), None);
+        assert_eq!(kept(&charts, &key("b"), read_at), None, "another chart");
+    }
+
+    #[test]
+    fn one_request_reads_a_stale_chart_while_the_others_answer_the_kept_one() {
+        let charts = PageCharts::default();
+        let read_at = Instant::now();
+        charts.keep(key("a"), read_at, figures(1), "drawn".into());
+        let stale = read_at + PAGE_CHART_MAX_AGE;
+
+        let turn = charts.kept_or_read(&key("a"), stale);
+        assert!(turn.is_err(), "the first request to find it stale reads it");
+        assert_eq!(kept(&charts, &key("a"), stale).as_deref(), Some("drawn"));
+        let too_old = read_at + PAGE_CHART_MAX_AGE_WHILE_READ;
+        assert_eq!(kept(&charts, &key("a"), too_old), None, "not waited for");
+
+        // A reader that ends without keeping new figures (its read failed,
+        // or its request went away) gives its turn back.
+        drop(turn);
+        let turn = charts.kept_or_read(&key("a"), stale);
+        assert!(turn.is_err(), "the next request reads it");
+        drop(turn);
+        charts.keep(key("a"), stale, figures(2), "redrawn".into());
+        assert_eq!(kept(&charts, &key("a"), stale).as_deref(), Some("redrawn"));
     }
 
     #[test]
@@ -168,9 +236,9 @@ mod tests {
         charts.keep(key("one more"), later, figures(1), "new".into());
         assert_eq!(charts.drawn_from(&key("stale"), &figures(1)), None);
         assert!(
-            charts.fresh(&key("1"), later).is_some(),
+            kept(&charts, &key("1"), later).is_some(),
             "fresh charts stay"
         );
-        assert!(charts.fresh(&key("one more"), later).is_some());
+        assert!(kept(&charts, &key("one more"), later).is_some());
     }
 }
