@@ -12,8 +12,11 @@ use crate::rows::{json_rows, summaries_from_json, SUMMARY_COLUMNS};
 use crate::{Backend, Store};
 
 /// The rows; the target type is checked on the rows the index yields
-/// (SQLite's `+` keeps it from choosing another index, as in listings).
-fn rows_sql(backend: Backend) -> String {
+/// (SQLite's `+` keeps it from choosing another index, as in listings). The
+/// LIMIT is written, not bound, as a listing page's is (`PageLimit` in
+/// `listing.rs`): PostgreSQL then settles on one plan per connection instead
+/// of planning every detail page again.
+fn rows_sql(backend: Backend, limit: u32) -> String {
     let residual = match backend {
         Backend::Sqlite => "+",
         Backend::Postgres => "",
@@ -21,7 +24,7 @@ fn rows_sql(backend: Backend) -> String {
     format!(
         "SELECT {SUMMARY_COLUMNS} FROM regeneration_jobs \
          WHERE target_id = $1 AND {residual}target_type = $2 AND {residual}id <> $3 \
-         ORDER BY created_at DESC, id DESC LIMIT $4"
+         ORDER BY created_at DESC, id DESC LIMIT {limit}"
     )
 }
 
@@ -35,12 +38,15 @@ impl Store {
         except: JobId,
         limit: u32,
     ) -> Result<Vec<JobSummary>, StorageError> {
-        let sql = json_rows(self.backend(), SUMMARY_COLUMNS, &rows_sql(self.backend()));
+        let sql = json_rows(
+            self.backend(),
+            SUMMARY_COLUMNS,
+            &rows_sql(self.backend(), limit),
+        );
         let page: String = sqlx::query(&sql)
             .bind(target_id)
             .bind(target_type)
             .bind(except.to_string())
-            .bind(i64::from(limit))
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?;
@@ -58,12 +64,11 @@ impl Store {
             Backend::Sqlite => "EXPLAIN QUERY PLAN",
             Backend::Postgres => "EXPLAIN",
         };
-        let sql = format!("{explain} {}", rows_sql(self.backend()));
+        let sql = format!("{explain} {}", rows_sql(self.backend(), 11));
         let rows = sqlx::query(&sql)
             .bind("t")
             .bind("insight")
             .bind("00000000-0000-7000-8000-000000000000")
-            .bind(11_i64)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
