@@ -178,10 +178,10 @@ async fn sqlite_serves_every_documented_filter_shape_from_an_ordered_index() {
     }
 }
 
-/// PostgreSQL plans a listing page once per connection, not on every
-/// request: with its LIMIT written into the statement (not bound), the
-/// page runs on its generic plan once the planner's five trial runs are
-/// over. With a bound LIMIT every run was planned again, which cost as much
+/// PostgreSQL plans a listing page (and a detail page's list of the
+/// target's other jobs) once per connection, not on every request: with
+/// its LIMIT written into the statement (not bound), the page runs on its
+/// generic plan once the planner's five trial runs are over. With a bound LIMIT every run was planned again, which cost as much
 /// as reading the page.
 #[tokio::test]
 async fn a_postgres_listing_page_is_planned_once_per_connection() {
@@ -209,15 +209,22 @@ async fn a_postgres_listing_page_is_planned_once_per_connection() {
             ..JobFilter::default()
         },
     ];
+    let job = store.list_jobs(&filters[0], None, 1).await.unwrap()[0].id;
     for _ in 0..10 {
         for filter in &filters {
             store.list_jobs(filter, None, 51).await.unwrap();
             store.list_jobs_with_counts(filter, None, 51).await.unwrap();
         }
+        // The detail page's other jobs of the target.
+        store
+            .other_jobs_of_target("insight", "i-1", job, 11)
+            .await
+            .unwrap();
     }
     let plans: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
-         WHERE statement LIKE '%FROM regeneration_jobs%LIMIT 51%'",
+         WHERE statement LIKE '%FROM regeneration_jobs%LIMIT 51%' \
+            OR statement LIKE '%FROM regeneration_jobs%LIMIT 11%'",
     )
     .fetch_all(store.pool())
     .await
@@ -226,7 +233,7 @@ async fn a_postgres_listing_page_is_planned_once_per_connection() {
         .into_iter()
         .filter(|(statement, ..)| !statement.contains("pg_prepared_statements"))
         .collect();
-    assert_eq!(plans.len(), 2 * filters.len(), "{plans:?}");
+    assert_eq!(plans.len(), 2 * filters.len() + 1, "{plans:?}");
     for (statement, generic, custom) in plans {
         assert!(
             custom <= 5 && generic >= 5,
