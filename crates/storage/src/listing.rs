@@ -10,6 +10,7 @@
 //! instead of running for seconds.
 
 use regen_domain::{JobId, JobStatus, JobSummary, Timestamp};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::StorageError;
@@ -439,24 +440,7 @@ impl Store {
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
     ) -> Result<(JobListing, KeptCounts), StorageError> {
-        let listing = Listing::new(filter, from, self.backend());
-        let oldest_of = filter.target_type.as_deref();
-        let mut conn = self.pool.acquire().await?;
-        let bound = listing.budget_bound(&mut conn).await?;
-        let bounded = bound.is_some();
-        let rows = PageLimit::Written(limit);
-        let sql = format!(
-            "SELECT ({}) AS page, {}",
-            listing.page_as_json_sql(bounded, rows),
-            counts_columns_sql(
-                self.backend(),
-                listing.page_params(bounded, rows) + 1,
-                oldest_of.is_some()
-            )
-        );
-        let row = bind_counts(listing.page_query(&sql, bound.as_ref(), rows), oldest_of)
-            .fetch_one(&mut *conn)
-            .await?;
+        let (row, bound) = self.read_page(filter, from, limit, true).await?;
         let page: &str = row.try_get("page")?;
         Ok((job_listing(page, bound, limit)?, kept_counts(&row)?))
     }
@@ -469,17 +453,46 @@ impl Store {
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
     ) -> Result<(String, Option<BudgetEnd>), StorageError> {
+        let (row, bound) = self.read_page(filter, from, limit, false).await?;
+        Ok((row.try_get("page")?, bound))
+    }
+
+    /// The row of one listing page: the page as `json_rows` reads it
+    /// (`page`) and, `with_counts`, the kept counts beside it
+    /// ([`counts_columns_sql`], the oldest PENDING job of the filter's
+    /// target type); and where the page's scan budget ended.
+    async fn read_page(
+        &self,
+        filter: &JobFilter,
+        from: Option<(PageDirection, KeysetPosition)>,
+        limit: u32,
+        with_counts: bool,
+    ) -> Result<(AnyRow, Option<BudgetEnd>), StorageError> {
         let listing = Listing::new(filter, from, self.backend());
         let mut conn = self.pool.acquire().await?;
         let bound = listing.budget_bound(&mut conn).await?;
+        let bounded = bound.is_some();
         let rows = PageLimit::Written(limit);
-        let sql = listing.page_as_json_sql(bound.is_some(), rows);
-        let page: String = listing
-            .page_query(&sql, bound.as_ref(), rows)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
-        Ok((page, bound))
+        let page = listing.page_as_json_sql(bounded, rows);
+        let row = if with_counts {
+            let oldest_of = filter.target_type.as_deref();
+            let counts = counts_columns_sql(
+                self.backend(),
+                listing.page_params(bounded, rows) + 1,
+                oldest_of.is_some(),
+            );
+            let sql = format!("SELECT ({page}) AS page, {counts}");
+            bind_counts(listing.page_query(&sql, bound.as_ref(), rows), oldest_of)
+                .fetch_one(&mut *conn)
+                .await?
+        } else {
+            let sql = format!("SELECT ({page}) AS page");
+            listing
+                .page_query(&sql, bound.as_ref(), rows)
+                .fetch_one(&mut *conn)
+                .await?
+        };
+        Ok((row, bound))
     }
 }
 
