@@ -287,6 +287,20 @@ async fn store(backend: Backend) -> (TestDatabase, Store) {
     (db, store)
 }
 
+/// Gives `user_id` an admin-scoped token without a label or an expiry.
+async fn admin_token(store: &Store, user_id: &str, token_hash: &str) {
+    store
+        .create_api_token(&NewApiToken {
+            user_id: user_id.into(),
+            token_hash: token_hash.into(),
+            scope: Scope::Admin,
+            label: None,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+}
+
 async fn pending_job(store: &Store) -> regen_domain::RegenerationJob {
     store
         .insert_job(new_job(JobStatus::Pending, "insight", "i-1"))
@@ -1065,16 +1079,7 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
 async fn requests_that_find_a_credential_stale_together_write_it_once(backend: Backend) {
     let (_db, store) = store(backend).await;
     let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
-    store
-        .create_api_token(&NewApiToken {
-            user_id: user.id.clone(),
-            token_hash: "tokenhash".into(),
-            scope: Scope::Admin,
-            label: None,
-            expires_at: None,
-        })
-        .await
-        .unwrap();
+    admin_token(&store, &user.id, "tokenhash").await;
     store
         .create_session(&regen_storage::NewSession {
             id: "s1".into(),

@@ -3,11 +3,11 @@
 //! preferences (stored, read back with the credential, checked by the
 //! database).
 
-use regen_domain::{JobStatus, NewJob, Preferences, Role, Scope, TimeDisplay, Timestamp};
-use regen_storage::{Backend, NewApiToken};
+use regen_domain::{JobStatus, NewJob, Preferences, Role, TimeDisplay, Timestamp};
+use regen_storage::Backend;
 use sqlx::Executor;
 
-use super::{new_job, store};
+use super::{admin_token, new_job, store};
 
 fn job(target_type: &str, target_id: &str) -> NewJob {
     new_job(JobStatus::Pending, target_type, target_id)
@@ -140,16 +140,7 @@ async fn preferences_come_with_the_credential(backend: Backend) {
         keyboard_shortcuts: false,
     };
     store.set_preferences(&user.id, chosen).await.unwrap();
-    store
-        .create_api_token(&NewApiToken {
-            user_id: user.id.clone(),
-            token_hash: "tokenhash".into(),
-            scope: Scope::Admin,
-            label: None,
-            expires_at: None,
-        })
-        .await
-        .unwrap();
+    admin_token(&store, &user.id, "tokenhash").await;
 
     let (owner, _) = store.use_api_token("tokenhash").await.unwrap().unwrap();
 
