@@ -2,7 +2,7 @@
 //! spreadsheet will run, and NDJSON lines with the payloads verbatim.
 
 use regen_domain::{AuditRecord, JsonText};
-use regen_storage::{StoredJob, SummaryText};
+use regen_storage::StoredJobRef;
 use serde::Serialize;
 
 use crate::ServiceError;
@@ -116,30 +116,30 @@ pub(crate) const AUDIT_CSV_HEADER: [&str; 8] = [
 /// with the payloads' stored text verbatim. Line breaks between a payload's
 /// tokens (the only raw line breaks valid JSON can hold) become spaces, so
 /// each job stays on one line and every offset in the payload stays put.
-pub(crate) fn job_line(out: &mut String, job: &StoredJob) {
+pub(crate) fn job_line(out: &mut String, job: &StoredJobRef<'_>) {
     let payload = |out: &mut String, text: Option<&str>| match text {
         Some(text) if text.contains(['\n', '\r']) => out.push_str(&text.replace(['\n', '\r'], " ")),
         Some(text) => out.push_str(text),
         None => out.push_str("null"),
     };
     out.push_str("{\"id\":");
-    push_json_string(out, &job.id);
+    push_json_string(out, job.id);
     out.push_str(",\"status\":");
-    push_json_string(out, &job.status);
+    push_json_string(out, job.status);
     out.push_str(",\"targetType\":");
-    push_json_string(out, &job.target_type);
+    push_json_string(out, job.target_type);
     out.push_str(",\"targetId\":");
-    push_json_string(out, &job.target_id);
+    push_json_string(out, job.target_id);
     out.push_str(",\"instructionJson\":");
-    payload(out, Some(&job.instruction_json));
+    payload(out, Some(job.instruction_json));
     out.push_str(",\"outputRef\":");
-    payload(out, job.output_ref.as_deref());
+    payload(out, job.output_ref);
     out.push_str(",\"errorJson\":");
-    payload(out, job.error_json.as_deref());
+    payload(out, job.error_json);
     out.push_str(",\"createdAt\":");
-    push_json_string(out, &job.created_at);
+    push_json_string(out, job.created_at);
     out.push_str(",\"createdBy\":");
-    push_json_string(out, &job.created_by);
+    push_json_string(out, job.created_by);
     out.push_str("}\n");
 }
 
@@ -164,13 +164,14 @@ pub(crate) fn json_line(out: &mut String, value: &impl Serialize) -> Result<(), 
     Ok(())
 }
 
-/// Job summaries as CSV lines, each cell written from its stored text.
-pub(crate) fn write_job_rows(out: &mut String, jobs: &[SummaryText]) {
-    for [id, status, target_type, target_id, created_at, created_by] in jobs {
-        csv_line(
-            out,
-            &[id, status, target_type, target_id, created_at, created_by],
-        );
+/// Job summaries as CSV lines, each cell written from its stored text
+/// (summary columns are never NULL).
+pub(crate) fn write_job_rows<'a>(
+    out: &mut String,
+    jobs: impl Iterator<Item = [Option<&'a str>; 6]>,
+) {
+    for cells in jobs {
+        csv_line(out, &cells.map(Option::unwrap_or_default));
     }
 }
 
@@ -208,6 +209,7 @@ pub(crate) fn write_audit_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regen_storage::StoredJob;
 
     fn stored_job(instruction: &str, output: Option<&str>) -> StoredJob {
         StoredJob {
@@ -226,7 +228,7 @@ mod tests {
     #[test]
     fn a_job_line_embeds_its_payloads_as_stored_on_one_line() {
         let mut out = String::new();
-        job_line(&mut out, &stored_job("{ \"a\" : 1.10 }", Some("[1,\r\n2]")));
+        job_line(&mut out, &stored_job("{ \"a\" : 1.10 }", Some("[1,\r\n2]")).borrowed());
         assert_eq!(
             out,
             "{\"id\":\"0190a4b4-7a2b-7c3d-8e4f-5a6b7c8d9e0f\",\"status\":\"PENDING\",\

@@ -3,7 +3,7 @@
 //! database's side: sqlx's SQLite worker thread, or PostgreSQL), so the two
 //! halves of the work overlap instead of taking turns.
 
-use regen_storage::{ExportPage, JobFilter, KeysetPosition, Store, StoredJob, SummaryText};
+use regen_storage::{ExportPage, JobFilter, KeysetPosition, Store, StoredJobRef, StoredJobs, SummaryRows};
 
 use crate::export_format::{job_line, write_job_rows, ExportFormat};
 use crate::{AdminService, ServiceError};
@@ -16,8 +16,8 @@ const JOB_PAGE_ROWS: u32 = 1000;
 /// One page in the export's format: summaries for CSV, whole records for
 /// NDJSON.
 pub(crate) enum JobPage {
-    Summaries(ExportPage<SummaryText>),
-    Records(ExportPage<StoredJob>),
+    Summaries(ExportPage<SummaryRows>),
+    Records(ExportPage<StoredJobs>),
 }
 
 impl JobPage {
@@ -101,28 +101,29 @@ async fn read(
 fn write(service: &AdminService, page: JobPage, out: &mut String) -> usize {
     match page {
         JobPage::Summaries(page) => {
-            write_job_rows(out, &page.rows);
+            write_job_rows(out, page.rows.iter());
             page.rows.len()
         }
         JobPage::Records(page) => {
-            let rows = page.rows.len();
             // Room for the page at once: a String that grows by doubling
             // holds two copies of a 5 MB payload while it moves.
             out.reserve(page.rows.iter().map(line_room).sum());
-            for mut job in page.rows {
-                service.redact_stored_job(&mut job);
-                job_line(out, &job);
+            for job in page.rows.iter() {
+                match service.redact_stored_job(job) {
+                    Some(redacted) => job_line(out, &redacted.borrowed()),
+                    None => job_line(out, &job),
+                }
             }
-            rows
+            page.rows.len()
         }
     }
 }
 
 /// About the room a job's NDJSON line takes: its payloads, which go in as
 /// stored, and the rest of the line.
-fn line_room(job: &StoredJob) -> usize {
+fn line_room(job: StoredJobRef<'_>) -> usize {
     let payloads = job.instruction_json.len()
-        + job.output_ref.as_ref().map_or(0, String::len)
-        + job.error_json.as_ref().map_or(0, String::len);
+        + job.output_ref.map_or(0, str::len)
+        + job.error_json.map_or(0, str::len);
     payloads + 512
 }

@@ -8,7 +8,7 @@ use regen_domain::{
     RegenerationJob,
 };
 
-use regen_storage::StoredJob;
+use regen_storage::{StoredJob, StoredJobRef};
 
 use crate::{require_admin, AdminService, Operator, ServiceError};
 
@@ -44,28 +44,37 @@ impl AdminService {
         (job, hidden)
     }
 
-    /// A job as an export reads it (stored text), its payloads redacted in
-    /// place. Without configuration nothing is read, let alone parsed.
-    pub(crate) fn redact_stored_job(&self, job: &mut StoredJob) {
+    /// A job as an export reads it (stored text), with its payloads
+    /// redacted; `None` when there is nothing to redact, and the job goes
+    /// out as it is. Without configuration nothing is read, let alone
+    /// parsed.
+    pub(crate) fn redact_stored_job(&self, job: StoredJobRef<'_>) -> Option<StoredJob> {
         if self.inner.redaction.is_off() {
-            return;
+            return None;
         }
-        let payloads = [
-            Some(&mut job.instruction_json),
-            job.output_ref.as_mut(),
-            job.error_json.as_mut(),
-        ];
-        for payload in payloads.into_iter().flatten() {
+        let redact = |payload: &str| {
             // The table admits only valid JSON; text that still does not
             // parse is hidden whole, as the scan hides what it cannot follow.
-            *payload = match JsonText::parse(std::mem::take(payload)) {
+            match JsonText::parse(payload.to_owned()) {
                 Ok(doc) => self.redact(doc).doc.into_string(),
                 Err(_) => {
                     self.metrics().count_redacted_values(1);
                     regen_domain::REDACTED.to_owned()
                 }
-            };
-        }
+            }
+        };
+        let without_payloads = StoredJobRef {
+            instruction_json: "",
+            output_ref: None,
+            error_json: None,
+            ..job
+        };
+        Some(StoredJob {
+            instruction_json: redact(job.instruction_json),
+            output_ref: job.output_ref.map(redact),
+            error_json: job.error_json.map(redact),
+            ..without_payloads.to_stored_job()
+        })
     }
 
     /// Audit events with their details redacted: details hold whatever the

@@ -1,9 +1,9 @@
 //! Reading every job a filter matches, for an export: keyset pages in
 //! listing order, each one short statement (no transaction is held across
 //! pages, so SQLite's checkpoints and PostgreSQL's vacuum go on), each read
-//! as one value (one message per page, not per row): summaries as JSON
-//! (`json_rows`), whole records framed by their lengths (`framed_rows`), so
-//! that neither the database nor this side escapes and unescapes payloads.
+//! as one value (one message per page, not per row) framed by the values'
+//! lengths ([`FramedRows`]), so that neither the database nor this side
+//! escapes and unescapes anything, and the values are lent out, not copied.
 //!
 //! Pages of whole records are sized by their payloads' bytes: a first,
 //! cheap statement reads the payloads' lengths (SQLite's `octet_length`
@@ -16,9 +16,9 @@
 use sqlx::Row;
 
 use crate::error::StorageError;
-use crate::listing::{keyset_position, BudgetEnd, Listing, PageLimit};
-use crate::rows::{json_rows, summary_texts_from_json, SummaryText, JOB_COLUMNS};
-use crate::Backend;
+use crate::framed::{framed_rows, Frame, FramedRows, RowShape};
+use crate::listing::{keyset_position, BudgetEnd, Listing, PageLimit, PageRead};
+use crate::rows::{parse_text, ID_WIDTH, JOB_COLUMNS, JOB_SHAPE, SUMMARY_SHAPE, TIME_WIDTH};
 use crate::{JobFilter, KeysetPosition, PageDirection, Store};
 
 /// The payload bytes one page of whole records may hold (a single bigger
@@ -48,11 +48,102 @@ pub struct StoredJob {
     pub created_by: String,
 }
 
+impl StoredJob {
+    pub fn borrowed(&self) -> StoredJobRef<'_> {
+        StoredJobRef {
+            id: &self.id,
+            status: &self.status,
+            target_type: &self.target_type,
+            target_id: &self.target_id,
+            instruction_json: &self.instruction_json,
+            output_ref: self.output_ref.as_deref(),
+            error_json: self.error_json.as_deref(),
+            created_at: &self.created_at,
+            created_by: &self.created_by,
+        }
+    }
+}
+
+/// A [`StoredJob`] lent from the page that read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredJobRef<'a> {
+    pub id: &'a str,
+    pub status: &'a str,
+    pub target_type: &'a str,
+    pub target_id: &'a str,
+    pub instruction_json: &'a str,
+    pub output_ref: Option<&'a str>,
+    pub error_json: Option<&'a str>,
+    pub created_at: &'a str,
+    pub created_by: &'a str,
+}
+
+impl StoredJobRef<'_> {
+    pub fn to_stored_job(&self) -> StoredJob {
+        StoredJob {
+            id: self.id.to_owned(),
+            status: self.status.to_owned(),
+            target_type: self.target_type.to_owned(),
+            target_id: self.target_id.to_owned(),
+            instruction_json: self.instruction_json.to_owned(),
+            output_ref: self.output_ref.map(str::to_owned),
+            error_json: self.error_json.map(str::to_owned),
+            created_at: self.created_at.to_owned(),
+            created_by: self.created_by.to_owned(),
+        }
+    }
+}
+
+/// The columns of [`JOB_COLUMNS`] per row.
+const JOB_COLUMN_COUNT: usize = 9;
+
+/// A page of whole jobs, newest first.
+#[derive(Debug)]
+pub enum StoredJobs {
+    /// Read as one framed text.
+    Framed(FramedRows<JOB_COLUMN_COUNT>),
+    /// One job too big for a page of its own, read as a plain row.
+    One(StoredJob),
+}
+
+impl StoredJobs {
+    pub fn len(&self) -> usize {
+        match self {
+            StoredJobs::Framed(rows) => rows.len(),
+            StoredJobs::One(_) => 1,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> Box<dyn Iterator<Item = StoredJobRef<'_>> + '_> {
+        match self {
+            StoredJobs::Framed(rows) => Box::new(rows.iter().map(stored_job_ref)),
+            StoredJobs::One(job) => Box::new(std::iter::once(job.borrowed())),
+        }
+    }
+
+    fn last(&self) -> Option<StoredJobRef<'_>> {
+        match self {
+            StoredJobs::Framed(rows) => rows.last().map(stored_job_ref),
+            StoredJobs::One(job) => Some(job.borrowed()),
+        }
+    }
+}
+
+/// A job summary's columns as the database holds them, in
+/// `SUMMARY_COLUMNS` order (id, status, target type, target id, creation
+/// time, creator). Exports write these as they are: the table's CHECK
+/// constraints keep each column in its documented form.
+pub type SummaryRows = FramedRows<6>;
+
 /// One page of an export, and where the next one starts (`None`: this was
 /// the last).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct ExportPage<T> {
-    pub rows: Vec<T>,
+    pub rows: T,
     pub next: Option<KeysetPosition>,
 }
 
@@ -75,21 +166,19 @@ struct Cut {
 
 impl Store {
     /// Up to `limit` job summaries after `after`, newest first, as stored
-    /// text ([`SummaryText`]).
+    /// text ([`SummaryRows`]).
     pub async fn export_job_summaries(
         &self,
         filter: &JobFilter,
         after: Option<KeysetPosition>,
         limit: u32,
-    ) -> Result<ExportPage<SummaryText>, StorageError> {
+    ) -> Result<ExportPage<SummaryRows>, StorageError> {
         let from = after.map(|position| (PageDirection::Older, position));
-        let (page, budget) = self.list_page_json(filter, from, limit).await?;
-        let mut rows = summary_texts_from_json(&page)?;
-        // Fixed-width UTC text: text order is time order.
-        rows.sort_unstable_by(|a, b| (&b[4], &b[0]).cmp(&(&a[4], &a[0])));
+        let (row, budget) = self.read_page(filter, from, limit, PageRead::Framed).await?;
+        let rows = FramedRows::parse(row.try_get("page")?, SUMMARY_SHAPE)?;
         let next = match rows.last() {
-            Some(last) if rows.len() == limit as usize => {
-                Some(keyset_position(&(last[4].clone(), last[0].clone()))?)
+            Some([Some(id), _, _, _, Some(created_at), _]) if rows.len() == limit as usize => {
+                Some(keyset_position(&(created_at.to_owned(), id.to_owned()))?)
             }
             // Short: the range ended, or the scan budget did (go on from
             // where it stopped).
@@ -106,7 +195,7 @@ impl Store {
         filter: &JobFilter,
         after: Option<KeysetPosition>,
         limit: u32,
-    ) -> Result<ExportPage<StoredJob>, StorageError> {
+    ) -> Result<ExportPage<StoredJobs>, StorageError> {
         let listing = Listing::new(
             filter,
             after.map(|position| (PageDirection::Older, position)),
@@ -118,7 +207,7 @@ impl Store {
         let Some(cut) = page_cut(&mut conn, &listing, budget.as_ref(), limit).await? else {
             // Nothing more up to the scan budget's end: go on from there.
             return Ok(ExportPage {
-                rows: Vec::new(),
+                rows: StoredJobs::Framed(FramedRows::empty(JOB_SHAPE)),
                 next: budget.as_ref().map(keyset_position).transpose()?,
             });
         };
@@ -129,37 +218,35 @@ impl Store {
         // end of the index range). A job inserted into the range meanwhile
         // can push the cut's last rows out: the next page starts after the
         // last row read, so none is skipped.
-        let mut rows = if cut.rows > 1 {
-            let sql = framed_rows(self.backend(), &rows_sql);
+        let rows = if cut.rows > 1 {
+            let sql = framed_rows(self.backend(), &JOB_SHAPE, &rows_sql);
             let page = listing
                 .page_query(&sql, Some(&bound), cut_rows)
                 .fetch_one(&mut *conn)
                 .await?;
-            // Borrowed from the row: the page's text is not copied again.
-            stored_jobs_from_frames(page.try_get(0)?)?
+            StoredJobs::Framed(FramedRows::parse(page.try_get(0)?, JOB_SHAPE)?)
         } else {
             // One job whose payloads pass MAX_PAGE_BYTES by themselves (up
             // to 5 MB): read as a plain row and copied out of it once. The
             // framing would copy the payload again on both sides (SQLite's
             // concatenations, and the page's text beside the job's).
-            listing
+            match listing
                 .page_query(&rows_sql, Some(&bound), cut_rows)
                 .fetch_optional(&mut *conn)
                 .await?
-                .map(|row| stored_job_from_row(&row))
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()?
+            {
+                Some(row) => StoredJobs::One(stored_job_from_row(&row)?),
+                None => StoredJobs::Framed(FramedRows::empty(JOB_SHAPE)),
+            }
         };
-        // Fixed-width UTC text: text order is time order.
-        rows.sort_unstable_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
         let reached_cut = rows.last().is_some_and(|last| last.id == cut.id);
         let next = match rows.last() {
             _ if reached_cut && cut.last_found && cut.rows < i64::from(limit) => {
                 budget.as_ref().map(keyset_position).transpose()?
             }
             Some(last) => Some(keyset_position(&(
-                last.created_at.clone(),
-                last.id.clone(),
+                last.created_at.to_owned(),
+                last.id.to_owned(),
             ))?),
             None => Some(keyset_position(&bound)?),
         };
@@ -169,7 +256,7 @@ impl Store {
 
 /// The last row of the next page of whole records: the row limit, or the
 /// byte limit, whichever comes first (the first row always counts). The
-/// sizes come as one JSON value and are added up here: a window function
+/// sizes come as one framed value and are added up here: a window function
 /// did the same in SQLite at seven times the cost (two sorts per page).
 async fn page_cut(
     conn: &mut sqlx::AnyConnection,
@@ -180,94 +267,42 @@ async fn page_cut(
     let bounded = budget.is_some();
     let limit = PageLimit::Bound(limit);
     let sized = listing.page_sql_of(&format!("created_at, id, {PAYLOAD_BYTES}"), bounded, limit);
-    let sql = json_rows(listing.backend(), "created_at, id, bytes", &sized);
+    let sql = framed_rows(listing.backend(), &SIZE_SHAPE, &sized);
     let page: String = listing
         .page_query(&sql, budget, limit)
         .fetch_one(conn)
         .await?
         .try_get(0)?;
-    let mut sizes: Vec<(String, String, i64)> = serde_json::from_str(&page)
-        .map_err(|e| StorageError::corrupt(format!("payload sizes: {e}")))?;
-    // Fixed-width UTC text: text order is time order.
-    sizes.sort_unstable_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+    let sizes = FramedRows::parse(page, SIZE_SHAPE)?;
     let mut bytes = 0;
     let mut rows = 0;
-    for (_, _, size) in &sizes {
+    let mut last = None;
+    for [created_at, id, size] in sizes.iter() {
+        let size: i64 = parse_text("bytes", size.unwrap_or_default())?;
         bytes += size;
         if rows > 0 && bytes > MAX_PAGE_BYTES {
             break;
         }
         rows += 1;
+        last = created_at.zip(id);
     }
-    let last_found = rows == sizes.len();
-    Ok(sizes
-        .into_iter()
-        .nth(rows.wrapping_sub(1))
-        .map(|(created_at, id, _)| Cut {
-            created_at,
-            id,
-            rows: rows as i64,
-            last_found,
-        }))
+    Ok(last.map(|(created_at, id)| Cut {
+        created_at: created_at.to_owned(),
+        id: id.to_owned(),
+        rows,
+        last_found: rows as usize == sizes.len(),
+    }))
 }
 
-/// One page of whole jobs as one text value: every column of every row as
-/// its byte length, `:` and its text, or `-` for NULL, one after the other
-/// (`9:PENDING…`). The text goes in as stored: nothing escapes it, and
-/// [`stored_jobs_from_frames`] cuts it out again by the lengths. Both
-/// databases count `octet_length` in UTF-8 bytes, as Rust's strings do.
-fn framed_rows(backend: Backend, rows_sql: &str) -> String {
-    let frames = JOB_COLUMNS
-        .split(',')
-        .map(|column| {
-            let column = column.trim();
-            format!(
-                "COALESCE(octet_length(CAST({column} AS TEXT)) || ':' || CAST({column} AS TEXT), '-')"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" || ");
-    let aggregate = match backend {
-        Backend::Sqlite => "group_concat",
-        Backend::Postgres => "string_agg",
-    };
-    format!("SELECT COALESCE({aggregate}({frames}, ''), '') FROM ({rows_sql}) AS page")
-}
-
-/// The columns of [`JOB_COLUMNS`] per row.
-const JOB_COLUMN_COUNT: usize = 9;
-
-/// The first column's value (`None` for NULL) and the text after it.
-fn next_frame(text: &str) -> Result<(Option<&str>, &str), StorageError> {
-    let corrupt = |what: &str| StorageError::corrupt(format!("framed page: {what}"));
-    if let Some(after) = text.strip_prefix('-') {
-        return Ok((None, after));
-    }
-    let (length, after) = text.split_once(':').ok_or_else(|| corrupt("no length"))?;
-    let length: usize = length
-        .parse()
-        .map_err(|_| corrupt("a length is not a number"))?;
-    let value = after
-        .get(..length)
-        .ok_or_else(|| corrupt("a length runs past its text"))?;
-    Ok((Some(value), &after[length..]))
-}
-
-/// Whole jobs out of [`framed_rows`]' text.
-fn stored_jobs_from_frames(page: &str) -> Result<Vec<StoredJob>, StorageError> {
-    let mut rest = page;
-    let mut jobs = Vec::new();
-    while !rest.is_empty() {
-        let mut columns: [Option<&str>; JOB_COLUMN_COUNT] = Default::default();
-        for column in &mut columns {
-            let (value, after) = next_frame(rest)?;
-            *column = value;
-            rest = after;
-        }
-        jobs.push(stored_job(columns)?);
-    }
-    Ok(jobs)
-}
+/// A row of [`page_cut`]'s sizes: creation time, id, payload bytes.
+const SIZE_SHAPE: RowShape<3> = RowShape {
+    columns: [
+        ("created_at", Frame::Fixed(TIME_WIDTH)),
+        ("id", Frame::Fixed(ID_WIDTH)),
+        ("bytes", Frame::Integer),
+    ],
+    order_by: [0, 1],
+};
 
 /// A whole job out of a row of [`JOB_COLUMNS`], its text borrowed from the
 /// row and copied once.
@@ -276,71 +311,24 @@ fn stored_job_from_row(row: &sqlx::any::AnyRow) -> Result<StoredJob, StorageErro
     for (index, column) in columns.iter_mut().enumerate() {
         *column = row.try_get(index)?;
     }
-    stored_job(columns)
+    JOB_SHAPE.check_nulls(&columns)?;
+    Ok(stored_job_ref(columns).to_stored_job())
 }
 
 /// The one decoder of a stored job: its [`JOB_COLUMNS`], in order, however
-/// they were read.
-fn stored_job(columns: [Option<&str>; JOB_COLUMN_COUNT]) -> Result<StoredJob, StorageError> {
+/// they were read, their NULLs checked against [`JOB_SHAPE`].
+fn stored_job_ref(columns: [Option<&str>; JOB_COLUMN_COUNT]) -> StoredJobRef<'_> {
     let [id, status, target_type, target_id, instruction_json, output_ref, error_json, created_at, created_by] =
         columns;
-    let required = |value: Option<&str>| {
-        value
-            .map(str::to_owned)
-            .ok_or_else(|| StorageError::corrupt("stored job: a NULL where none may be"))
-    };
-    Ok(StoredJob {
-        id: required(id)?,
-        status: required(status)?,
-        target_type: required(target_type)?,
-        target_id: required(target_id)?,
-        instruction_json: required(instruction_json)?,
-        output_ref: output_ref.map(str::to_owned),
-        error_json: error_json.map(str::to_owned),
-        created_at: required(created_at)?,
-        created_by: required(created_by)?,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn framed_text_is_cut_by_byte_lengths_whatever_it_holds() {
-        let row = |id: &str, instruction: &str, output: Option<&str>| {
-            let frame = |text: Option<&str>| match text {
-                Some(text) => format!("{}:{text}", text.len()),
-                None => "-".to_owned(),
-            };
-            [
-                Some(id),
-                Some("PENDING"),
-                Some("article"),
-                Some("a:1-"),
-                Some(instruction),
-                output,
-                None,
-                Some("2026-01-01T00:00:00.000Z"),
-                Some("svc"),
-            ]
-            .into_iter()
-            .map(frame)
-            .collect::<String>()
-        };
-        let tricky = "{\"x\":\"9:-é\u{1F600}\n\",\"y\":\"-\"}";
-        let page = row("id-1", tricky, Some("\"out\"")) + &row("id-2", "{}", None);
-        let jobs = stored_jobs_from_frames(&page).unwrap();
-        assert_eq!(jobs.len(), 2);
-        assert_eq!(jobs[0].instruction_json, tricky);
-        assert_eq!(jobs[0].target_id, "a:1-");
-        assert_eq!(jobs[0].output_ref.as_deref(), Some("\"out\""));
-        assert_eq!(jobs[1].id, "id-2");
-        assert_eq!(jobs[1].output_ref, None);
-        assert_eq!(jobs[1].created_by, "svc");
-        assert!(stored_jobs_from_frames("").unwrap().is_empty());
-        for broken in ["4:id-1", "x:abc", "99:short", "3:id-", "-"] {
-            assert!(stored_jobs_from_frames(broken).is_err(), "{broken}");
-        }
+    StoredJobRef {
+        id: id.unwrap_or_default(),
+        status: status.unwrap_or_default(),
+        target_type: target_type.unwrap_or_default(),
+        target_id: target_id.unwrap_or_default(),
+        instruction_json: instruction_json.unwrap_or_default(),
+        output_ref,
+        error_json,
+        created_at: created_at.unwrap_or_default(),
+        created_by: created_by.unwrap_or_default(),
     }
 }

@@ -14,7 +14,10 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::StorageError;
-use crate::rows::{job_ids, json_rows, parse_text, summaries_from_json, SUMMARY_COLUMNS};
+use crate::framed::framed_rows;
+use crate::rows::{
+    job_ids, json_rows, parse_text, summaries_from_json, SUMMARY_COLUMNS, SUMMARY_SHAPE,
+};
 use crate::stats::{bind_counts, counts_columns_sql, kept_counts, KeptCounts};
 use crate::{AnyQuery, Backend, Store};
 
@@ -337,15 +340,6 @@ impl Listing {
         }
     }
 
-    /// The page as one row holding a JSON array of its rows (`json_rows`).
-    fn page_as_json_sql(&self, bounded: bool, limit: PageLimit) -> String {
-        json_rows(
-            self.backend,
-            SUMMARY_COLUMNS,
-            &self.page_sql(bounded, limit),
-        )
-    }
-
     fn bind_filter<'q>(&'q self, mut query: AnyQuery<'q>) -> AnyQuery<'q> {
         for param in &self.conditions.params {
             query = query.bind(param);
@@ -426,8 +420,8 @@ impl Store {
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
     ) -> Result<JobListing, StorageError> {
-        let (page, bound) = self.list_page_json(filter, from, limit).await?;
-        job_listing(&page, bound, limit)
+        let (row, bound) = self.read_page(filter, from, limit, PageRead::Json).await?;
+        job_listing(row.try_get("page")?, bound, limit)
     }
 
     /// [`Store::list_jobs`] and, read by the same statement,
@@ -440,41 +434,36 @@ impl Store {
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
     ) -> Result<(JobListing, KeptCounts), StorageError> {
-        let (row, bound) = self.read_page(filter, from, limit, true).await?;
+        let read = PageRead::JsonWithCounts;
+        let (row, bound) = self.read_page(filter, from, limit, read).await?;
         let page: &str = row.try_get("page")?;
         Ok((job_listing(page, bound, limit)?, kept_counts(&row)?))
     }
 
-    /// One listing page as `json_rows` reads it, and where its scan budget
-    /// ended (`None`: the driving range fits the budget).
-    pub(crate) async fn list_page_json(
+    /// The row of one listing page: the page as `read` says (`page`) and,
+    /// with counts, the kept counts beside it ([`counts_columns_sql`], the
+    /// oldest PENDING job of the filter's target type); and where the
+    /// page's scan budget ended (`None`: the driving range fits the budget).
+    pub(crate) async fn read_page(
         &self,
         filter: &JobFilter,
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
-    ) -> Result<(String, Option<BudgetEnd>), StorageError> {
-        let (row, bound) = self.read_page(filter, from, limit, false).await?;
-        Ok((row.try_get("page")?, bound))
-    }
-
-    /// The row of one listing page: the page as `json_rows` reads it
-    /// (`page`) and, `with_counts`, the kept counts beside it
-    /// ([`counts_columns_sql`], the oldest PENDING job of the filter's
-    /// target type); and where the page's scan budget ended.
-    async fn read_page(
-        &self,
-        filter: &JobFilter,
-        from: Option<(PageDirection, KeysetPosition)>,
-        limit: u32,
-        with_counts: bool,
+        read: PageRead,
     ) -> Result<(AnyRow, Option<BudgetEnd>), StorageError> {
         let listing = Listing::new(filter, from, self.backend());
         let mut conn = self.pool.acquire().await?;
         let bound = listing.budget_bound(&mut conn).await?;
         let bounded = bound.is_some();
         let rows = PageLimit::Written(limit);
-        let page = listing.page_as_json_sql(bounded, rows);
-        let row = if with_counts {
+        let page = listing.page_sql(bounded, rows);
+        let page = match read {
+            PageRead::Json | PageRead::JsonWithCounts => {
+                json_rows(self.backend(), SUMMARY_COLUMNS, &page)
+            }
+            PageRead::Framed => framed_rows(self.backend(), &SUMMARY_SHAPE, &page),
+        };
+        let row = if read == PageRead::JsonWithCounts {
             let oldest_of = filter.target_type.as_deref();
             let counts = counts_columns_sql(
                 self.backend(),
@@ -494,6 +483,17 @@ impl Store {
         };
         Ok((row, bound))
     }
+}
+
+/// How [`Store::read_page`] reads a page of job summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PageRead {
+    /// As `json_rows` reads it: a listing decodes and validates each value.
+    Json,
+    /// [`PageRead::Json`], with the kept counts beside it.
+    JsonWithCounts,
+    /// As `framed_rows` reads it: an export writes each value as stored.
+    Framed,
 }
 
 /// A page read by `json_rows`, decoded: newest first, whichever way it was

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::StorageError;
+use crate::framed::{Frame, RowShape};
 use crate::Backend;
 
 /// The job ids in the first column of `rows` (statements that select or
@@ -29,6 +30,41 @@ pub(crate) const JOB_COLUMNS: &str = "id, status, target_type, target_id, instru
 /// A job without its payloads: what listings read.
 pub(crate) const SUMMARY_COLUMNS: &str =
     "id, status, target_type, target_id, created_at, created_by";
+
+/// [`SUMMARY_COLUMNS`] as an export frames them (ids and times are of one
+/// width: the table's CHECK constraints).
+pub(crate) const SUMMARY_SHAPE: RowShape<6> = RowShape {
+    columns: [
+        ("id", Frame::Fixed(ID_WIDTH)),
+        ("status", Frame::Text),
+        ("target_type", Frame::Text),
+        ("target_id", Frame::Text),
+        ("created_at", Frame::Fixed(TIME_WIDTH)),
+        ("created_by", Frame::Text),
+    ],
+    order_by: [4, 0],
+};
+
+/// [`JOB_COLUMNS`] as an export frames them.
+pub(crate) const JOB_SHAPE: RowShape<9> = RowShape {
+    columns: [
+        ("id", Frame::Fixed(ID_WIDTH)),
+        ("status", Frame::Text),
+        ("target_type", Frame::Text),
+        ("target_id", Frame::Text),
+        ("instruction_json", Frame::Text),
+        ("output_ref", Frame::Nullable),
+        ("error_json", Frame::Nullable),
+        ("created_at", Frame::Fixed(TIME_WIDTH)),
+        ("created_by", Frame::Text),
+    ],
+    order_by: [7, 0],
+};
+
+/// A job id's stored width: a lower-case UUID.
+pub(crate) const ID_WIDTH: usize = 36;
+/// A stored time's width: `2026-01-01T00:00:00.000Z`.
+pub(crate) const TIME_WIDTH: usize = 24;
 
 /// An audit row as stored, in the order inserts write.
 pub(crate) const AUDIT_COLUMNS: &str =
@@ -101,20 +137,13 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError
     })
 }
 
-/// A job summary's columns as the database holds them, in
-/// [`SUMMARY_COLUMNS`] order. Exports write these as they are: the table's
-/// CHECK constraints keep each column in its documented form.
-pub type SummaryText = [String; 6];
-
-/// A page of job summaries as the listing reads it: one JSON array of
-/// `[SUMMARY_COLUMNS]` arrays (see `listing.rs` for why).
-pub(crate) fn summary_texts_from_json(page: &str) -> Result<Vec<SummaryText>, StorageError> {
-    serde_json::from_str(page).map_err(|e| StorageError::corrupt(format!("job summaries: {e}")))
-}
-
-/// [`summary_texts_from_json`], each value validated like any stored value.
+/// A page of job summaries as the listing reads it (one JSON array of
+/// `[SUMMARY_COLUMNS]` arrays, see `listing.rs` for why), each value
+/// validated like any stored value.
 pub(crate) fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
-    summary_texts_from_json(page)?
+    let rows: Vec<[String; 6]> = serde_json::from_str(page)
+        .map_err(|e| StorageError::corrupt(format!("job summaries: {e}")))?;
+    rows
         .into_iter()
         .map(
             |[id, status, target_type, target_id, created_at, created_by]| {
@@ -189,5 +218,16 @@ pub(crate) fn json_rows(backend: Backend, names: &str, rows_sql: &str) -> String
             "SELECT COALESCE(json_agg(json_build_array({names}))::text, '[]') \
              FROM ({rows_sql}) AS page"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_framed_shapes_name_the_columns_the_statements_select() {
+        assert_eq!(SUMMARY_SHAPE.names(), SUMMARY_COLUMNS);
+        assert_eq!(JOB_SHAPE.names(), JOB_COLUMNS);
     }
 }

@@ -1616,7 +1616,7 @@ async fn export_all(
     let (mut pages, mut after) = (Vec::new(), None);
     loop {
         let page = store.export_jobs(filter, after, limit).await.unwrap();
-        pages.push(page.rows);
+        pages.push(page.rows.iter().map(|job| job.to_stored_job()).collect());
         match page.next {
             Some(next) => after = Some(next),
             None => return pages,
@@ -1647,13 +1647,8 @@ async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(bac
         target_type: Some("article".into()),
         ..JobFilter::default()
     };
-    let listed: Vec<JobId> = store
-        .list_jobs(&articles, None, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|j| j.id)
-        .collect();
+    let listing = store.list_jobs(&articles, None, 100).await.unwrap();
+    let listed: Vec<JobId> = listing.iter().map(|j| j.id).collect();
 
     let pages = export_all(&store, &articles, 7).await;
     let exported: Vec<&regen_storage::StoredJob> = pages.iter().flatten().collect();
@@ -1678,12 +1673,26 @@ async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(bac
         .export_job_summaries(&articles, None, 100)
         .await
         .unwrap();
-    let summary_ids: Vec<JobId> = summaries
+    // Every column as the listing reads it, in the listing's order.
+    let summary_rows: Vec<[String; 6]> = summaries
         .rows
         .iter()
-        .map(|r| r[0].parse().unwrap())
+        .map(|row| row.map(|cell| cell.unwrap().to_owned()))
         .collect();
-    assert_eq!(summary_ids, listed);
+    let listed_rows: Vec<[String; 6]> = listing
+        .iter()
+        .map(|j| {
+            [
+                j.id.to_string(),
+                j.status.as_str().to_owned(),
+                j.target_type.clone(),
+                j.target_id.clone(),
+                j.created_at.to_string(),
+                j.created_by.clone(),
+            ]
+        })
+        .collect();
+    assert_eq!(summary_rows, listed_rows);
     assert_eq!(summaries.next, None, "a short page is the last");
 }
 
