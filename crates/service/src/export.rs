@@ -107,17 +107,23 @@ pub struct Export {
     /// What the caller authenticated with, checked again before each chunk.
     credential: CredentialHash,
     request_id: Option<String>,
-    source: Source,
     format: ExportFormat,
     /// The filters, as a query string: for the log and the file name.
     filter: String,
+    reading: Reading,
+    finished: bool,
+    started: Instant,
+    started_at: Timestamp,
+}
+
+/// Where the reading of an export's rows stands.
+struct Reading {
+    source: Source,
     header_written: bool,
     /// The last page has been read.
     exhausted: bool,
-    finished: bool,
+    /// Rows written so far.
     rows: u64,
-    started: Instant,
-    started_at: Timestamp,
 }
 
 /// A file name part: letters, digits, `.`, `_` and `-` only.
@@ -185,13 +191,15 @@ impl AdminService {
             caller: access.caller,
             credential: access.credential,
             request_id: access.request_id,
-            source,
             format,
             filter,
-            header_written: false,
-            exhausted: false,
+            reading: Reading {
+                source,
+                header_written: false,
+                exhausted: false,
+                rows: 0,
+            },
             finished: false,
-            rows: 0,
             started: Instant::now(),
             started_at: regen_storage::now(),
         };
@@ -243,7 +251,7 @@ fn refuse_paging(limit: bool, cursor: bool) -> Result<(), ServiceError> {
 
 impl Export {
     pub fn kind(&self) -> ExportKind {
-        match self.source {
+        match self.reading.source {
             Source::Jobs(_) => ExportKind::Jobs,
             Source::AuditEvents(_) => ExportKind::AuditEvents,
         }
@@ -255,7 +263,7 @@ impl Export {
 
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.reading.rows
     }
 
     /// `regeneration-jobs_status-FAILED_20261201T120000Z.csv`: what, which
@@ -287,8 +295,16 @@ impl Export {
         if self.finished {
             return Ok(None);
         }
-        self.check_access().await?;
-        match self.read_page().await {
+        // The credential is checked while the page is read (two round trips
+        // at once, not one after the other); the page is dropped unwritten
+        // if access was taken back.
+        let (current, page) = tokio::join!(
+            self.service.caller_for(&self.credential),
+            self.reading
+                .read_page(&self.service, &self.caller, self.format)
+        );
+        self.judge_access(current)?;
+        match page {
             Ok(Some(chunk)) => Ok(Some(chunk)),
             Ok(None) => {
                 self.finish(ExportOutcome::Completed);
@@ -308,7 +324,18 @@ impl Export {
         if self.finished {
             return Ok(());
         }
-        let current = match self.current_caller().await {
+        let current = self.service.caller_for(&self.credential).await;
+        self.judge_access(current)
+    }
+
+    /// What [`Export::check_access`] does with the caller the credential
+    /// stands for now (read as `authenticate_token` and
+    /// `authenticate_session` read it).
+    fn judge_access(
+        &mut self,
+        current: Result<Option<Caller>, ServiceError>,
+    ) -> Result<(), ServiceError> {
+        let current = match current {
             Ok(current) => current,
             Err(error) => return Err(self.fail(error)),
         };
@@ -325,7 +352,7 @@ impl Export {
         );
         tracing::warn!(
             user = %self.caller.username,
-            rows = self.rows,
+            rows = self.reading.rows,
             reason = %refusal,
             "export stopped: its credential no longer gives access"
         );
@@ -343,18 +370,12 @@ impl Export {
             ExportLimit::Duration => (ExportOutcome::TimedOut, "it ran past its maximum duration"),
             ExportLimit::Idle => (ExportOutcome::Idle, "the client stopped reading"),
         };
-        tracing::warn!(user = %self.caller.username, rows = self.rows, "export stopped: {why}");
+        tracing::warn!(user = %self.caller.username, rows = self.reading.rows, "export stopped: {why}");
         self.finish(outcome);
     }
 
-    /// The caller the export's credential stands for now, read as
-    /// `authenticate_token` and `authenticate_session` read it.
-    async fn current_caller(&self) -> Result<Option<Caller>, ServiceError> {
-        self.service.caller_for(&self.credential).await
-    }
-
     fn fail(&mut self, error: ServiceError) -> ServiceError {
-        tracing::error!(error = ?error, rows = self.rows, "export failed mid-stream");
+        tracing::error!(error = ?error, rows = self.reading.rows, "export failed mid-stream");
         self.finish(ExportOutcome::Failed);
         error
     }
@@ -363,25 +384,32 @@ impl Export {
         self.finished = true;
         self.service
             .metrics()
-            .count_export(self.kind(), self.format, outcome, self.rows);
+            .count_export(self.kind(), self.format, outcome, self.reading.rows);
         tracing::info!(
             kind = self.kind().as_str(),
             format = self.format.as_str(),
             user = %self.caller.username,
             filter = %self.filter,
             request_id = self.request_id.as_deref().unwrap_or(""),
-            rows = self.rows,
+            rows = self.reading.rows,
             seconds = self.started.elapsed().as_secs_f64(),
             outcome = outcome.as_str(),
             "export finished"
         );
     }
+}
 
-    async fn read_page(&mut self) -> Result<Option<String>, ServiceError> {
+impl Reading {
+    async fn read_page(
+        &mut self,
+        service: &AdminService,
+        caller: &Caller,
+        format: ExportFormat,
+    ) -> Result<Option<String>, ServiceError> {
         let mut out = String::new();
         if !self.header_written {
             self.header_written = true;
-            if self.format == ExportFormat::Csv {
+            if format == ExportFormat::Csv {
                 match self.source {
                     Source::Jobs(_) => csv_line(&mut out, &JOB_CSV_HEADER),
                     Source::AuditEvents(_) => csv_line(&mut out, &AUDIT_CSV_HEADER),
@@ -394,7 +422,8 @@ impl Export {
             if self.exhausted {
                 return Ok((!out.is_empty()).then_some(out));
             }
-            self.read_next_page(&mut out).await?;
+            self.read_next_page(service, caller, format, &mut out)
+                .await?;
             if !out.is_empty() {
                 return Ok(Some(out));
             }
@@ -402,10 +431,16 @@ impl Export {
     }
 
     /// Appends the next page's rows to `out`.
-    async fn read_next_page(&mut self, out: &mut String) -> Result<(), ServiceError> {
+    async fn read_next_page(
+        &mut self,
+        service: &AdminService,
+        caller: &Caller,
+        format: ExportFormat,
+        out: &mut String,
+    ) -> Result<(), ServiceError> {
         let next = match &mut self.source {
             Source::Jobs(pages) => {
-                let (rows, more) = pages.write_next(&self.service, out).await?;
+                let (rows, more) = pages.write_next(service, out).await?;
                 self.rows += rows as u64;
                 more
             }
@@ -414,11 +449,8 @@ impl Export {
                     limit: Some(MAX_PAGE_SIZE.to_string()),
                     ..query.clone()
                 };
-                let page = self
-                    .service
-                    .list_audit_events(Some(&self.caller), &page_query)
-                    .await?;
-                write_audit_events(out, &page.events, self.format)?;
+                let page = service.list_audit_events(Some(caller), &page_query).await?;
+                write_audit_events(out, &page.events, format)?;
                 query.cursor = page.next_cursor.clone();
                 self.rows += page.events.len() as u64;
                 page.next_cursor.is_some()

@@ -118,7 +118,11 @@ pub(crate) const AUDIT_CSV_HEADER: [&str; 8] = [
 /// each job stays on one line and every offset in the payload stays put.
 pub(crate) fn job_line(out: &mut String, job: &StoredJobRef<'_>) {
     let payload = |out: &mut String, text: Option<&str>| match text {
-        Some(text) if text.contains(['\n', '\r']) => out.push_str(&text.replace(['\n', '\r'], " ")),
+        // memchr: `str::contains` with a set of chars tests one char at a
+        // time, a tenth of an NDJSON export's time.
+        Some(text) if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() => {
+            out.push_str(&text.replace(['\n', '\r'], " "))
+        }
         Some(text) => out.push_str(text),
         None => out.push_str("null"),
     };
@@ -228,7 +232,10 @@ mod tests {
     #[test]
     fn a_job_line_embeds_its_payloads_as_stored_on_one_line() {
         let mut out = String::new();
-        job_line(&mut out, &stored_job("{ \"a\" : 1.10 }", Some("[1,\r\n2]")).borrowed());
+        job_line(
+            &mut out,
+            &stored_job("{ \"a\" : 1.10 }", Some("[1,\r\n2]")).borrowed(),
+        );
         assert_eq!(
             out,
             "{\"id\":\"0190a4b4-7a2b-7c3d-8e4f-5a6b7c8d9e0f\",\"status\":\"PENDING\",\

@@ -3,15 +3,21 @@
 //! database's side: sqlx's SQLite worker thread, or PostgreSQL), so the two
 //! halves of the work overlap instead of taking turns.
 
-use regen_storage::{ExportPage, JobFilter, KeysetPosition, Store, StoredJobRef, StoredJobs, SummaryRows};
+use regen_storage::{
+    ExportPage, JobFilter, KeysetPosition, Store, StoredJobRef, StoredJobs, SummaryRows,
+};
 
 use crate::export_format::{job_line, write_job_rows, ExportFormat};
 use crate::{AdminService, ServiceError};
 
-/// Jobs read per page, and so per chunk (whole records: fewer when their
-/// payloads pass `regen_storage::MAX_PAGE_BYTES`). Big pages keep the cost
-/// per statement small against the rows it reads.
+/// Whole jobs read per page, and so per chunk (fewer when their payloads
+/// pass `regen_storage::MAX_PAGE_BYTES`). Big pages keep the cost per
+/// statement small against the rows it reads.
 const JOB_PAGE_ROWS: u32 = 1000;
+
+/// Job summaries read per page: a summary is at most about 650 bytes (three
+/// texts of up to 200 characters), so a page stays under 3 MB.
+const SUMMARY_PAGE_ROWS: u32 = 4000;
 
 /// One page in the export's format: summaries for CSV, whole records for
 /// NDJSON.
@@ -87,7 +93,7 @@ async fn read(
     Ok(match format {
         ExportFormat::Csv => JobPage::Summaries(
             store
-                .export_job_summaries(filter, after, JOB_PAGE_ROWS)
+                .export_job_summaries(filter, after, SUMMARY_PAGE_ROWS)
                 .await?,
         ),
         ExportFormat::Ndjson => {

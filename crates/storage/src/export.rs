@@ -2,7 +2,7 @@
 //! listing order, each one short statement (no transaction is held across
 //! pages, so SQLite's checkpoints and PostgreSQL's vacuum go on), each read
 //! as one value (one message per page, not per row) framed by the values'
-//! lengths ([`FramedRows`]), so that neither the database nor this side
+//! lengths ([`PageRows`]), so that neither the database nor this side
 //! escapes and unescapes anything, and the values are lent out, not copied.
 //!
 //! Pages of whole records are sized by their payloads' bytes: a first,
@@ -13,12 +13,10 @@
 //! A page of one job is read as a plain row, not framed: its payload is then
 //! copied as few times as sqlx allows, which keeps an export's memory flat.
 
-use sqlx::Row;
-
 use crate::error::StorageError;
-use crate::framed::{framed_rows, Frame, FramedRows, RowShape};
-use crate::listing::{keyset_position, BudgetEnd, Listing, PageLimit, PageRead};
-use crate::rows::{parse_text, ID_WIDTH, JOB_COLUMNS, JOB_SHAPE, SUMMARY_SHAPE, TIME_WIDTH};
+use crate::listing::{keyset_position, BudgetEnd, Listing, PageLimit};
+use crate::page_rows::{fetch_page, page_rows_sql, Frame, PageRows, RowShape};
+use crate::rows::{parse_text, ID_WIDTH, JOB_COLUMNS, JOB_SHAPE, TIME_WIDTH};
 use crate::{JobFilter, KeysetPosition, PageDirection, Store};
 
 /// The payload bytes one page of whole records may hold (a single bigger
@@ -99,37 +97,23 @@ const JOB_COLUMN_COUNT: usize = 9;
 
 /// A page of whole jobs, newest first.
 #[derive(Debug)]
-pub enum StoredJobs {
-    /// Read as one framed text.
-    Framed(FramedRows<JOB_COLUMN_COUNT>),
-    /// One job too big for a page of its own, read as a plain row.
-    One(StoredJob),
-}
+pub struct StoredJobs(PageRows<JOB_COLUMN_COUNT>);
 
 impl StoredJobs {
     pub fn len(&self) -> usize {
-        match self {
-            StoredJobs::Framed(rows) => rows.len(),
-            StoredJobs::One(_) => 1,
-        }
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
 
-    pub fn iter(&self) -> Box<dyn Iterator<Item = StoredJobRef<'_>> + '_> {
-        match self {
-            StoredJobs::Framed(rows) => Box::new(rows.iter().map(stored_job_ref)),
-            StoredJobs::One(job) => Box::new(std::iter::once(job.borrowed())),
-        }
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = StoredJobRef<'_>> + '_ {
+        self.0.iter().map(stored_job_ref)
     }
 
     fn last(&self) -> Option<StoredJobRef<'_>> {
-        match self {
-            StoredJobs::Framed(rows) => rows.last().map(stored_job_ref),
-            StoredJobs::One(job) => Some(job.borrowed()),
-        }
+        self.0.last().map(stored_job_ref)
     }
 }
 
@@ -137,7 +121,7 @@ impl StoredJobs {
 /// `SUMMARY_COLUMNS` order (id, status, target type, target id, creation
 /// time, creator). Exports write these as they are: the table's CHECK
 /// constraints keep each column in its documented form.
-pub type SummaryRows = FramedRows<6>;
+pub type SummaryRows = PageRows<6>;
 
 /// One page of an export, and where the next one starts (`None`: this was
 /// the last).
@@ -174,8 +158,7 @@ impl Store {
         limit: u32,
     ) -> Result<ExportPage<SummaryRows>, StorageError> {
         let from = after.map(|position| (PageDirection::Older, position));
-        let (row, budget) = self.read_page(filter, from, limit, PageRead::Framed).await?;
-        let rows = FramedRows::parse(row.try_get("page")?, SUMMARY_SHAPE)?;
+        let (rows, budget) = self.summary_rows(filter, from, limit).await?;
         let next = match rows.last() {
             Some([Some(id), _, _, _, Some(created_at), _]) if rows.len() == limit as usize => {
                 Some(keyset_position(&(created_at.to_owned(), id.to_owned()))?)
@@ -207,7 +190,7 @@ impl Store {
         let Some(cut) = page_cut(&mut conn, &listing, budget.as_ref(), limit).await? else {
             // Nothing more up to the scan budget's end: go on from there.
             return Ok(ExportPage {
-                rows: StoredJobs::Framed(FramedRows::empty(JOB_SHAPE)),
+                rows: StoredJobs(PageRows::empty(JOB_SHAPE)),
                 next: budget.as_ref().map(keyset_position).transpose()?,
             });
         };
@@ -219,26 +202,21 @@ impl Store {
         // can push the cut's last rows out: the next page starts after the
         // last row read, so none is skipped.
         let rows = if cut.rows > 1 {
-            let sql = framed_rows(self.backend(), &JOB_SHAPE, &rows_sql);
-            let page = listing
-                .page_query(&sql, Some(&bound), cut_rows)
-                .fetch_one(&mut *conn)
-                .await?;
-            StoredJobs::Framed(FramedRows::parse(page.try_get(0)?, JOB_SHAPE)?)
+            let sql = page_rows_sql(self.backend(), &JOB_SHAPE, &rows_sql);
+            let query = listing.page_query(&sql, Some(&bound), cut_rows);
+            fetch_page(&mut conn, self.backend(), JOB_SHAPE, query).await?
         } else {
             // One job whose payloads pass MAX_PAGE_BYTES by themselves (up
-            // to 5 MB): read as a plain row and copied out of it once. The
-            // framing would copy the payload again on both sides (SQLite's
-            // concatenations, and the page's text beside the job's).
-            match listing
+            // to 5 MB): read as a plain row. Framed, its payload would be
+            // copied again on both sides (SQLite's concatenation, and the
+            // page's text beside the job's).
+            let rows = listing
                 .page_query(&rows_sql, Some(&bound), cut_rows)
-                .fetch_optional(&mut *conn)
-                .await?
-            {
-                Some(row) => StoredJobs::One(stored_job_from_row(&row)?),
-                None => StoredJobs::Framed(FramedRows::empty(JOB_SHAPE)),
-            }
+                .fetch_all(&mut *conn)
+                .await?;
+            PageRows::from_rows(rows, JOB_SHAPE)?
         };
+        let rows = StoredJobs(rows);
         let reached_cut = rows.last().is_some_and(|last| last.id == cut.id);
         let next = match rows.last() {
             _ if reached_cut && cut.last_found && cut.rows < i64::from(limit) => {
@@ -256,7 +234,7 @@ impl Store {
 
 /// The last row of the next page of whole records: the row limit, or the
 /// byte limit, whichever comes first (the first row always counts). The
-/// sizes come as one framed value and are added up here: a window function
+/// sizes come as one page ([`PageRows`]) and are added up here: a window function
 /// did the same in SQLite at seven times the cost (two sorts per page).
 async fn page_cut(
     conn: &mut sqlx::AnyConnection,
@@ -267,13 +245,9 @@ async fn page_cut(
     let bounded = budget.is_some();
     let limit = PageLimit::Bound(limit);
     let sized = listing.page_sql_of(&format!("created_at, id, {PAYLOAD_BYTES}"), bounded, limit);
-    let sql = framed_rows(listing.backend(), &SIZE_SHAPE, &sized);
-    let page: String = listing
-        .page_query(&sql, budget, limit)
-        .fetch_one(conn)
-        .await?
-        .try_get(0)?;
-    let sizes = FramedRows::parse(page, SIZE_SHAPE)?;
+    let sql = page_rows_sql(listing.backend(), &SIZE_SHAPE, &sized);
+    let query = listing.page_query(&sql, budget, limit);
+    let sizes = fetch_page(conn, listing.backend(), SIZE_SHAPE, query).await?;
     let mut bytes = 0;
     let mut rows = 0;
     let mut last = None;
@@ -304,19 +278,8 @@ const SIZE_SHAPE: RowShape<3> = RowShape {
     order_by: [0, 1],
 };
 
-/// A whole job out of a row of [`JOB_COLUMNS`], its text borrowed from the
-/// row and copied once.
-fn stored_job_from_row(row: &sqlx::any::AnyRow) -> Result<StoredJob, StorageError> {
-    let mut columns: [Option<&str>; JOB_COLUMN_COUNT] = Default::default();
-    for (index, column) in columns.iter_mut().enumerate() {
-        *column = row.try_get(index)?;
-    }
-    JOB_SHAPE.check_nulls(&columns)?;
-    Ok(stored_job_ref(columns).to_stored_job())
-}
-
 /// The one decoder of a stored job: its [`JOB_COLUMNS`], in order, however
-/// they were read, their NULLs checked against [`JOB_SHAPE`].
+/// they were read, checked against [`JOB_SHAPE`].
 fn stored_job_ref(columns: [Option<&str>; JOB_COLUMN_COUNT]) -> StoredJobRef<'_> {
     let [id, status, target_type, target_id, instruction_json, output_ref, error_json, created_at, created_by] =
         columns;

@@ -16,10 +16,10 @@ mod bulk_trigger;
 mod connect;
 mod error;
 mod export;
-mod framed;
 mod idempotency;
 mod jobs;
 mod listing;
+mod page_rows;
 mod rows;
 mod server_secrets;
 mod sql;
@@ -39,9 +39,9 @@ pub use bulk_trigger::{BulkAuditFailure, BulkOutcome, BulkSelection, BulkTrigger
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
 pub use export::{ExportPage, StoredJob, StoredJobRef, StoredJobs, SummaryRows, MAX_PAGE_BYTES};
-pub use framed::FramedRows;
 pub use idempotency::{IdempotencyClaim, KeyClaim, KeyPolicy, StoredAnswer};
 pub use listing::{JobFilter, JobListing, KeysetPosition, PageDirection, SCAN_BUDGET};
+pub use page_rows::PageRows;
 pub use stats::{CountRow, KeptCounts};
 pub use trigger::{AnswerUnder, AuditWriteFailure, TriggerResult};
 

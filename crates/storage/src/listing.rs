@@ -14,7 +14,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::StorageError;
-use crate::framed::framed_rows;
+use crate::export::SummaryRows;
+use crate::page_rows::{fetch_page, page_rows_sql};
 use crate::rows::{
     job_ids, json_rows, parse_text, summaries_from_json, SUMMARY_COLUMNS, SUMMARY_SHAPE,
 };
@@ -420,7 +421,7 @@ impl Store {
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
     ) -> Result<JobListing, StorageError> {
-        let (row, bound) = self.read_page(filter, from, limit, PageRead::Json).await?;
+        let (row, bound) = self.read_page(filter, from, limit, false).await?;
         job_listing(row.try_get("page")?, bound, limit)
     }
 
@@ -434,22 +435,22 @@ impl Store {
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
     ) -> Result<(JobListing, KeptCounts), StorageError> {
-        let read = PageRead::JsonWithCounts;
-        let (row, bound) = self.read_page(filter, from, limit, read).await?;
+        let (row, bound) = self.read_page(filter, from, limit, true).await?;
         let page: &str = row.try_get("page")?;
         Ok((job_listing(page, bound, limit)?, kept_counts(&row)?))
     }
 
-    /// The row of one listing page: the page as `read` says (`page`) and,
-    /// with counts, the kept counts beside it ([`counts_columns_sql`], the
-    /// oldest PENDING job of the filter's target type); and where the
-    /// page's scan budget ended (`None`: the driving range fits the budget).
-    pub(crate) async fn read_page(
+    /// The row of one listing page: the page as `json_rows` reads it
+    /// (`page`) and, `with_counts`, the kept counts beside it
+    /// ([`counts_columns_sql`], the oldest PENDING job of the filter's
+    /// target type); and where the page's scan budget ended (`None`: the
+    /// driving range fits the budget).
+    async fn read_page(
         &self,
         filter: &JobFilter,
         from: Option<(PageDirection, KeysetPosition)>,
         limit: u32,
-        read: PageRead,
+        with_counts: bool,
     ) -> Result<(AnyRow, Option<BudgetEnd>), StorageError> {
         let listing = Listing::new(filter, from, self.backend());
         let mut conn = self.pool.acquire().await?;
@@ -457,13 +458,8 @@ impl Store {
         let bounded = bound.is_some();
         let rows = PageLimit::Written(limit);
         let page = listing.page_sql(bounded, rows);
-        let page = match read {
-            PageRead::Json | PageRead::JsonWithCounts => {
-                json_rows(self.backend(), SUMMARY_COLUMNS, &page)
-            }
-            PageRead::Framed => framed_rows(self.backend(), &SUMMARY_SHAPE, &page),
-        };
-        let row = if read == PageRead::JsonWithCounts {
+        let page = json_rows(self.backend(), SUMMARY_COLUMNS, &page);
+        let row = if with_counts {
             let oldest_of = filter.target_type.as_deref();
             let counts = counts_columns_sql(
                 self.backend(),
@@ -483,17 +479,25 @@ impl Store {
         };
         Ok((row, bound))
     }
-}
 
-/// How [`Store::read_page`] reads a page of job summaries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PageRead {
-    /// As `json_rows` reads it: a listing decodes and validates each value.
-    Json,
-    /// [`PageRead::Json`], with the kept counts beside it.
-    JsonWithCounts,
-    /// As `framed_rows` reads it: an export writes each value as stored.
-    Framed,
+    /// One page of job summaries as an export reads them (`page_rows_sql`:
+    /// each value as stored, lent out), and where its scan budget ended.
+    pub(crate) async fn summary_rows(
+        &self,
+        filter: &JobFilter,
+        from: Option<(PageDirection, KeysetPosition)>,
+        limit: u32,
+    ) -> Result<(SummaryRows, Option<BudgetEnd>), StorageError> {
+        let listing = Listing::new(filter, from, self.backend());
+        let mut conn = self.pool.acquire().await?;
+        let bound = listing.budget_bound(&mut conn).await?;
+        let rows = PageLimit::Written(limit);
+        let page = listing.page_sql(bound.is_some(), rows);
+        let sql = page_rows_sql(self.backend(), &SUMMARY_SHAPE, &page);
+        let query = listing.page_query(&sql, bound.as_ref(), rows);
+        let page = fetch_page(&mut conn, self.backend(), SUMMARY_SHAPE, query).await?;
+        Ok((page, bound))
+    }
 }
 
 /// A page read by `json_rows`, decoded: newest first, whichever way it was

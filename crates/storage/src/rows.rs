@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::StorageError;
-use crate::framed::{Frame, RowShape};
+use crate::page_rows::{Frame, RowShape};
 use crate::Backend;
 
 /// The job ids in the first column of `rows` (statements that select or
@@ -143,8 +143,7 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Result<RegenerationJob, StorageError
 pub(crate) fn summaries_from_json(page: &str) -> Result<Vec<JobSummary>, StorageError> {
     let rows: Vec<[String; 6]> = serde_json::from_str(page)
         .map_err(|e| StorageError::corrupt(format!("job summaries: {e}")))?;
-    rows
-        .into_iter()
+    rows.into_iter()
         .map(
             |[id, status, target_type, target_id, created_at, created_by]| {
                 Ok(JobSummary {
