@@ -104,7 +104,7 @@ enum Source {
 pub struct Export {
     service: AdminService,
     caller: Caller,
-    /// What the caller authenticated with, checked again before each chunk.
+    /// What the caller authenticated with, checked again for each chunk.
     credential: CredentialHash,
     request_id: Option<String>,
     format: ExportFormat,
@@ -122,7 +122,7 @@ struct Reading {
     header_written: bool,
     /// The last page has been read.
     exhausted: bool,
-    /// Rows written so far.
+    /// Rows handed out so far.
     rows: u64,
 }
 
@@ -289,8 +289,8 @@ impl Export {
     /// the export: the caller must end its stream with an error too, so the
     /// client cannot mistake a short file for a complete one.
     ///
-    /// Each chunk is made only after the credential is checked again
-    /// ([`Export::check_access`]).
+    /// Each chunk is handed out only once the credential was checked again
+    /// for it ([`Export::check_access`]), and its rows count only then.
     pub async fn next_chunk(&mut self) -> Result<Option<String>, ServiceError> {
         if self.finished {
             return Ok(None);
@@ -305,7 +305,10 @@ impl Export {
         );
         self.judge_access(current)?;
         match page {
-            Ok(Some(chunk)) => Ok(Some(chunk)),
+            Ok(Some((chunk, rows))) => {
+                self.reading.rows += rows;
+                Ok(Some(chunk))
+            }
             Ok(None) => {
                 self.finish(ExportOutcome::Completed);
                 Ok(None)
@@ -405,8 +408,9 @@ impl Reading {
         service: &AdminService,
         caller: &Caller,
         format: ExportFormat,
-    ) -> Result<Option<String>, ServiceError> {
+    ) -> Result<Option<(String, u64)>, ServiceError> {
         let mut out = String::new();
+        let mut rows = 0;
         if !self.header_written {
             self.header_written = true;
             if format == ExportFormat::Csv {
@@ -420,29 +424,29 @@ impl Reading {
         // so that no chunk is empty.
         loop {
             if self.exhausted {
-                return Ok((!out.is_empty()).then_some(out));
+                return Ok((!out.is_empty()).then_some((out, rows)));
             }
-            self.read_next_page(service, caller, format, &mut out)
+            rows += self
+                .read_next_page(service, caller, format, &mut out)
                 .await?;
             if !out.is_empty() {
-                return Ok(Some(out));
+                return Ok(Some((out, rows)));
             }
         }
     }
 
-    /// Appends the next page's rows to `out`.
+    /// Appends the next page's rows to `out`; how many.
     async fn read_next_page(
         &mut self,
         service: &AdminService,
         caller: &Caller,
         format: ExportFormat,
         out: &mut String,
-    ) -> Result<(), ServiceError> {
-        let next = match &mut self.source {
+    ) -> Result<u64, ServiceError> {
+        let (rows, next) = match &mut self.source {
             Source::Jobs(pages) => {
                 let (rows, more) = pages.write_next(service, out).await?;
-                self.rows += rows as u64;
-                more
+                (rows as u64, more)
             }
             Source::AuditEvents(query) => {
                 let page_query = AuditQuery {
@@ -452,12 +456,11 @@ impl Reading {
                 let page = service.list_audit_events(Some(caller), &page_query).await?;
                 write_audit_events(out, &page.events, format)?;
                 query.cursor = page.next_cursor.clone();
-                self.rows += page.events.len() as u64;
-                page.next_cursor.is_some()
+                (page.events.len() as u64, page.next_cursor.is_some())
             }
         };
         self.exhausted = !next;
-        Ok(())
+        Ok(rows)
     }
 }
 

@@ -7,7 +7,10 @@
 use std::time::{Duration, Instant};
 
 use regen_domain::{JobStatus, JsonText, NewJob, Role, Timestamp};
-use regen_service::{ExportKind, ExportOutcome, Operator, SecurityEvent, TokenRequest};
+use regen_service::{
+    CredentialHash, ExportFormat, ExportKind, ExportOutcome, ListQuery, Operator, SecurityEvent,
+    TokenRequest,
+};
 use regen_storage::Backend;
 use server::config::ExportLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,6 +20,7 @@ use crate::helpers::{spawn_app, spawn_app_with, Options, TestApp};
 
 both_backends!(
     a_csv_export_stops_when_its_token_is_revoked,
+    a_stopped_export_counts_only_the_rows_it_handed_out,
     an_ndjson_export_stops_when_its_user_is_disabled,
     an_export_stops_when_its_owner_is_demoted,
     an_export_ends_with_an_error_after_its_maximum_duration,
@@ -182,6 +186,59 @@ async fn a_csv_export_stops_when_its_token_is_revoked(backend: Backend) {
     assert_cut_short(&export, ended_cleanly);
     assert_eq!(count(&app, ExportKind::Jobs, ExportOutcome::Revoked), 1);
     assert_eq!(export_revocations(&app), 1, "logged as a security event");
+}
+
+/// The credential is checked while a page is read: a page read for a
+/// revoked credential is dropped unwritten, and its rows are not counted.
+async fn a_stopped_export_counts_only_the_rows_it_handed_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    seed(&app).await;
+    let created = app
+        .service
+        .create_api_token(&Operator::command_line(), "ada", TokenRequest::default())
+        .await
+        .unwrap();
+    let caller = app
+        .service
+        .authenticate_token(&created.token)
+        .await
+        .unwrap()
+        .unwrap();
+    let credential = CredentialHash::api_token(&created.token);
+    let mut export = app
+        .service
+        .export_jobs(
+            Some(&caller),
+            Some(&credential),
+            None,
+            ListQuery::default(),
+            ExportFormat::Csv,
+        )
+        .await
+        .unwrap();
+    let first = export.next_chunk().await.unwrap().unwrap();
+    let handed_out = first.matches(MARKER).count() as u64;
+    assert!(handed_out > 0 && handed_out < JOBS as u64);
+
+    app.service
+        .revoke_api_token(&Operator::command_line(), &created.summary.id)
+        .await
+        .unwrap();
+    assert!(
+        export.next_chunk().await.is_err(),
+        "the next chunk is refused"
+    );
+
+    assert_eq!(export.rows(), handed_out);
+    let jobs_counted = app
+        .service
+        .metrics()
+        .exported_rows()
+        .into_iter()
+        .find(|(kind, _)| *kind == ExportKind::Jobs)
+        .map(|(_, rows)| rows);
+    assert_eq!(jobs_counted, Some(handed_out));
+    assert_eq!(count(&app, ExportKind::Jobs, ExportOutcome::Revoked), 1);
 }
 
 async fn an_ndjson_export_stops_when_its_user_is_disabled(backend: Backend) {
