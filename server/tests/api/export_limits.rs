@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use regen_domain::{JobStatus, JsonText, NewJob, Role, Timestamp};
 use regen_service::{
-    CredentialHash, ExportFormat, ExportKind, ExportOutcome, ListQuery, Operator, SecurityEvent,
-    TokenRequest,
+    CreatedToken, CredentialHash, ExportFormat, ExportKind, ExportOutcome, ListQuery, Operator,
+    SecurityEvent, TokenRequest,
 };
 use regen_storage::Backend;
 use server::config::ExportLimits;
@@ -165,7 +165,8 @@ fn assert_cut_short(export: &RawExport, ended_cleanly: bool) {
     assert!(rows < JOBS / 2, "{rows} of {JOBS} rows arrived");
 }
 
-async fn a_csv_export_stops_when_its_token_is_revoked(backend: Backend) {
+/// A seeded app, and an admin token of ada's to export with.
+async fn seeded_with_token(backend: Backend) -> (TestApp, CreatedToken) {
     let app = spawn_app(backend).await;
     seed(&app).await;
     let created = app
@@ -173,6 +174,11 @@ async fn a_csv_export_stops_when_its_token_is_revoked(backend: Backend) {
         .create_api_token(&Operator::command_line(), "ada", TokenRequest::default())
         .await
         .unwrap();
+    (app, created)
+}
+
+async fn a_csv_export_stops_when_its_token_is_revoked(backend: Backend) {
+    let (app, created) = seeded_with_token(backend).await;
     let bearer = format!("Authorization: Bearer {}", created.token);
     let mut export = RawExport::start(&app, CSV_EXPORT, &bearer).await;
     export.read_until_rows(600).await;
@@ -191,13 +197,7 @@ async fn a_csv_export_stops_when_its_token_is_revoked(backend: Backend) {
 /// The credential is checked while a page is read: a page read for a
 /// revoked credential is dropped unwritten, and its rows are not counted.
 async fn a_stopped_export_counts_only_the_rows_it_handed_out(backend: Backend) {
-    let app = spawn_app(backend).await;
-    seed(&app).await;
-    let created = app
-        .service
-        .create_api_token(&Operator::command_line(), "ada", TokenRequest::default())
-        .await
-        .unwrap();
+    let (app, created) = seeded_with_token(backend).await;
     let caller = app
         .service
         .authenticate_token(&created.token)
