@@ -1,9 +1,8 @@
 //! Reading every job a filter matches, for an export: keyset pages in
 //! listing order, each one short statement (no transaction is held across
 //! pages, so SQLite's checkpoints and PostgreSQL's vacuum go on), each read
-//! as one value (one message per page, not per row) framed by the values'
-//! lengths ([`PageRows`]), so that neither the database nor this side
-//! escapes and unescapes anything, and the values are lent out, not copied.
+//! as [`PageRows`]: as the backend sends it cheapest, nothing escaped or
+//! parsed, the values lent out, not copied.
 //!
 //! Pages of whole records are sized by their payloads' bytes: a first,
 //! cheap statement reads the payloads' lengths (SQLite's `octet_length`

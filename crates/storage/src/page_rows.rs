@@ -1,8 +1,8 @@
-//! Rows read as one text value, each column framed by its byte length:
-//! what exports read their pages as. The database writes the text without
-//! escaping anything; this side cuts it into rows and columns by the
-//! lengths and lends them out (`&str`), so a page's values are copied once,
-//! into the export's output, and never parsed or allocated one by one.
+//! How exports read their pages: as each backend sends a page cheapest
+//! (SQLite one text of length-framed values, PostgreSQL plain rows), held
+//! as it came, each value lent out (`&str`). A page's values are copied
+//! once, into the export's output, and never escaped, parsed or allocated
+//! one by one.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -69,20 +69,13 @@ impl<const N: usize> RowShape<N> {
     }
 }
 
-/// `rows_sql` as one row of one text value: every row's columns framed as
-/// `shape` says, one after the other (`0190…7:PENDING…`). Both databases
-/// count `octet_length` in UTF-8 bytes, as Rust's strings do. Aggregates
-/// keep no promised order: [`PageRows::parse`] puts the rows in order.
-///
-/// SQLite builds each row with one `concat` (a chain of `||` allocates and
-/// copies the row so far once per link, payloads included); PostgreSQL's
-/// `concat` looks up every argument's type on every call, so there `||` is
-/// the cheaper.
-pub(crate) fn framed_rows<const N: usize>(
-    backend: Backend,
-    shape: &RowShape<N>,
-    rows_sql: &str,
-) -> String {
+/// SQLite: `rows_sql` as one row of one text value, every row's columns
+/// framed as `shape` says, one after the other (`0190…7:PENDING…`).
+/// `octet_length` counts UTF-8 bytes, as Rust's strings do. Each row is one
+/// `concat` (a chain of `||` allocates and copies the row so far once per
+/// link, payloads included). `group_concat` keeps no promised order:
+/// [`PageRows::parse`] puts the rows in order.
+fn framed_rows<const N: usize>(shape: &RowShape<N>, rows_sql: &str) -> String {
     // A value's frame as the pieces to concatenate.
     let pieces = |column: &str, frame: Frame| match frame {
         Frame::Fixed(_) => vec![column.to_owned()],
@@ -103,11 +96,10 @@ pub(crate) fn framed_rows<const N: usize>(
         .iter()
         .flat_map(|&(column, frame)| pieces(column, frame))
         .collect();
-    let (row, aggregate) = match backend {
-        Backend::Sqlite => (format!("concat({})", parts.join(", ")), "group_concat"),
-        Backend::Postgres => (parts.join(" || "), "string_agg"),
-    };
-    format!("SELECT COALESCE({aggregate}({row}, ''), '') FROM ({rows_sql}) AS page")
+    format!(
+        "SELECT COALESCE(group_concat(concat({}), ''), '') FROM ({rows_sql}) AS page",
+        parts.join(", ")
+    )
 }
 
 /// A page's statement as `backend` reads it best: on SQLite one row of one
@@ -122,7 +114,7 @@ pub(crate) fn page_rows_sql<const N: usize>(
     rows_sql: &str,
 ) -> String {
     match backend {
-        Backend::Sqlite => framed_rows(backend, shape, rows_sql),
+        Backend::Sqlite => framed_rows(shape, rows_sql),
         Backend::Postgres => {
             let columns: Vec<String> = shape
                 .columns
