@@ -195,6 +195,12 @@ pub(crate) async fn insert_audit(
     insert_audit_rows(conn, std::slice::from_ref(event)).await
 }
 
+/// Selected (PostgreSQL) in a transaction that inserts many audit events
+/// per statement: its TRIGGERED events are then added to the activity
+/// counters once per statement, not once per event (0016).
+pub(crate) const TRIGGERS_COUNTED_PER_STATEMENT: &str =
+    "set_config('regen.triggers_counted_per_statement', 'on', true)";
+
 pub(crate) async fn insert_audit_rows(
     conn: &mut AnyConnection,
     events: &[AuditEvent],

@@ -14,6 +14,7 @@ use regen_domain::{AuditEvent, AuditEventType, JobId, JobStatus, JsonText};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
+use crate::audit::TRIGGERS_COUNTED_PER_STATEMENT;
 use crate::error::StorageError;
 use crate::listing::matching_ids;
 use crate::rows::job_ids;
@@ -105,10 +106,12 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(BULK_TRIGGER_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(&format!(
+                    "SELECT pg_advisory_xact_lock($1), {TRIGGERS_COUNTED_PER_STATEMENT}"
+                ))
+                .bind(BULK_TRIGGER_LOCK)
+                .execute(&mut *tx)
+                .await?;
                 tx
             }
         };

@@ -8,7 +8,7 @@ use regen_domain::{
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
-use crate::audit::{insert_audit, insert_audit_rows};
+use crate::audit::{insert_audit, insert_audit_rows, TRIGGERS_COUNTED_PER_STATEMENT};
 use crate::error::StorageError;
 use crate::rows::{job_from_row, JOB_COLUMNS};
 use crate::sql::{values_placeholders, Params, ROWS_PER_INSERT};
@@ -58,7 +58,7 @@ impl Store {
         jobs: Vec<(NewJob, Timestamp)>,
     ) -> Result<Vec<JobId>, StorageError> {
         let mut tx = self.pool.begin().await?;
-        self.one_activity_shard(&mut tx).await?;
+        self.as_bulk_import(&mut tx).await?;
         let jobs: Vec<RegenerationJob> = jobs
             .into_iter()
             .map(|(new, created_at)| new_row(new, created_at))
@@ -76,16 +76,19 @@ impl Store {
         Ok(jobs.iter().map(|job| job.id).collect())
     }
 
-    /// A bulk import writes its activity counts to one shard (PostgreSQL;
-    /// see 0006), so that reads sum few rows.
-    async fn one_activity_shard(
+    /// A bulk import (PostgreSQL) writes its activity counts to one shard
+    /// (0006), so that reads sum few rows, and counts its TRIGGERED events
+    /// once per statement (0016), so that it leaves no dead counter rows.
+    async fn as_bulk_import(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ) -> Result<(), StorageError> {
         if self.backend() == crate::Backend::Postgres {
-            sqlx::query("SET LOCAL regen.activity_shard = '0'")
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(&format!(
+                "SELECT set_config('regen.activity_shard', '0', true), {TRIGGERS_COUNTED_PER_STATEMENT}"
+            ))
+            .execute(&mut **tx)
+            .await?;
         }
         Ok(())
     }
@@ -94,7 +97,7 @@ impl Store {
     /// data) in one transaction. Audit rows stay insert-only.
     pub async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
-        self.one_activity_shard(&mut tx).await?;
+        self.as_bulk_import(&mut tx).await?;
         for chunk in events.chunks(ROWS_PER_INSERT) {
             insert_audit_rows(&mut tx, chunk).await?;
         }

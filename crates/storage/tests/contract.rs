@@ -80,6 +80,7 @@ contract_tests!(
     concurrent_bulk_imports_and_triggers_all_commit_with_exact_counts,
     folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
     a_bulk_insert_statement_writes_each_counter_row_once,
+    imported_triggers_are_counted_once_per_statement,
     every_documented_filter_shape_has_a_plan,
     a_bulk_by_ids_triggers_each_pending_job_once_and_reports_the_others,
     a_bulk_by_filter_triggers_exactly_the_pending_jobs_it_selects,
@@ -1808,6 +1809,71 @@ async fn a_bulk_insert_statement_writes_each_counter_row_once(backend: Backend) 
     assert_eq!(kept.iter().map(|r| r.jobs).sum::<i64>(), jobs as i64);
     let (kept, recounted) = store.kept_activity_and_recounted().await.unwrap();
     assert_eq!(kept, recounted);
+}
+
+/// Imported audit history keeps the trigger counts exact, and on
+/// PostgreSQL adds its TRIGGERED events to the counters once per statement
+/// (0016): once per event, inside the import's one transaction, every
+/// event left a dead version of its hour's counter row, which no prune can
+/// remove before the commit (a million-job demo left 53 MB of them for
+/// 2,884 live rows). The table's size in pages shows the versions written.
+async fn imported_triggers_are_counted_once_per_statement(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let events = 1_200;
+    let created = |n: i64| Timestamp::from_millis(1_767_243_600_000 + n).unwrap(); // 2026-01-01T05
+    let jobs = (0..events)
+        .map(|n| {
+            let job = new_job(JobStatus::Running, "insight", &format!("import-{n}"));
+            (job, created(n))
+        })
+        .collect();
+    let ids = store.insert_jobs(jobs).await.unwrap();
+    let pages = || async {
+        let (pages,): (i64,) =
+            sqlx::query_as("SELECT pg_relation_size('regeneration_job_activity') / 8192")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        pages
+    };
+    let before = match backend {
+        Backend::Postgres => pages().await,
+        Backend::Sqlite => 0,
+    };
+    let history: Vec<regen_domain::AuditEvent> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, &job_id)| regen_domain::AuditEvent {
+            id: uuid::Uuid::now_v7(),
+            event_type: AuditEventType::Triggered,
+            job_id,
+            actor: "importer".into(),
+            occurred_at: created(3_600_000 + n as i64), // 2026-01-01T06
+            request_id: None,
+            details: None,
+        })
+        .collect();
+    store.insert_audit_events(&history).await.unwrap();
+
+    if backend == Backend::Postgres {
+        let grown = pages().await - before;
+        assert!(
+            grown <= 2,
+            "{grown} pages of counter rows for {events} events"
+        );
+    }
+    let (kept, recounted) = store.kept_activity_and_recounted().await.unwrap();
+    assert_eq!(kept, recounted);
+    let activity = store
+        .job_activity(created(0), created(7_200_000), 13, None)
+        .await
+        .unwrap();
+    let triggered: Vec<(&str, u64)> = activity
+        .iter()
+        .map(|bucket| (bucket.bucket.as_str(), bucket.triggered))
+        .filter(|(_, triggered)| *triggered > 0)
+        .collect();
+    assert_eq!(triggered, vec![("2026-01-01T06", events as u64)]);
 }
 
 /// Raw inserts and triggers, each its own transaction, spread one hour's
