@@ -12,28 +12,21 @@
 --
 -- A transaction that inserts events in bulk now says so
 -- (`SET LOCAL regen.triggers_counted_per_statement = 'on'`): the row trigger
--- then leaves its events alone, and a statement-level trigger adds them all
+-- then skips its events, and a statement-level trigger adds them all
 -- with one upsert per counter row. Any other insert (a trigger's own
 -- transaction, one event) is counted by the row trigger as before, and the
 -- statement trigger's WHEN skips it. Either way each event counts once:
 -- SET LOCAL cannot change within a statement.
 
-CREATE OR REPLACE FUNCTION regen_trigger_activity() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    slot SMALLINT := COALESCE(NULLIF(current_setting('regen.activity_shard', true), '')::SMALLINT,
-                              txid_current() % 16);
-BEGIN
-    IF current_setting('regen.triggers_counted_per_statement', true) = 'on' THEN
-        RETURN NEW;
-    END IF;
-    INSERT INTO regeneration_job_activity (hour, target_type, shard, triggered)
-        SELECT substr(NEW.occurred_at, 1, 13) || ':00:00.000Z', j.target_type, slot, 1
-        FROM regeneration_jobs j WHERE j.id = NEW.job_id
-        ON CONFLICT (hour, target_type, shard)
-        DO UPDATE SET triggered = regeneration_job_activity.triggered + 1;
-    RETURN NEW;
-END;
-$$;
+-- The row trigger's function is unchanged (0010); its WHEN now leaves a
+-- bulk transaction's events to the statement trigger. An unset setting
+-- reads as NULL, and as '' once a SET LOCAL has ended: hence IS DISTINCT.
+DROP TRIGGER audit_events_activity ON audit_events;
+CREATE TRIGGER audit_events_activity BEFORE INSERT ON audit_events
+    FOR EACH ROW
+    WHEN (NEW.event_type = 'REGEN_JOB_TRIGGERED'
+          AND current_setting('regen.triggers_counted_per_statement', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION regen_trigger_activity();
 
 CREATE FUNCTION regen_count_inserted_triggers() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
