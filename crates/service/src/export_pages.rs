@@ -11,7 +11,7 @@ use crate::export_format::{job_line, write_job_rows, ExportFormat};
 use crate::{AdminService, ServiceError};
 
 /// Whole jobs read per page, and so per chunk (fewer when their payloads
-/// pass `regen_storage::MAX_PAGE_BYTES`). Big pages keep the cost per
+/// pass `regen_storage::max_page_bytes`). Big pages keep the cost per
 /// statement small against the rows it reads.
 const JOB_PAGE_ROWS: u32 = 1000;
 

@@ -4,30 +4,44 @@
 //! as [`PageRows`]: as the backend sends it cheapest, nothing escaped or
 //! parsed, the values lent out, not copied.
 //!
-//! Pages of whole records are sized by their payloads' bytes: a first,
-//! cheap statement reads the payloads' lengths (SQLite's `octet_length`
-//! and PostgreSQL's read the stored length, not the value) and finds where
-//! [`MAX_PAGE_BYTES`] ends; the page is then read down to that row. A page
-//! of 5 MB payloads holds one job, a page of small ones up to the row limit.
-//! A page of one job is read as a plain row, not framed: its payload is then
-//! copied as few times as sqlx allows, which keeps an export's memory flat.
+//! Pages of whole records are sized by their payloads' bytes, read from
+//! the stored lengths (SQLite's `octet_length` and PostgreSQL's read the
+//! stored length, not the value), up to [`max_page_bytes`]: a page of 5 MB
+//! payloads holds one job, a page of small ones up to the row limit.
+//! - SQLite: a first, cheap statement reads the lengths from the time index
+//!   alone and finds where the page ends; the page is then read down to that
+//!   row. A page of one job is read as a plain row, not framed: its payload
+//!   is then copied as few times as sqlx allows, which keeps memory flat.
+//! - PostgreSQL: one statement, cut by a running sum of the lengths.
+
+use sqlx::Row;
 
 use crate::error::StorageError;
-use sqlx::Row;
 
 use crate::listing::{keyset_position, BudgetEnd, Listing, PageLimit};
 use crate::page_rows::{fetch_page, page_rows_sql, Frame, PageRows, RowShape};
 use crate::rows::{parse_text, ID_WIDTH, JOB_COLUMNS, JOB_SHAPE, TIME_WIDTH};
 use crate::{Backend, JobFilter, KeysetPosition, PageDirection, Store};
 
-/// The payload bytes one page of whole records may hold (a single bigger
-/// job still makes a page of its own). An export holds about four pages'
-/// worth at once (the page read ahead, as the database's buffer, sqlx's
-/// copies and the jobs; the page being written; the chunks the channel and
-/// the socket hold): at 1 MiB a 20,000-job export of 4 KB payloads grew the
-/// server's peak RSS by 23 to 31 MB, at 256 KiB by 6 to 12 MB
-/// (bench/NOTES.md, round 3, fourth session).
-pub const MAX_PAGE_BYTES: i64 = 1 << 18;
+/// The payload bytes one page of whole records may hold on `backend` (a
+/// single bigger job still makes a page of its own). An export holds
+/// several pages' worth at once (the page read ahead, as the database's
+/// buffer, sqlx's copies and the jobs; the page being written; the chunks
+/// the channel and the socket hold), so memory bounds the page, and each
+/// page costs a statement and a credential check, so time wants it big.
+/// - SQLite: 256 KiB. Its framed page is one more copy (SQLite's own
+///   concatenation): at 1 MiB a 20,000-job export of 4 KB payloads grew the
+///   server's peak RSS by 23 to 31 MB, at 256 KiB by 6 to 12 MB
+///   (bench/NOTES.md, round 3, fourth session).
+/// - PostgreSQL: 512 KiB. A 1M-job NDJSON export took 5.6 s at 256 KiB and
+///   4.4 s at 512 KiB, growing the server by 11 and 15 MB; at 1 MiB, 4.5 s
+///   and 22 MB (bench/NOTES.md, round 3, eighth session).
+pub fn max_page_bytes(backend: Backend) -> i64 {
+    match backend {
+        Backend::Sqlite => 1 << 18,
+        Backend::Postgres => 1 << 19,
+    }
+}
 
 /// A whole job as the database holds it: exports write every column as it
 /// is, never parsed and written again. The table's CHECK constraints keep
@@ -172,7 +186,7 @@ impl Store {
     }
 
     /// Whole jobs after `after`, newest first: at most `limit`, and no more
-    /// than [`MAX_PAGE_BYTES`] of payloads unless the first job alone has
+    /// than [`max_page_bytes`] of payloads unless the first job alone has
     /// more.
     pub async fn export_jobs(
         &self,
@@ -222,7 +236,7 @@ async fn sqlite_job_page(
         let query = listing.page_query(&sql, Some(&bound), cut_rows);
         fetch_page(conn, listing.backend(), JOB_SHAPE, query).await?
     } else {
-        // One job whose payloads pass MAX_PAGE_BYTES by themselves (up
+        // One job whose payloads pass max_page_bytes by themselves (up
         // to 5 MB): read as a plain row. Framed, its payload would be
         // copied again on both sides (SQLite's concatenation, and the
         // page's text beside the job's).
@@ -274,7 +288,8 @@ async fn postgres_job_page(
     );
     let sql = format!(
         "SELECT {JOB_COLUMNS}, scan_ended FROM ({scan}) AS page \
-         WHERE running <= {MAX_PAGE_BYTES} OR running = bytes {}",
+         WHERE running <= {} OR running = bytes {}",
+        max_page_bytes(Backend::Postgres),
         listing.ordered()
     );
     let rows = listing
@@ -319,7 +334,7 @@ async fn page_cut(
     for [created_at, id, size] in sizes.iter() {
         let size: i64 = parse_text("bytes", size.unwrap_or_default())?;
         bytes += size;
-        if rows > 0 && bytes > MAX_PAGE_BYTES {
+        if rows > 0 && bytes > max_page_bytes(listing.backend()) {
             break;
         }
         rows += 1;

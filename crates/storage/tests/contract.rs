@@ -76,7 +76,7 @@ contract_tests!(
     a_page_read_with_its_counts_is_the_page_and_the_counts_read_apart,
     a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there,
     export_pages_visit_every_matching_job_once_with_its_stored_payloads,
-    export_pages_of_big_payloads_hold_a_quarter_mebibyte_or_one_job,
+    export_pages_of_big_payloads_hold_their_bytes_or_one_job,
     concurrent_bulk_imports_and_triggers_all_commit_with_exact_counts,
     folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
     a_bulk_insert_statement_writes_each_counter_row_once,
@@ -1697,12 +1697,16 @@ async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(bac
     assert_eq!(summaries.next, None, "a short page is the last");
 }
 
-async fn export_pages_of_big_payloads_hold_a_quarter_mebibyte_or_one_job(backend: Backend) {
+async fn export_pages_of_big_payloads_hold_their_bytes_or_one_job(backend: Backend) {
     let (_db, store) = store(backend).await;
     let payload = |bytes: usize| JsonText::parse(format!("\"{}\"", "x".repeat(bytes))).unwrap();
     let start = regen_domain::Timestamp::from_millis(1_780_000_000_000).unwrap();
-    // Newest first: two small, three of 150 KB, one of 375 KB, two small.
-    let sizes = [100, 100, 150_000, 150_000, 150_000, 375_000, 100, 100];
+    // Newest first, for pages of 256 KiB: two small, three of 150 KB, one of
+    // 375 KB, two small. Bigger pages, bigger payloads, the same cuts.
+    let scale = (regen_storage::max_page_bytes(backend) >> 18) as usize;
+    assert!(scale >= 1, "pages hold at least 256 KiB");
+    let sizes = [100, 100, 150_000, 150_000, 150_000, 375_000, 100, 100]
+        .map(|bytes| if bytes > 100 { bytes * scale } else { bytes });
     let jobs: Vec<_> = sizes
         .iter()
         .rev()
@@ -1722,22 +1726,17 @@ async fn export_pages_of_big_payloads_hold_a_quarter_mebibyte_or_one_job(backend
         .map(|page| page.iter().map(|j| j.instruction_json.len() - 2).collect())
         .collect();
 
+    let (big, bigger) = (150_000 * scale, 375_000 * scale);
     assert_eq!(
         page_sizes,
         [
-            vec![100, 100, 150_000],
-            vec![150_000],
-            vec![150_000],
-            vec![375_000],
+            vec![100, 100, big],
+            vec![big],
+            vec![big],
+            vec![bigger],
             vec![100, 100],
         ]
     );
-    const {
-        assert!(
-            regen_storage::MAX_PAGE_BYTES == 1 << 18,
-            "the sizes above assume 256 KiB"
-        )
-    };
 }
 
 async fn activity_rows(store: &Store, hour: &str) -> i64 {
