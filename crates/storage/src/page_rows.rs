@@ -69,13 +69,11 @@ impl<const N: usize> RowShape<N> {
     }
 }
 
-/// SQLite: `rows_sql` as one row of one text value, every row's columns
-/// framed as `shape` says, one after the other (`0190…7:PENDING…`).
-/// `octet_length` counts UTF-8 bytes, as Rust's strings do. Each row is one
-/// `concat` (a chain of `||` allocates and copies the row so far once per
-/// link, payloads included). `group_concat` keeps no promised order:
-/// [`PageRows::parse`] puts the rows in order.
-fn framed_rows<const N: usize>(shape: &RowShape<N>, rows_sql: &str) -> String {
+/// A row's columns framed as `shape` says, as one `concat(…)` of the pieces
+/// (`0190…7:PENDING…`). `octet_length` counts UTF-8 bytes, as Rust's strings
+/// do. One `concat` per row: a chain of `||` allocates and copies the row so
+/// far once per link, payloads included.
+fn framed_row<const N: usize>(shape: &RowShape<N>) -> String {
     // A value's frame as the pieces to concatenate.
     let pieces = |column: &str, frame: Frame| match frame {
         Frame::Fixed(_) => vec![column.to_owned()],
@@ -96,36 +94,31 @@ fn framed_rows<const N: usize>(shape: &RowShape<N>, rows_sql: &str) -> String {
         .iter()
         .flat_map(|&(column, frame)| pieces(column, frame))
         .collect();
-    format!(
-        "SELECT COALESCE(group_concat(concat({}), ''), '') FROM ({rows_sql}) AS page",
-        parts.join(", ")
-    )
+    format!("concat({})", parts.join(", "))
 }
 
-/// A page's statement as `backend` reads it best: on SQLite one row of one
-/// [`framed_rows`] text (sqlx hands every row over from its worker thread
-/// as a message of its own, so a page is one), on PostgreSQL the rows
-/// themselves, every column as text (they stream in on the socket, and
-/// PostgreSQL's concatenation and aggregation cost it more than sending
-/// them: 3.4 against 4.7–5.4 ms for 4,000 summaries, pgbench).
+/// A page's statement as `backend` reads it best, every row one
+/// [`framed_row`] text:
+/// - SQLite: the page's rows as one row of one text, one after the other
+///   (sqlx hands every row over from its worker thread as a message of its
+///   own, so a page is one). `group_concat` keeps no promised order:
+///   [`PageRows::parse`] puts the rows in order.
+/// - PostgreSQL: a row each (they stream in on the socket; PostgreSQL's
+///   aggregation cost it more than sending them: 3.4 against 4.7–5.4 ms for
+///   4,000 summaries, pgbench). One text, not six columns: sqlx's `Any`
+///   rows cost the server more per column than PostgreSQL's `concat` costs
+///   it per row.
 pub(crate) fn page_rows_sql<const N: usize>(
     backend: Backend,
     shape: &RowShape<N>,
     rows_sql: &str,
 ) -> String {
+    let row = framed_row(shape);
     match backend {
-        Backend::Sqlite => framed_rows(shape, rows_sql),
-        Backend::Postgres => {
-            let columns: Vec<String> = shape
-                .columns
-                .iter()
-                .map(|&(column, frame)| match frame {
-                    Frame::Integer => format!("CAST({column} AS TEXT) AS {column}"),
-                    _ => column.to_owned(),
-                })
-                .collect();
-            format!("SELECT {} FROM ({rows_sql}) AS page", columns.join(", "))
+        Backend::Sqlite => {
+            format!("SELECT COALESCE(group_concat({row}, ''), '') FROM ({rows_sql}) AS page")
         }
+        Backend::Postgres => format!("SELECT {row} FROM ({rows_sql}) AS page"),
     }
 }
 
@@ -138,7 +131,7 @@ pub(crate) async fn fetch_page<const N: usize>(
 ) -> Result<PageRows<N>, StorageError> {
     match backend {
         Backend::Sqlite => PageRows::parse(query.fetch_one(conn).await?.try_get(0)?, shape),
-        Backend::Postgres => PageRows::from_rows(query.fetch_all(conn).await?, shape),
+        Backend::Postgres => PageRows::from_framed_rows(query.fetch_all(conn).await?, shape),
     }
 }
 
@@ -155,11 +148,14 @@ pub struct PageRows<const N: usize> {
 
 enum Held {
     Framed(String),
+    /// A [`framed_row`] text each.
+    FramedRows(Vec<AnyRow>),
     Plain(Vec<AnyRow>),
 }
 
 impl<const N: usize> PageRows<N> {
-    /// The rows of a [`framed_rows`] text.
+    /// The rows of a SQLite [`page_rows_sql`] text: [`framed_row`]s one
+    /// after the other.
     pub(crate) fn parse(text: String, shape: RowShape<N>) -> Result<Self, StorageError> {
         let frames = shape.columns.map(|(_, frame)| frame);
         let mut keys = Vec::new();
@@ -172,6 +168,24 @@ impl<const N: usize> PageRows<N> {
         let order = in_order(keys);
         Ok(PageRows {
             held: Held::Framed(text),
+            order,
+            frames,
+        })
+    }
+
+    /// Rows of one [`framed_row`] text each.
+    pub(crate) fn from_framed_rows(
+        rows: Vec<AnyRow>,
+        shape: RowShape<N>,
+    ) -> Result<Self, StorageError> {
+        let frames = shape.columns.map(|(_, frame)| frame);
+        let mut keys = Vec::with_capacity(rows.len());
+        for (index, row) in rows.iter().enumerate() {
+            keys.push((shape.key(&whole_framed_row(row, &frames)?), index));
+        }
+        let order = in_order(keys);
+        Ok(PageRows {
+            held: Held::FramedRows(rows),
             order,
             frames,
         })
@@ -225,6 +239,7 @@ impl<const N: usize> PageRows<N> {
         // Checked when read: a row that did not read is never lent out.
         match &self.held {
             Held::Framed(text) => read_row(text, at, &self.frames).map(|(columns, _)| columns),
+            Held::FramedRows(rows) => whole_framed_row(&rows[at], &self.frames),
             Held::Plain(rows) => plain_row(&rows[at]),
         }
         .unwrap_or([None; N])
@@ -256,6 +271,19 @@ fn plain_row<const N: usize>(row: &AnyRow) -> Result<[Option<&str>; N], StorageE
     let mut columns = [None; N];
     for (index, column) in columns.iter_mut().enumerate() {
         *column = row.try_get(index)?;
+    }
+    Ok(columns)
+}
+
+/// The columns of a row read as one [`framed_row`] text, which they fill.
+fn whole_framed_row<'r, const N: usize>(
+    row: &'r AnyRow,
+    frames: &[Frame; N],
+) -> Result<[Option<&'r str>; N], StorageError> {
+    let text: &str = row.try_get(0)?;
+    let (columns, end) = read_row(text, 0, frames)?;
+    if end != text.len() {
+        return Err(StorageError::corrupt("framed row: more than its columns"));
     }
     Ok(columns)
 }
