@@ -107,7 +107,8 @@ fn next_ask(asked: u32, held: usize) -> u32 {
     let ask = if held >= asked {
         asked.saturating_mul(2)
     } else {
-        held.saturating_add(held / 4).saturating_add(MIN_JOB_PAGE_ROWS)
+        held.saturating_add(held / 4)
+            .saturating_add(MIN_JOB_PAGE_ROWS)
     };
     ask.clamp(MIN_JOB_PAGE_ROWS, JOB_PAGE_ROWS)
 }
@@ -125,9 +126,7 @@ async fn read(
                 .export_job_summaries(filter, after, SUMMARY_PAGE_ROWS)
                 .await?,
         ),
-        ExportFormat::Ndjson => {
-            JobPage::Records(store.export_jobs(filter, after, ask).await?)
-        }
+        ExportFormat::Ndjson => JobPage::Records(store.export_jobs(filter, after, ask).await?),
     })
 }
 

@@ -1,8 +1,8 @@
 //! How exports read their pages: as each backend sends a page cheapest
-//! (SQLite one text of length-framed values, PostgreSQL plain rows), held
-//! as it came, each value lent out (`&str`). A page's values are copied
-//! once, into the export's output, and never escaped, parsed or allocated
-//! one by one.
+//! (length-framed values: on SQLite the whole page as one text, on
+//! PostgreSQL one text per row; or plain rows), held as it came, each value
+//! lent out (`&str`). A page's values are copied once, into the export's
+//! output, and never escaped, parsed or allocated one by one.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};

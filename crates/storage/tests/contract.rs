@@ -1705,8 +1705,13 @@ async fn export_pages_of_big_payloads_hold_their_bytes_or_one_job(backend: Backe
     // 375 KB, two small. Bigger pages, bigger payloads, the same cuts.
     let scale = (regen_storage::max_page_bytes(backend) >> 18) as usize;
     assert!(scale >= 1, "pages hold at least 256 KiB");
-    let sizes = [100, 100, 150_000, 150_000, 150_000, 375_000, 100, 100]
-        .map(|bytes| if bytes > 100 { bytes * scale } else { bytes });
+    let sizes = [100, 100, 150_000, 150_000, 150_000, 375_000, 100, 100].map(|bytes| {
+        if bytes > 100 {
+            bytes * scale
+        } else {
+            bytes
+        }
+    });
     let jobs: Vec<_> = sizes
         .iter()
         .rev()
