@@ -95,10 +95,10 @@ impl JobPages {
 }
 
 /// How many whole jobs to ask for after a page that asked for `asked` and
-/// held `held`. The page's first statement reads the payload sizes of every
-/// row it asks for, and on PostgreSQL that reads each row from the table
-/// (a third of what reading the whole rows costs it): asking for 1,000 rows
-/// when 300 fill a page read every row's size three times over. So a page
+/// held `held`. A page reads the payload size of every row it asks for to
+/// find its cut (SQLite from the time index; PostgreSQL from each row in the
+/// table, a third of what reading the whole rows costs it): asking for 1,000
+/// rows when 300 fill a page read every row's size three times over. So a page
 /// cut short by its bytes asks for a little more than it held; one that held
 /// every row it asked for asks for twice as many, up to [`JOB_PAGE_ROWS`].
 /// Asking for too few costs nothing but a smaller page.

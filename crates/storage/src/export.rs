@@ -17,7 +17,6 @@
 use sqlx::Row;
 
 use crate::error::StorageError;
-
 use crate::listing::{keyset_position, BudgetEnd, Listing, PageLimit};
 use crate::page_rows::{fetch_page, page_rows_sql, Frame, PageRows, RowShape};
 use crate::rows::{parse_text, ID_WIDTH, JOB_COLUMNS, JOB_SHAPE, TIME_WIDTH};
@@ -35,7 +34,8 @@ use crate::{Backend, JobFilter, KeysetPosition, PageDirection, Store};
 ///   (bench/NOTES.md, round 3, fourth session).
 /// - PostgreSQL: 512 KiB. A 1M-job NDJSON export took 5.6 s at 256 KiB and
 ///   4.4 s at 512 KiB, growing the server by 11 and 15 MB; at 1 MiB, 4.5 s
-///   and 22 MB (bench/NOTES.md, round 3, eighth session).
+///   and 22 MB (bench/NOTES.md, round 3, eighth session). A 5 MB job among
+///   them sets the peak whatever the page (18.9 MB in the full run).
 pub fn max_page_bytes(backend: Backend) -> i64 {
     match backend {
         Backend::Sqlite => 1 << 18,

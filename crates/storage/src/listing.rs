@@ -292,14 +292,14 @@ impl Listing {
         self.page_sql_of(SUMMARY_COLUMNS, bounded, limit)
     }
 
-    /// [`Listing::page_sql`] selecting `columns`. With `bounded`, the page
-    /// ends at a keyset position (inclusive), bound after the filter's
-    /// values; a bound LIMIT comes last.
     /// The page's `ORDER BY …`: a window over the page's rows uses it too.
     pub(crate) fn ordered(&self) -> &str {
         &self.ordered
     }
 
+    /// [`Listing::page_sql`] selecting `columns`. With `bounded`, the page
+    /// ends at a keyset position (inclusive), bound after the filter's
+    /// values; a bound LIMIT comes last.
     pub(crate) fn page_sql_of(&self, columns: &str, bounded: bool, limit: PageLimit) -> String {
         let mut conditions = self.conditions.driving.clone();
         if bounded {
