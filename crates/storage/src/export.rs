@@ -151,7 +151,7 @@ pub struct ExportPage<T> {
 /// is sized from the index alone: change both or neither.
 const PAYLOAD_BYTES: &str =
     "octet_length(instruction_json) + COALESCE(octet_length(output_ref), 0) \
-     + COALESCE(octet_length(error_json), 0) AS bytes";
+     + COALESCE(octet_length(error_json), 0)";
 
 /// Where a page of whole records ends.
 struct Cut {
@@ -275,12 +275,11 @@ async fn postgres_job_page(
     budget: Option<BudgetEnd>,
     limit: u32,
 ) -> Result<ExportPage<StoredJobs>, StorageError> {
-    let bytes = PAYLOAD_BYTES.trim_end_matches(" AS bytes");
     let window = format!("OVER ({} ROWS UNBOUNDED PRECEDING)", listing.ordered());
     let limit = PageLimit::Bound(limit);
     let scan = listing.page_sql_of(
         &format!(
-            "{JOB_COLUMNS}, {PAYLOAD_BYTES}, sum({bytes}) {window} AS running, \
+            "{JOB_COLUMNS}, {PAYLOAD_BYTES} AS bytes, sum({PAYLOAD_BYTES}) {window} AS running, \
              lead(id) {window} IS NULL AS scan_ended"
         ),
         budget.is_some(),
@@ -324,7 +323,11 @@ async fn page_cut(
 ) -> Result<Option<Cut>, StorageError> {
     let bounded = budget.is_some();
     let limit = PageLimit::Bound(limit);
-    let sized = listing.page_sql_of(&format!("created_at, id, {PAYLOAD_BYTES}"), bounded, limit);
+    let sized = listing.page_sql_of(
+        &format!("created_at, id, {PAYLOAD_BYTES} AS bytes"),
+        bounded,
+        limit,
+    );
     let sql = page_rows_sql(listing.backend(), &SIZE_SHAPE, &sized);
     let query = listing.page_query(&sql, budget, limit);
     let sizes = fetch_page(conn, listing.backend(), SIZE_SHAPE, query).await?;
