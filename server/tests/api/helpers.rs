@@ -473,6 +473,16 @@ impl ServerProcess {
         kib * 1024
     }
 
+    /// A variable of the server's environment, as its process has it now.
+    pub fn environment(&self, name: &str) -> Option<String> {
+        let environ = std::fs::read(format!("/proc/{}/environ", self.child.id())).unwrap();
+        environ.split(|byte| *byte == 0).find_map(|entry| {
+            let entry = std::str::from_utf8(entry).ok()?;
+            let (key, value) = entry.split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
+    }
+
     /// Stops the server and returns everything it logged.
     pub fn stop(mut self) -> String {
         std::thread::sleep(std::time::Duration::from_millis(300));

@@ -691,3 +691,37 @@ async fn a_public_origin_without_a_client_address_header_is_warned_about_once_at
     assert!(!with_header.contains(warning), "{with_header}");
     assert!(!on_loopback.contains(warning), "{on_loopback}");
 }
+
+/// SQLite's C allocations go to glibc's malloc, whose per-thread arenas kept
+/// megabytes after an export (`cap_malloc_arenas` in main.rs): the binary
+/// starts itself again with one arena per core, unless told otherwise.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_runs_with_one_malloc_arena_per_core_unless_told_otherwise() {
+    let db = regen_storage::testing::TestDatabase::new(Backend::Sqlite).await;
+    let cores = std::thread::available_parallelism()
+        .unwrap()
+        .get()
+        .to_string();
+    let expected = std::env::var("MALLOC_ARENA_MAX").unwrap_or(cores);
+
+    let server = ServerProcess::start(&db.url, &[]);
+    let arenas = server.environment("MALLOC_ARENA_MAX");
+    let health = client()
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    server.stop();
+    assert_eq!(
+        arenas,
+        Some(expected),
+        "the process the test started serves"
+    );
+    assert_eq!(health.status(), 200);
+
+    let told = ServerProcess::start(&db.url, &[("MALLOC_ARENA_MAX", "5")]);
+    let arenas = told.environment("MALLOC_ARENA_MAX");
+    told.stop();
+    assert_eq!(arenas.as_deref(), Some("5"), "an explicit setting wins");
+}
