@@ -18,9 +18,25 @@ const JOB_PAGE_ROWS: u32 = 1000;
 /// The fewest whole jobs a page asks for.
 const MIN_JOB_PAGE_ROWS: u32 = 8;
 
-/// Job summaries read per page: a summary is at most about 650 bytes (three
-/// texts of up to 200 characters), so a page stays under 3 MB.
+/// Job summaries the first page of a CSV export asks for; later pages ask
+/// for about [`SUMMARY_PAGE_BYTES`] ([`next_summary_ask`]).
 const SUMMARY_PAGE_ROWS: u32 = 4000;
+
+/// About how many bytes of CSV a page of summaries makes. A page costs a
+/// statement (and a credential check) whatever its size, and the database
+/// waits while the export finds where the next page starts: at 1M demo jobs
+/// (about 100 bytes a line), pages of 8,000 took 0.77 s against 0.87 s at
+/// 4,000 on SQLite, 1.11 against 1.22 s on PostgreSQL (bench/NOTES.md,
+/// round 3, ninth session). By bytes, not rows: a summary can be 650 bytes
+/// (three texts of up to 200 characters), and a page is held about three
+/// times over while it moves.
+const SUMMARY_PAGE_BYTES: usize = 800 * 1024;
+
+/// Summary pages ask for whole thousands of rows, at least one and at most
+/// ten: the statement has its LIMIT written in (`PageLimit::Written`), and
+/// PostgreSQL plans each text once per connection.
+const SUMMARY_ROWS_STEP: u32 = 1000;
+const MAX_SUMMARY_PAGE_ROWS: u32 = 10 * SUMMARY_ROWS_STEP;
 
 /// One page in the export's format: summaries for CSV, whole records for
 /// NDJSON.
@@ -46,7 +62,8 @@ pub(crate) struct JobPages {
     format: ExportFormat,
     after: Option<KeysetPosition>,
     ahead: Option<JobPage>,
-    /// How many whole jobs the next page asks for ([`next_ask`]).
+    /// How many rows the next page asks for ([`next_ask`],
+    /// [`next_summary_ask`]).
     ask: u32,
 }
 
@@ -57,7 +74,10 @@ impl JobPages {
             format,
             after: None,
             ahead: None,
-            ask: JOB_PAGE_ROWS,
+            ask: match format {
+                ExportFormat::Csv => SUMMARY_PAGE_ROWS,
+                ExportFormat::Ndjson => JOB_PAGE_ROWS,
+            },
         }
     }
 
@@ -78,6 +98,7 @@ impl JobPages {
             self.ask = next_ask(self.ask, records.rows.len());
         }
         let ask = self.ask;
+        let written_from = out.len();
         let read_ahead = async {
             match next {
                 Some(position) => read(store, &self.filter, self.format, Some(position), ask)
@@ -88,6 +109,11 @@ impl JobPages {
         };
         // Polled first, the read is under way when the writing starts.
         let (ahead, rows) = tokio::join!(read_ahead, async { write(service, page, out) });
+        if self.format == ExportFormat::Csv {
+            // Known once written: the page after the one read ahead asks
+            // by it.
+            self.ask = next_summary_ask(rows, out.len() - written_from);
+        }
         self.ahead = ahead?;
         self.after = next;
         Ok((rows, next.is_some()))
@@ -113,6 +139,17 @@ fn next_ask(asked: u32, held: usize) -> u32 {
     ask.clamp(MIN_JOB_PAGE_ROWS, JOB_PAGE_ROWS)
 }
 
+/// How many job summaries to ask for after a page of `rows` that made
+/// `bytes` of CSV: about [`SUMMARY_PAGE_BYTES`] of rows like them, in
+/// whole [`SUMMARY_ROWS_STEP`]s.
+fn next_summary_ask(rows: usize, bytes: usize) -> u32 {
+    let Some(per_row) = bytes.checked_div(rows).filter(|per_row| *per_row > 0) else {
+        return SUMMARY_PAGE_ROWS;
+    };
+    let ask = u32::try_from(SUMMARY_PAGE_BYTES / per_row).unwrap_or(u32::MAX);
+    (ask / SUMMARY_ROWS_STEP * SUMMARY_ROWS_STEP).clamp(SUMMARY_ROWS_STEP, MAX_SUMMARY_PAGE_ROWS)
+}
+
 async fn read(
     store: &Store,
     filter: &JobFilter,
@@ -121,11 +158,9 @@ async fn read(
     ask: u32,
 ) -> Result<JobPage, ServiceError> {
     Ok(match format {
-        ExportFormat::Csv => JobPage::Summaries(
-            store
-                .export_job_summaries(filter, after, SUMMARY_PAGE_ROWS)
-                .await?,
-        ),
+        ExportFormat::Csv => {
+            JobPage::Summaries(store.export_job_summaries(filter, after, ask).await?)
+        }
         ExportFormat::Ndjson => JobPage::Records(store.export_jobs(filter, after, ask).await?),
     })
 }
@@ -135,6 +170,10 @@ async fn read(
 fn write(service: &AdminService, page: JobPage, out: &mut String) -> usize {
     match page {
         JobPage::Summaries(page) => {
+            // Room for the page at once, as for records below: a chunk
+            // that grows by doubling ends with up to twice the room it
+            // needs, and holds both buffers while it moves.
+            out.reserve(page.rows.iter().map(summary_room).sum());
             write_job_rows(out, page.rows.iter());
             page.rows.len()
         }
@@ -162,6 +201,16 @@ fn line_room(job: StoredJobRef<'_>) -> usize {
     payloads + 512
 }
 
+/// About the room a job summary's CSV line takes: its cells, and for each
+/// a separator, quotes and a formula guard at most (then the line break).
+fn summary_room(cells: [Option<&str>; 6]) -> usize {
+    cells
+        .iter()
+        .map(|cell| cell.map_or(0, str::len) + 4)
+        .sum::<usize>()
+        + 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +227,19 @@ mod tests {
         // nothing): a few, never none.
         assert_eq!(next_ask(1000, 1), 9);
         assert_eq!(next_ask(1000, 0), MIN_JOB_PAGE_ROWS);
+    }
+
+    #[test]
+    fn a_page_of_summaries_asks_for_about_its_bytes_in_rows() {
+        // Demo lines of about 100 bytes: 8,000 a page.
+        assert_eq!(next_summary_ask(4000, 4000 * 102), 8000);
+        // Summaries of three 200-character texts: 1,000 a page.
+        assert_eq!(next_summary_ask(4000, 4000 * 650), 1000);
+        // Longer still (never): no fewer.
+        assert_eq!(next_summary_ask(10, 10 * 5000), SUMMARY_ROWS_STEP);
+        // Very short lines: no more than the most.
+        assert_eq!(next_summary_ask(4000, 4000 * 20), MAX_SUMMARY_PAGE_ROWS);
+        // A page with no rows says nothing about their size.
+        assert_eq!(next_summary_ask(0, 0), SUMMARY_PAGE_ROWS);
     }
 }

@@ -21,7 +21,6 @@ both_backends!(
     exports_defuse_formulas_and_keep_payload_bytes,
     audit_exports_match_the_audit_api,
     an_export_that_fails_mid_stream_ends_with_an_error,
-    a_large_export_keeps_memory_flat,
     bad_export_requests_get_400_and_exports_are_counted,
 );
 
@@ -746,60 +745,6 @@ async fn an_export_that_fails_mid_stream_ends_with_an_error(backend: Backend) {
         [(ExportKind::Jobs, 0), (ExportKind::AuditEvents, 500)],
         "the first page was written before the failure"
     );
-}
-
-async fn a_large_export_keeps_memory_flat(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let store = app.store().await;
-    let payload = format!(r#"{{"text":"{}"}}"#, "x".repeat(4000));
-    let base = Timestamp::from_millis(1_790_000_000_000).unwrap();
-    for batch in 0..10 {
-        let jobs: Vec<(NewJob, Timestamp)> = (0..2000)
-            .map(|n| {
-                let at = base.millis() + (batch * 2000 + n) as i64;
-                (
-                    job(&format!("t{n}"), "bot", &payload),
-                    Timestamp::from_millis(at).unwrap(),
-                )
-            })
-            .collect();
-        store.insert_jobs(jobs).await.unwrap();
-    }
-    // The server in a process of its own, so its memory is its own.
-    let server = crate::helpers::ServerProcess::start(&app.database.url, &[]);
-    let warm = client()
-        .get(format!(
-            "{}/api/admin/regeneration-jobs?limit=500",
-            server.base
-        ))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(warm.status(), 200);
-    warm.bytes().await.unwrap();
-    let before = server.memory("VmRSS");
-    // 20,000 jobs of 4 KB: an export held in memory would take 80 MB.
-    for format in ["ndjson", "csv"] {
-        let mut response = client()
-            .get(format!(
-                "{}/api/admin/regeneration-jobs/export?format={format}",
-                server.base
-            ))
-            .bearer_auth(&app.admin_token)
-            .send()
-            .await
-            .unwrap();
-        let mut bytes = 0usize;
-        while let Some(chunk) = response.chunk().await.unwrap() {
-            bytes += chunk.len();
-        }
-        assert!(bytes > 1_000_000, "{format}: {bytes} bytes exported");
-    }
-    let growth = server.memory("VmHWM").saturating_sub(before);
-    server.stop();
-    eprintln!("peak RSS growth: {growth} bytes");
-    assert!(growth < 20 * 1024 * 1024, "peak RSS grew by {growth} bytes");
 }
 
 async fn bad_export_requests_get_400_and_exports_are_counted(backend: Backend) {

@@ -463,6 +463,9 @@ impl ServerProcess {
     }
 
     /// A line of `/proc/PID/status` in bytes (`VmRSS`, `VmHWM`: the peak).
+    /// Used by the memory test binary (`tests/memory`), which shares this
+    /// file.
+    #[allow(dead_code)]
     pub fn memory(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let line = status
