@@ -7,7 +7,7 @@ use regen_service::{ExportKind, ExportOutcome, Operator};
 use regen_storage::Backend;
 use sqlx::Row;
 
-use crate::helpers::{client, spawn_app, spawn_app_with, Options, TestApp};
+use crate::helpers::{client, job, spawn_app, spawn_app_with, Options, TestApp};
 
 both_backends!(
     audit_events_are_newest_first_with_actor_names,
@@ -25,18 +25,6 @@ both_backends!(
 );
 
 const AUDIT: &str = "/api/admin/audit-events";
-
-fn job(target_id: &str, created_by: &str, instruction: &str) -> NewJob {
-    NewJob {
-        status: JobStatus::Pending,
-        target_type: "insight".into(),
-        target_id: target_id.into(),
-        instruction_json: JsonText::parse(instruction).unwrap(),
-        output_ref: None,
-        error_json: None,
-        created_by: created_by.into(),
-    }
-}
 
 async fn insert(app: &TestApp, target_id: &str, created_by: &str) -> String {
     app.service

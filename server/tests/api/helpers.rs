@@ -496,3 +496,16 @@ impl ServerProcess {
         log
     }
 }
+
+/// A PENDING insight job with this target, author and instruction.
+pub fn job(target_id: &str, created_by: &str, instruction: &str) -> NewJob {
+    NewJob {
+        status: JobStatus::Pending,
+        target_type: "insight".into(),
+        target_id: target_id.into(),
+        instruction_json: JsonText::parse(instruction).unwrap(),
+        output_ref: None,
+        error_json: None,
+        created_by: created_by.into(),
+    }
+}

@@ -9,10 +9,10 @@
 #[allow(dead_code, unused_imports)]
 mod helpers;
 
-use regen_domain::{JobStatus, JsonText, NewJob, Timestamp};
+use regen_domain::{NewJob, Timestamp};
 use regen_storage::Backend;
 
-use crate::helpers::{client, spawn_app, ServerProcess};
+use crate::helpers::{client, job, spawn_app, ServerProcess};
 
 /// The two backends' tests measure one at a time, for the same reason.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -28,18 +28,6 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_large_export_keeps_memory_flat() {
         super::a_large_export_keeps_memory_flat(regen_storage::Backend::Postgres).await
-    }
-}
-
-fn job(target_id: &str, created_by: &str, instruction: &str) -> NewJob {
-    NewJob {
-        status: JobStatus::Pending,
-        target_type: "insight".into(),
-        target_id: target_id.into(),
-        instruction_json: JsonText::parse(instruction).unwrap(),
-        output_ref: None,
-        error_json: None,
-        created_by: created_by.into(),
     }
 }
 
