@@ -79,9 +79,9 @@ fn main() -> ExitCode {
 /// passed through them, the server's peak RSS grew by 21–23 MB for a
 /// million jobs, and by 15–22 MB for the 20,000 jobs of
 /// `a_large_export_keeps_memory_flat` when the machine was busy (more
-/// connections opened, more arenas kept). With one arena per core: 17 MB
-/// and 12 MB, whatever the load, at the same speed (bench/NOTES.md, round
-/// 3, ninth session). glibc reads `MALLOC_ARENA_MAX` only when a process
+/// connections opened, more arenas kept). With one arena per core: 17 MB,
+/// and 12–15 MB busy or not, at the same speed (bench/NOTES.md, round 3,
+/// ninth session). glibc reads `MALLOC_ARENA_MAX` only when a process
 /// starts, so the binary starts itself again with it set: `exec` replaces
 /// this process (same id, same arguments and descriptors) before anything
 /// has run. An explicit `MALLOC_ARENA_MAX` wins; if the `exec` fails, the
