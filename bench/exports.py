@@ -56,16 +56,52 @@ def _drop_page_cache():
         return False
 
 
+def cold_pair(base, token, backend, db_ref, fmt):
+    """(product s, client s), each the first read after the page cache was
+    dropped; None where this machine does not let us drop it."""
+    if not _drop_page_cache():
+        return None
+    product = _product(base, token, fmt)[0]
+    _drop_page_cache()
+    return product, _client(backend, db_ref, fmt)
+
+
+def at_scale(base, token, backend, db_ref, jobs, log):
+    """{fmt: {...}} for the scale run: the cold pair, then one warm round of
+    each (the cold reads leave the file in the page cache when it fits).
+    One round, not three: at 10M a round takes minutes."""
+    results = {}
+    for fmt in ("csv", "ndjson"):
+        cold = cold_pair(base, token, backend, db_ref, fmt)
+        product, size = _product(base, token, fmt)
+        client = _client(backend, db_ref, fmt)
+        results[fmt] = {"cold": cold, "product": product, "client": client, "bytes": size}
+        cold_text = f"cold {cold[0]:.1f} s vs {cold[1]:.1f} s; " if cold else "cold: page cache not droppable; "
+        log(f"export {fmt} at {jobs:,} [{backend}]: {cold_text}then {product:.1f} s vs {client:.1f} s "
+            f"({product / client:.2f}x), {size / 1e6:,.0f} MB")
+    return results
+
+
+def scale_lines(results, database_bytes):
+    """The scale run's export table for RESULTS.md."""
+    lines = ["| Export | Backend | database size | cold: regen-admin / client s (ratio) | "
+             "next read: regen-admin / client s (ratio) | bytes |", "|---|---|---:|---:|---:|---:|"]
+    for backend, by_format in results.items():
+        for fmt, r in by_format.items():
+            cold = (f"{r['cold'][0]:.1f} / {r['cold'][1]:.1f} ({r['cold'][0] / r['cold'][1]:.2f}×)"
+                    if r["cold"] else "–")
+            lines.append(f"| {fmt.upper()} | {backend} | {database_bytes[backend] / 1e9:.1f} GB | {cold} | "
+                         f"{r['product']:.1f} / {r['client']:.1f} ({r['product'] / r['client']:.2f}×) | "
+                         f"{r['bytes'] / 1e6:,.0f} MB |")
+    return lines
+
+
 def versus_client(base, token, backend, db_ref, jobs, log):
     """{fmt: {...}} for CSV and NDJSON: seconds (product, client) per round,
     bytes, rows/s, MB/s, and the cold pair."""
     results = {}
     for fmt in ("csv", "ndjson"):
-        cold = None
-        if _drop_page_cache():
-            cold_product = _product(base, token, fmt)[0]
-            _drop_page_cache()
-            cold = (cold_product, _client(backend, db_ref, fmt))
+        cold = cold_pair(base, token, backend, db_ref, fmt)
         # Warm both once, unmeasured.
         _product(base, token, fmt)
         _client(backend, db_ref, fmt)

@@ -87,6 +87,8 @@ pub struct Store {
     pub(crate) sqlite_writer: Arc<tokio::sync::Mutex<()>>,
     /// The longest a statement waits for a connection or a lock.
     pub(crate) timeout: Duration,
+    /// Credentials whose last use a request is writing (`accounts/last_use.rs`).
+    pub(crate) last_use_writes: crate::accounts::LastUseWrites,
     backend: Backend,
 }
 
@@ -174,6 +176,7 @@ impl Store {
             pool,
             sqlite_writer: Arc::default(),
             timeout: options.acquire_timeout,
+            last_use_writes: Default::default(),
             backend,
         })
     }

@@ -64,6 +64,7 @@ contract_tests!(
     jobs_missing_audit_are_reported,
     users_tokens_and_sessions_round_trip,
     requests_that_find_a_credential_stale_together_write_it_once,
+    a_credentials_last_use_never_holds_up_a_request,
     taking_access_away_revokes_tokens_for_good,
     raw_tokens_with_an_unknown_scope_or_a_long_label_are_refused,
     login_attempts_are_seen_by_every_reader_and_forgotten_on_request,
@@ -1069,9 +1070,6 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
     store.delete_session("hash-s1").await.unwrap();
 }
 
-/// Disabling revokes every token, a demotion every admin-scope token, and
-/// a password change every token when asked; undoing the change (enable,
-/// promote) brings none of them back.
 /// Requests that find a token's last-used time (or a session's last-seen
 /// time) stale at the same moment write it once. Written by all of them,
 /// each would wait for the one before it to commit: every request of that
@@ -1146,6 +1144,117 @@ async fn requests_that_find_a_credential_stale_together_write_it_once(backend: B
     }
 }
 
+/// A credential's last use never holds up a request: while another writer
+/// holds the lock, the requests that find the time stale answer at once
+/// but one, and that one answers too when its write runs out of time. The
+/// next use writes the time. Without the one-writer rule all of them wait
+/// for the lock; without the rule that a failed write is not the request's
+/// failure, the last one fails.
+async fn a_credentials_last_use_never_holds_up_a_request(backend: Backend) {
+    use std::time::Duration;
+    let db = TestDatabase::new(backend).await;
+    db.store().await;
+    let timeout = Duration::from_secs(3);
+    let options = StoreOptions {
+        acquire_timeout: timeout,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect(&db.url, &options).await.unwrap();
+    let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
+    admin_token(&store, &user.id, "tokenhash").await;
+    store
+        .create_session(&regen_storage::NewSession {
+            id: "s1".into(),
+            id_hash: "hash-s1".into(),
+            user_id: user.id.clone(),
+            expires_at: Timestamp::from_millis(regen_storage::now().millis() + 60_000).unwrap(),
+            client_address: None,
+            user_agent: None,
+            id_token: None,
+        })
+        .await
+        .unwrap();
+    let stale = "UPDATE api_tokens SET last_used_at = '2000-01-01T00:00:00.000Z'; \
+                 UPDATE sessions SET last_seen_at = '2000-01-01T00:00:00.000Z';";
+    store.pool().execute(stale).await.unwrap();
+    let raw = db.raw_pool().await;
+    let mut holder = raw.acquire().await.unwrap();
+    let hold = match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => {
+            "BEGIN; SELECT 1 FROM api_tokens FOR UPDATE; SELECT 1 FROM sessions FOR UPDATE"
+        }
+    };
+    holder.execute(hold).await.unwrap();
+
+    let long_ago = Timestamp::from_millis(0).unwrap();
+    let mut uses = tokio::task::JoinSet::new();
+    for n in 0..16_usize {
+        let store = store.clone();
+        uses.spawn(async move {
+            let found = if n % 2 == 0 {
+                store.use_api_token("tokenhash").await.map(|t| t.is_some())
+            } else {
+                store
+                    .touch_session("hash-s1", long_ago)
+                    .await
+                    .map(|s| s.is_some())
+            };
+            (n % 2, found)
+        });
+    }
+    let mut answered = [0; 2];
+    let quick = tokio::time::timeout(timeout / 2, async {
+        while answered.iter().sum::<i32>() < 14 {
+            let (kind, found) = uses.join_next().await.unwrap().unwrap();
+            assert!(found.unwrap(), "a live credential is found");
+            answered[kind] += 1;
+        }
+    })
+    .await;
+    assert!(
+        quick.is_ok(),
+        "answered while the lock was held: {answered:?} of 8 token and 8 session uses"
+    );
+    assert_eq!(
+        answered,
+        [7, 7],
+        "one use of each credential waits for its write"
+    );
+    while let Some(used) = uses.join_next().await {
+        let (_, found) = used.unwrap();
+        assert!(
+            found.unwrap(),
+            "a write that ran out of time does not fail the request"
+        );
+    }
+    holder.execute("ROLLBACK").await.unwrap();
+    drop(holder);
+
+    assert!(store.use_api_token("tokenhash").await.unwrap().is_some());
+    assert!(store
+        .touch_session("hash-s1", long_ago)
+        .await
+        .unwrap()
+        .is_some());
+    let (used, seen): (Option<String>, String) =
+        sqlx::query_as("SELECT t.last_used_at, s.last_seen_at FROM api_tokens t, sessions s")
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+    assert!(
+        used.unwrap().as_str() > "2001",
+        "the next use writes the token's time"
+    );
+    assert!(
+        seen.as_str() > "2001",
+        "the next use writes the session's time"
+    );
+}
+
+/// Disabling revokes every token, a demotion every admin-scope token, and
+/// a password change every token when asked; undoing the change (enable,
+/// promote) brings none of them back.
 async fn taking_access_away_revokes_tokens_for_good(backend: Backend) {
     let (_db, store) = store(backend).await;
     let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();

@@ -70,14 +70,15 @@ impl Store {
         let stale_before =
             Timestamp::from_millis(at.millis() - Self::LAST_SEEN_PRECISION_MS).unwrap_or(at);
         if record.last_seen_at < stale_before {
-            sqlx::query(
+            let update = sqlx::query(
                 "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $3",
             )
             .bind(at.to_string())
             .bind(id_hash)
-            .bind(stale_before.to_string())
-            .execute(&mut *conn)
-            .await?;
+            .bind(stale_before.to_string());
+            self.last_use_writes
+                .record("session", id_hash, &mut *conn, update)
+                .await;
         }
         Ok(Some(record))
     }

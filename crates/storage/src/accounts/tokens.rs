@@ -106,18 +106,18 @@ impl Store {
         let stale_before =
             Timestamp::from_millis(at.millis() - Self::LAST_USED_PRECISION_MS).unwrap_or(at);
         if last_used.is_none_or(|last| last < stale_before) {
-            // Every request that finds the time stale at once would write
-            // it, each waiting for the one before to commit; the condition
-            // lets the first write and the others change nothing.
-            sqlx::query(
+            // Conditional: of the requests that find the time stale at
+            // once, the first writes and the others change nothing.
+            let update = sqlx::query(
                 "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 \
                  AND (last_used_at IS NULL OR last_used_at < $3)",
             )
             .bind(at_text)
             .bind(token_hash)
-            .bind(stale_before.to_string())
-            .execute(&self.pool)
-            .await?;
+            .bind(stale_before.to_string());
+            self.last_use_writes
+                .record("token", token_hash, &self.pool, update)
+                .await;
         }
         Ok(Some((user, scope)))
     }
