@@ -773,6 +773,10 @@ FROM (SELECT i, {start_ms}::bigint + i * {spacing} AS ms
 """
 
 
+def octet_length(value):
+    return None if value is None else len(value.encode() if isinstance(value, str) else value)
+
+
 def database_bytes(backend, db_ref):
     if backend == "sqlite":
         return sum(Path(db_ref + suffix).stat().st_size for suffix in ("", "-wal") if Path(db_ref + suffix).exists())
@@ -791,6 +795,11 @@ def bulk_seed(backend, db_ref, db_url, jobs):
     started = time.monotonic()
     if backend == "sqlite":
         connection = sqlite3.connect(db_ref, isolation_level=None)
+        if sqlite3.sqlite_version_info < (3, 43):
+            # The time index holds octet_length() (migration 0014), which
+            # SQLite has since 3.43 and Python's module may link an older
+            # one without. The same value: a text's UTF-8 bytes.
+            connection.create_function("octet_length", 1, octet_length, deterministic=True)
         for first in range(0, jobs, batch):
             sql = SQLITE_JOBS.format(first=first, end=min(jobs, first + batch), start_ms=start_ms, spacing=spacing)
             connection.executescript("BEGIN;" + sql + "COMMIT;")
