@@ -1070,20 +1070,15 @@ async fn users_tokens_and_sessions_round_trip(backend: Backend) {
     store.delete_session("hash-s1").await.unwrap();
 }
 
-/// Requests that find a token's last-used time (or a session's last-seen
-/// time) stale at the same moment write it once. Written by all of them,
-/// each would wait for the one before it to commit: every request of that
-/// credential stalled once a minute. The writes are counted by triggers
-/// added here with raw SQL.
-async fn requests_that_find_a_credential_stale_together_write_it_once(backend: Backend) {
-    let (_db, store) = store(backend).await;
+/// An admin with the token `tokenhash` and the live session `hash-s1`.
+async fn admin_with_token_and_session(store: &Store) {
     let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
-    admin_token(&store, &user.id, "tokenhash").await;
+    admin_token(store, &user.id, "tokenhash").await;
     store
         .create_session(&regen_storage::NewSession {
             id: "s1".into(),
             id_hash: "hash-s1".into(),
-            user_id: user.id.clone(),
+            user_id: user.id,
             expires_at: Timestamp::from_millis(regen_storage::now().millis() + 60_000).unwrap(),
             client_address: None,
             user_agent: None,
@@ -1091,6 +1086,16 @@ async fn requests_that_find_a_credential_stale_together_write_it_once(backend: B
         })
         .await
         .unwrap();
+}
+
+/// Requests that find a token's last-used time (or a session's last-seen
+/// time) stale at the same moment write it once. Written by all of them,
+/// each would wait for the one before it to commit: every request of that
+/// credential stalled once a minute. The writes are counted by triggers
+/// added here with raw SQL.
+async fn requests_that_find_a_credential_stale_together_write_it_once(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    admin_with_token_and_session(&store).await;
     let counting = match backend {
         Backend::Sqlite => {
             "CREATE TABLE credential_writes (written TEXT NOT NULL); \
@@ -1160,20 +1165,7 @@ async fn a_credentials_last_use_never_holds_up_a_request(backend: Backend) {
         ..StoreOptions::default()
     };
     let store = Store::connect(&db.url, &options).await.unwrap();
-    let user = store.create_user("ada", Role::Admin, "hash").await.unwrap();
-    admin_token(&store, &user.id, "tokenhash").await;
-    store
-        .create_session(&regen_storage::NewSession {
-            id: "s1".into(),
-            id_hash: "hash-s1".into(),
-            user_id: user.id.clone(),
-            expires_at: Timestamp::from_millis(regen_storage::now().millis() + 60_000).unwrap(),
-            client_address: None,
-            user_agent: None,
-            id_token: None,
-        })
-        .await
-        .unwrap();
+    admin_with_token_and_session(&store).await;
     let stale = "UPDATE api_tokens SET last_used_at = '2000-01-01T00:00:00.000Z'; \
                  UPDATE sessions SET last_seen_at = '2000-01-01T00:00:00.000Z';";
     store.pool().execute(stale).await.unwrap();
