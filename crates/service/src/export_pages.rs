@@ -42,7 +42,8 @@ const MAX_SUMMARY_PAGE_ROWS: u32 = 10 * SUMMARY_ROWS_STEP;
 /// NDJSON.
 pub(crate) enum JobPage {
     Summaries(ExportPage<SummaryRows>),
-    Records(ExportPage<StoredJobs>),
+    /// One page of whole records, or two read at once ([`read_records`]).
+    Records(Vec<ExportPage<StoredJobs>>),
 }
 
 impl JobPage {
@@ -50,7 +51,7 @@ impl JobPage {
     fn next(&self) -> Option<KeysetPosition> {
         match self {
             JobPage::Summaries(page) => page.next,
-            JobPage::Records(page) => page.next,
+            JobPage::Records(pages) => pages.last().and_then(|page| page.next),
         }
     }
 }
@@ -94,8 +95,9 @@ impl JobPages {
             None => read(store, &self.filter, self.format, self.after, self.ask).await?,
         };
         let next = page.next();
-        if let JobPage::Records(records) = &page {
-            self.ask = next_ask(self.ask, records.rows.len());
+        if let JobPage::Records(pages) = &page {
+            let held = pages.last().map_or(0, |page| page.rows.len());
+            self.ask = next_ask(self.ask, held);
         }
         let ask = self.ask;
         let written_from = out.len();
@@ -161,7 +163,45 @@ async fn read(
         ExportFormat::Csv => {
             JobPage::Summaries(store.export_job_summaries(filter, after, ask).await?)
         }
-        ExportFormat::Ndjson => JobPage::Records(store.export_jobs(filter, after, ask).await?),
+        ExportFormat::Ndjson => JobPage::Records(read_records(store, filter, after, ask).await?),
+    })
+}
+
+/// Whole records after `after`: one page, or two read at once when the
+/// first one's plan says where the second starts and neither holds a job
+/// over the page's bytes. On SQLite each page's statement runs on its own
+/// connection's thread, so the two are read on both cores, which a single
+/// chain of pages cannot do: each page starts where the one before ended.
+/// A first page that ends short of its plan (jobs inserted into its range
+/// meanwhile) drops the second, which is read again from where it ended.
+async fn read_records(
+    store: &Store,
+    filter: &JobFilter,
+    after: Option<KeysetPosition>,
+    ask: u32,
+) -> Result<Vec<ExportPage<StoredJobs>>, ServiceError> {
+    let backend = store.backend();
+    let first = store.plan_job_page(filter, after, ask).await?;
+    let second_after = match first.planned_next() {
+        Some(Some(position)) if !first.may_exceed_page_bytes(backend) => position,
+        _ => return Ok(vec![store.read_job_page(filter, &first).await?]),
+    };
+    let held = first.planned_rows().unwrap_or(0) as usize;
+    let second = async {
+        let plan = store
+            .plan_job_page(filter, Some(second_after), next_ask(ask, held))
+            .await?;
+        if plan.may_exceed_page_bytes(backend) {
+            // A 5 MB job is read on its own, next time.
+            return Ok(None);
+        }
+        store.read_job_page(filter, &plan).await.map(Some)
+    };
+    let (first, second) = tokio::join!(store.read_job_page(filter, &first), second);
+    let first = first?;
+    Ok(match second? {
+        Some(second) if first.next == Some(second_after) => vec![first, second],
+        _ => vec![first],
     })
 }
 
@@ -177,17 +217,18 @@ fn write(service: &AdminService, page: JobPage, out: &mut String) -> usize {
             write_job_rows(out, page.rows.iter());
             page.rows.len()
         }
-        JobPage::Records(page) => {
-            // Room for the page at once: a String that grows by doubling
+        JobPage::Records(pages) => {
+            // Room for the pages at once: a String that grows by doubling
             // holds two copies of a 5 MB payload while it moves.
-            out.reserve(page.rows.iter().map(line_room).sum());
-            for job in page.rows.iter() {
+            let jobs = || pages.iter().flat_map(|page| page.rows.iter());
+            out.reserve(jobs().map(line_room).sum());
+            for job in jobs() {
                 match service.redact_stored_job(job) {
                     Some(redacted) => job_line(out, &redacted.borrowed()),
                     None => job_line(out, &job),
                 }
             }
-            page.rows.len()
+            pages.iter().map(|page| page.rows.len()).sum()
         }
     }
 }

@@ -154,6 +154,7 @@ const PAYLOAD_BYTES: &str =
      + COALESCE(octet_length(error_json), 0)";
 
 /// Where a page of whole records ends.
+#[derive(Debug, Clone)]
 struct Cut {
     created_at: String,
     id: String,
@@ -161,6 +162,16 @@ struct Cut {
     rows: i64,
     /// The cut is the last row the scan found: nothing was left out.
     last_found: bool,
+    /// The payload bytes of the page's rows.
+    bytes: i64,
+}
+
+impl Cut {
+    /// Nothing follows the cut up to where the page's scan ends (the end,
+    /// or the scan budget's), for a page that asked for `limit` rows.
+    fn ends_scan(&self, limit: u32) -> bool {
+        self.last_found && self.rows < i64::from(limit)
+    }
 }
 
 impl Store {
@@ -194,36 +205,144 @@ impl Store {
         after: Option<KeysetPosition>,
         limit: u32,
     ) -> Result<ExportPage<StoredJobs>, StorageError> {
-        let listing = Listing::new(
-            filter,
-            after.map(|position| (PageDirection::Older, position)),
-            self.backend(),
-        );
-        // One connection for the page's statements: it is checked out once.
+        let plan = self.plan_job_page(filter, after, limit).await?;
+        self.read_job_page(filter, &plan).await
+    }
+
+    /// Where the page of [`Store::export_jobs`] ends, found before it is
+    /// read: on SQLite from the time index alone ([`page_cut`]), so that the
+    /// page after it can be planned and read while this one is read, on
+    /// another connection (see [`JobPagePlan::planned_next`]). PostgreSQL
+    /// finds a page's end in the page's own statement.
+    pub async fn plan_job_page(
+        &self,
+        filter: &JobFilter,
+        after: Option<KeysetPosition>,
+        limit: u32,
+    ) -> Result<JobPagePlan, StorageError> {
+        let end = match self.backend() {
+            Backend::Postgres => PlanEnd::InStatement,
+            Backend::Sqlite => {
+                let listing = listing_after(filter, after, self.backend());
+                // One connection for the plan's statements: it is checked
+                // out once.
+                let mut conn = self.pool.acquire().await?;
+                let budget = listing.budget_bound(&mut conn).await?;
+                match page_cut(&mut conn, &listing, budget.as_ref(), limit).await? {
+                    Some(cut) => PlanEnd::Cut { cut, budget },
+                    // Nothing more up to the scan budget's end: go on from
+                    // there.
+                    None => PlanEnd::Nothing {
+                        next: budget.as_ref().map(keyset_position).transpose()?,
+                    },
+                }
+            }
+        };
+        Ok(JobPagePlan { after, limit, end })
+    }
+
+    /// The page `plan` describes. Its `next` is where the page after it
+    /// starts: the plan's [`JobPagePlan::planned_next`] unless jobs were
+    /// inserted into the page's range meanwhile.
+    pub async fn read_job_page(
+        &self,
+        filter: &JobFilter,
+        plan: &JobPagePlan,
+    ) -> Result<ExportPage<StoredJobs>, StorageError> {
+        let listing = listing_after(filter, plan.after, self.backend());
         let mut conn = self.pool.acquire().await?;
-        let budget = listing.budget_bound(&mut conn).await?;
-        match self.backend() {
-            Backend::Sqlite => sqlite_job_page(&mut conn, &listing, budget, limit).await,
-            Backend::Postgres => postgres_job_page(&mut conn, &listing, budget, limit).await,
+        match &plan.end {
+            PlanEnd::InStatement => {
+                let budget = listing.budget_bound(&mut conn).await?;
+                postgres_job_page(&mut conn, &listing, budget, plan.limit).await
+            }
+            PlanEnd::Cut { cut, budget } => {
+                sqlite_job_page(&mut conn, &listing, cut, budget.as_ref(), plan.limit).await
+            }
+            PlanEnd::Nothing { next } => Ok(ExportPage {
+                rows: StoredJobs(PageRows::empty(JOB_SHAPE)),
+                next: *next,
+            }),
         }
     }
 }
 
-/// SQLite: the page's sizes first, from the time index alone ([`page_cut`]),
-/// then the page down to its cut, framed.
+/// Where a page of whole records starts, and (SQLite) where it ends: found
+/// by [`Store::plan_job_page`], read by [`Store::read_job_page`].
+#[derive(Debug, Clone)]
+pub struct JobPagePlan {
+    after: Option<KeysetPosition>,
+    limit: u32,
+    end: PlanEnd,
+}
+
+#[derive(Debug, Clone)]
+enum PlanEnd {
+    /// PostgreSQL: the page's statement finds its end.
+    InStatement,
+    /// SQLite: the page runs down to this row; a scan budget's end, if the
+    /// filter has one.
+    Cut { cut: Cut, budget: Option<BudgetEnd> },
+    /// SQLite: nothing more up to the scan budget's end, from where the
+    /// next page starts (`None`: the end).
+    Nothing { next: Option<KeysetPosition> },
+}
+
+impl JobPagePlan {
+    /// Where the page after this one starts, when the plan knows it: the
+    /// page's `next` as [`Store::read_job_page`] will find it, unless jobs
+    /// are inserted into the page's range before it is read (then the page
+    /// ends earlier, at its last row read). `Some(None)`: this is the last
+    /// page. `None`: only reading the page tells (PostgreSQL).
+    pub fn planned_next(&self) -> Option<Option<KeysetPosition>> {
+        match &self.end {
+            PlanEnd::InStatement => None,
+            PlanEnd::Cut { cut, budget } => Some(if cut.ends_scan(self.limit) {
+                budget.as_ref().map(keyset_position).transpose().ok()?
+            } else {
+                Some(keyset_position(&(cut.created_at.clone(), cut.id.clone())).ok()?)
+            }),
+            PlanEnd::Nothing { next } => Some(*next),
+        }
+    }
+
+    /// The jobs the page will hold, when the plan knows it.
+    pub fn planned_rows(&self) -> Option<u32> {
+        match &self.end {
+            PlanEnd::InStatement => None,
+            PlanEnd::Cut { cut, .. } => u32::try_from(cut.rows).ok(),
+            PlanEnd::Nothing { .. } => Some(0),
+        }
+    }
+
+    /// The page is one job whose payloads pass [`max_page_bytes`] by
+    /// themselves (up to 5 MB), or may be (PostgreSQL): nothing else should
+    /// be held beside it.
+    pub fn may_exceed_page_bytes(&self, backend: Backend) -> bool {
+        match &self.end {
+            PlanEnd::InStatement => true,
+            PlanEnd::Cut { cut, .. } => cut.bytes > max_page_bytes(backend),
+            PlanEnd::Nothing { .. } => false,
+        }
+    }
+}
+
+fn listing_after(filter: &JobFilter, after: Option<KeysetPosition>, backend: Backend) -> Listing {
+    Listing::new(
+        filter,
+        after.map(|position| (PageDirection::Older, position)),
+        backend,
+    )
+}
+
+/// SQLite: the page down to its cut ([`page_cut`]), framed.
 async fn sqlite_job_page(
     conn: &mut sqlx::AnyConnection,
     listing: &Listing,
-    budget: Option<BudgetEnd>,
+    cut: &Cut,
+    budget: Option<&BudgetEnd>,
     limit: u32,
 ) -> Result<ExportPage<StoredJobs>, StorageError> {
-    let Some(cut) = page_cut(conn, listing, budget.as_ref(), limit).await? else {
-        // Nothing more up to the scan budget's end: go on from there.
-        return Ok(ExportPage {
-            rows: StoredJobs(PageRows::empty(JOB_SHAPE)),
-            next: budget.as_ref().map(keyset_position).transpose()?,
-        });
-    };
     let cut_rows = PageLimit::Bound(cut.rows as u32);
     let rows_sql = listing.page_sql_of(JOB_COLUMNS, true, cut_rows);
     let bound = (cut.created_at.clone(), cut.id.clone());
@@ -249,9 +368,7 @@ async fn sqlite_job_page(
     let rows = StoredJobs(rows);
     let reached_cut = rows.last().is_some_and(|last| last.id == cut.id);
     let next = match rows.last() {
-        _ if reached_cut && cut.last_found && cut.rows < i64::from(limit) => {
-            budget.as_ref().map(keyset_position).transpose()?
-        }
+        _ if reached_cut && cut.ends_scan(limit) => budget.map(keyset_position).transpose()?,
         Some(last) => Some(keyset_position(&(
             last.created_at.to_owned(),
             last.id.to_owned(),
@@ -336,10 +453,10 @@ async fn page_cut(
     let mut last = None;
     for [created_at, id, size] in sizes.iter() {
         let size: i64 = parse_text("bytes", size.unwrap_or_default())?;
-        bytes += size;
-        if rows > 0 && bytes > max_page_bytes(listing.backend()) {
+        if rows > 0 && bytes + size > max_page_bytes(listing.backend()) {
             break;
         }
+        bytes += size;
         rows += 1;
         last = created_at.zip(id);
     }
@@ -348,6 +465,7 @@ async fn page_cut(
         id: id.to_owned(),
         rows,
         last_found: rows as usize == sizes.len(),
+        bytes,
     }))
 }
 

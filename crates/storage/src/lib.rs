@@ -39,7 +39,7 @@ pub use bulk_trigger::{BulkAuditFailure, BulkOutcome, BulkSelection, BulkTrigger
 pub use connect::{Backend, PoolStats, Store, StoreOptions};
 pub use error::StorageError;
 pub use export::max_page_bytes;
-pub use export::{ExportPage, StoredJob, StoredJobRef, StoredJobs, SummaryRows};
+pub use export::{ExportPage, JobPagePlan, StoredJob, StoredJobRef, StoredJobs, SummaryRows};
 pub use idempotency::{IdempotencyClaim, KeyClaim, KeyPolicy, StoredAnswer};
 pub use listing::{JobFilter, JobListing, KeysetPosition, PageDirection, SCAN_BUDGET};
 pub use page_rows::PageRows;

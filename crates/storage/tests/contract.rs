@@ -77,6 +77,7 @@ contract_tests!(
     a_page_read_with_its_counts_is_the_page_and_the_counts_read_apart,
     a_filter_no_index_serves_stops_at_its_scan_budget_and_resumes_there,
     export_pages_visit_every_matching_job_once_with_its_stored_payloads,
+    a_planned_page_ends_where_planned_unless_jobs_arrive_in_its_range,
     export_pages_of_big_payloads_hold_their_bytes_or_one_job,
     concurrent_bulk_imports_and_triggers_all_commit_with_exact_counts,
     folding_activity_shards_keeps_every_figure_in_one_row_per_past_hour,
@@ -1796,6 +1797,72 @@ async fn export_pages_visit_every_matching_job_once_with_its_stored_payloads(bac
         .collect();
     assert_eq!(summary_rows, listed_rows);
     assert_eq!(summaries.next, None, "a short page is the last");
+}
+
+/// An export reads the page after a planned one while that one is read
+/// (service `export_pages`): a page ends where its plan said, unless jobs
+/// arrive in its range between the plan and the read; it then ends at its
+/// last row read, which is where the next page starts: nothing is skipped
+/// or read twice.
+async fn a_planned_page_ends_where_planned_unless_jobs_arrive_in_its_range(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let start = Timestamp::from_millis(1_780_000_000_000).unwrap();
+    let at = |millis: i64| Timestamp::from_millis(start.millis() + millis).unwrap();
+    let jobs: Vec<_> = (0..12)
+        .map(|n| (new_job(JobStatus::Pending, "insight", "t"), at(n * 1000)))
+        .collect();
+    let ids = store.insert_jobs(jobs).await.unwrap();
+    let all = JobFilter::default();
+    let read_ids = |page: &regen_storage::ExportPage<regen_storage::StoredJobs>| -> Vec<JobId> {
+        page.rows
+            .iter()
+            .map(|job| job.id.parse().unwrap())
+            .collect()
+    };
+
+    let plan = store.plan_job_page(&all, None, 5).await.unwrap();
+    let page = store.read_job_page(&all, &plan).await.unwrap();
+    assert_eq!(read_ids(&page), [ids[11], ids[10], ids[9], ids[8], ids[7]]);
+    let fifth = KeysetPosition {
+        created_at: at(7000),
+        id: ids[7],
+    };
+    assert_eq!(page.next, Some(fifth));
+    match backend {
+        Backend::Sqlite => assert_eq!(plan.planned_next(), Some(Some(fifth))),
+        // Its one statement finds the page's end as it reads the page.
+        Backend::Postgres => assert_eq!(plan.planned_next(), None),
+    }
+
+    // A job arrives in the next page's range after its plan, before its read.
+    let plan = store.plan_job_page(&all, page.next, 5).await.unwrap();
+    let late = store
+        .insert_jobs(vec![(
+            new_job(JobStatus::Pending, "insight", "t"),
+            at(5500),
+        )])
+        .await
+        .unwrap()[0];
+    let page = store.read_job_page(&all, &plan).await.unwrap();
+    assert_eq!(read_ids(&page), [ids[6], late, ids[5], ids[4], ids[3]]);
+    let ended_at = KeysetPosition {
+        created_at: at(3000),
+        id: ids[3],
+    };
+    assert_eq!(page.next, Some(ended_at), "it ends at its last row read");
+    if backend == Backend::Sqlite {
+        assert_eq!(
+            plan.planned_next(),
+            Some(Some(KeysetPosition {
+                created_at: at(2000),
+                id: ids[2],
+            })),
+            "the plan's end was pushed out of the page"
+        );
+    }
+    let rest = store.export_jobs(&all, page.next, 5).await.unwrap();
+    assert_eq!(read_ids(&rest), [ids[2], ids[1], ids[0]]);
+    assert_eq!(rest.next, None);
 }
 
 async fn export_pages_of_big_payloads_hold_their_bytes_or_one_job(backend: Backend) {
