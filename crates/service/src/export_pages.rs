@@ -4,7 +4,8 @@
 //! halves of the work overlap instead of taking turns.
 
 use regen_storage::{
-    ExportPage, JobFilter, KeysetPosition, Store, StoredJobRef, StoredJobs, SummaryRows,
+    max_page_bytes, ExportPage, JobFilter, JobPagePlan, KeysetPosition, Store, StoredJobRef,
+    StoredJobs, SummaryRows,
 };
 
 use crate::export_format::{job_line, write_job_rows, ExportFormat};
@@ -168,10 +169,13 @@ async fn read(
 }
 
 /// Whole records after `after`: one page, or two read at once when the
-/// first one's plan says where the second starts and neither holds a job
-/// over the page's bytes. On SQLite each page's statement runs on its own
-/// connection's thread, so the two are read on both cores, which a single
-/// chain of pages cannot do: each page starts where the one before ended.
+/// first one's plan says where the second starts. On SQLite each page's
+/// statement runs on its own connection's thread, so the two are read on
+/// both cores, which a single chain of pages cannot do: each page starts
+/// where the one before ended. Two pages at once hold no more payload
+/// bytes than one page alone may (each at most half, unless one job alone
+/// has more: that page is read alone), so the export's memory stays where
+/// it was with one page ahead.
 /// A first page that ends short of its plan (jobs inserted into its range
 /// meanwhile) drops the second, which is read again from where it ended.
 async fn read_records(
@@ -180,19 +184,20 @@ async fn read_records(
     after: Option<KeysetPosition>,
     ask: u32,
 ) -> Result<Vec<ExportPage<StoredJobs>>, ServiceError> {
-    let backend = store.backend();
-    let first = store.plan_job_page(filter, after, ask).await?;
+    let half = max_page_bytes(store.backend()) / 2;
+    let pairs_with = |plan: &JobPagePlan| plan.planned_bytes().is_some_and(|bytes| bytes <= half);
+    let first = store.plan_job_page(filter, after, ask, half).await?;
     let second_after = match first.planned_next() {
-        Some(Some(position)) if !first.may_exceed_page_bytes(backend) => position,
+        Some(Some(position)) if pairs_with(&first) => position,
         _ => return Ok(vec![store.read_job_page(filter, &first).await?]),
     };
     let held = first.planned_rows().unwrap_or(0) as usize;
     let second = async {
         let plan = store
-            .plan_job_page(filter, Some(second_after), next_ask(ask, held))
+            .plan_job_page(filter, Some(second_after), next_ask(ask, held), half)
             .await?;
-        if plan.may_exceed_page_bytes(backend) {
-            // A 5 MB job is read on its own, next time.
+        if !pairs_with(&plan) {
+            // A job over half a page is read on its own, next time.
             return Ok(None);
         }
         store.read_job_page(filter, &plan).await.map(Some)

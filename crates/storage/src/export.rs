@@ -205,7 +205,9 @@ impl Store {
         after: Option<KeysetPosition>,
         limit: u32,
     ) -> Result<ExportPage<StoredJobs>, StorageError> {
-        let plan = self.plan_job_page(filter, after, limit).await?;
+        let plan = self
+            .plan_job_page(filter, after, limit, max_page_bytes(self.backend()))
+            .await?;
         self.read_job_page(filter, &plan).await
     }
 
@@ -214,11 +216,16 @@ impl Store {
     /// page after it can be planned and read while this one is read, on
     /// another connection (see [`JobPagePlan::planned_next`]). PostgreSQL
     /// finds a page's end in the page's own statement.
+    ///
+    /// On SQLite the page holds at most `max_bytes` of payloads (unless its
+    /// first job alone has more); PostgreSQL's statement cuts its pages at
+    /// [`max_page_bytes`].
     pub async fn plan_job_page(
         &self,
         filter: &JobFilter,
         after: Option<KeysetPosition>,
         limit: u32,
+        max_bytes: i64,
     ) -> Result<JobPagePlan, StorageError> {
         let end = match self.backend() {
             Backend::Postgres => PlanEnd::InStatement,
@@ -228,7 +235,7 @@ impl Store {
                 // out once.
                 let mut conn = self.pool.acquire().await?;
                 let budget = listing.budget_bound(&mut conn).await?;
-                match page_cut(&mut conn, &listing, budget.as_ref(), limit).await? {
+                match page_cut(&mut conn, &listing, budget.as_ref(), limit, max_bytes).await? {
                     Some(cut) => PlanEnd::Cut { cut, budget },
                     // Nothing more up to the scan budget's end: go on from
                     // there.
@@ -315,14 +322,12 @@ impl JobPagePlan {
         }
     }
 
-    /// The page is one job whose payloads pass [`max_page_bytes`] by
-    /// themselves (up to 5 MB), or may be (PostgreSQL): nothing else should
-    /// be held beside it.
-    pub fn may_exceed_page_bytes(&self, backend: Backend) -> bool {
+    /// The payload bytes the page will hold, when the plan knows them.
+    pub fn planned_bytes(&self) -> Option<i64> {
         match &self.end {
-            PlanEnd::InStatement => true,
-            PlanEnd::Cut { cut, .. } => cut.bytes > max_page_bytes(backend),
-            PlanEnd::Nothing { .. } => false,
+            PlanEnd::InStatement => None,
+            PlanEnd::Cut { cut, .. } => Some(cut.bytes),
+            PlanEnd::Nothing { .. } => Some(0),
         }
     }
 }
@@ -437,6 +442,7 @@ async fn page_cut(
     listing: &Listing,
     budget: Option<&BudgetEnd>,
     limit: u32,
+    max_bytes: i64,
 ) -> Result<Option<Cut>, StorageError> {
     let bounded = budget.is_some();
     let limit = PageLimit::Bound(limit);
@@ -453,7 +459,7 @@ async fn page_cut(
     let mut last = None;
     for [created_at, id, size] in sizes.iter() {
         let size: i64 = parse_text("bytes", size.unwrap_or_default())?;
-        if rows > 0 && bytes + size > max_page_bytes(listing.backend()) {
+        if rows > 0 && bytes + size > max_bytes {
             break;
         }
         bytes += size;

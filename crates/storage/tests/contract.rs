@@ -1820,7 +1820,7 @@ async fn a_planned_page_ends_where_planned_unless_jobs_arrive_in_its_range(backe
             .collect()
     };
 
-    let plan = store.plan_job_page(&all, None, 5).await.unwrap();
+    let plan = store.plan_job_page(&all, None, 5, 1 << 20).await.unwrap();
     let page = store.read_job_page(&all, &plan).await.unwrap();
     assert_eq!(read_ids(&page), [ids[11], ids[10], ids[9], ids[8], ids[7]]);
     let fifth = KeysetPosition {
@@ -1835,7 +1835,10 @@ async fn a_planned_page_ends_where_planned_unless_jobs_arrive_in_its_range(backe
     }
 
     // A job arrives in the next page's range after its plan, before its read.
-    let plan = store.plan_job_page(&all, page.next, 5).await.unwrap();
+    let plan = store
+        .plan_job_page(&all, page.next, 5, 1 << 20)
+        .await
+        .unwrap();
     let late = store
         .insert_jobs(vec![(
             new_job(JobStatus::Pending, "insight", "t"),
