@@ -1,7 +1,8 @@
 //! An export's job pages, read one ahead: while one page is written into
 //! the chunk (on this task), the next is already being read (on the
 //! database's side: sqlx's SQLite worker thread, or PostgreSQL), so the two
-//! halves of the work overlap instead of taking turns.
+//! halves of the work overlap instead of taking turns. Whole records on
+//! SQLite are read two pages at a time ([`read_records`]).
 
 use regen_storage::{
     max_page_bytes, ExportPage, JobFilter, JobPagePlan, KeysetPosition, Store, StoredJobRef,
