@@ -204,11 +204,22 @@ async fn read_records(
         store.read_job_page(filter, &plan).await.map(Some)
     };
     let (first, second) = tokio::join!(store.read_job_page(filter, &first), second);
-    let first = first?;
-    Ok(match second? {
+    Ok(in_a_row(first?, second?, second_after))
+}
+
+/// The first page, and the second when it starts where the first ended (it
+/// was read from `second_after`): a first page that ended short of its plan
+/// drops the second, which the next read starts again from where the first
+/// ended.
+fn in_a_row<T>(
+    first: ExportPage<T>,
+    second: Option<ExportPage<T>>,
+    second_after: KeysetPosition,
+) -> Vec<ExportPage<T>> {
+    match second {
         Some(second) if first.next == Some(second_after) => vec![first, second],
         _ => vec![first],
-    })
+    }
 }
 
 /// The page's rows into `out` (whole records redacted as they go); how
@@ -274,6 +285,39 @@ mod tests {
         // nothing): a few, never none.
         assert_eq!(next_ask(1000, 1), 9);
         assert_eq!(next_ask(1000, 0), MIN_JOB_PAGE_ROWS);
+    }
+
+    #[test]
+    fn a_second_page_is_kept_only_when_the_first_ended_where_it_starts() {
+        let at = |seconds: i64| KeysetPosition {
+            created_at: regen_domain::Timestamp::from_millis(1_790_000_000_000 + seconds * 1000)
+                .unwrap(),
+            id: regen_domain::JobId::from_uuid(uuid::Uuid::from_u128(seconds as u128)),
+        };
+        let (planned, pushed_out) = (at(2), at(3));
+        let page = |name: &'static str, next| ExportPage { rows: name, next };
+        fn rows(pages: Vec<ExportPage<&'static str>>) -> Vec<&'static str> {
+            pages.iter().map(|page| page.rows).collect()
+        }
+        // The first page ended at its plan: both, in order.
+        let kept = in_a_row(
+            page("first", Some(planned)),
+            Some(page("second", None)),
+            planned,
+        );
+        assert_eq!(rows(kept), ["first", "second"]);
+        // A job arrived in its range: it ended earlier, the second goes.
+        let dropped = in_a_row(
+            page("first", Some(pushed_out)),
+            Some(page("second", None)),
+            planned,
+        );
+        assert_eq!(rows(dropped), ["first"]);
+        // No second page (a job over half a page): the first alone.
+        assert_eq!(
+            rows(in_a_row(page("first", Some(planned)), None, planned)),
+            ["first"]
+        );
     }
 
     #[test]
